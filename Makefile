@@ -1,0 +1,42 @@
+# Townhall: everything a newcomer needs is one of these targets.
+#   make run    serve the webhook on http://127.0.0.1:8080/ (files backend, example tenants)
+#   make test   run the whole suite (starts and stops the Firestore emulator itself)
+#   make bench  measure throughput, latency, cold import and settings reads against baselines
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: run test bench example-request clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+examples/request.json: $(STAMP) infra/tenants/oxford.yaml
+	@mkdir -p examples
+	$(BIN)/townhall request oxford contact.opening_hours --text "when are you open" --session-id example > $@
+
+run: $(STAMP) examples/request.json
+	@echo ""
+	@echo "Townhall webhook on http://$(HOST):$(PORT)/ (files backend: infra/tenants, demo tenants oxford and cardiff)"
+	@echo "Send a first request from another terminal (dev password in README.md):"
+	@echo "  curl -s -u oxford:townhall-dev-oxford -H 'Content-Type: application/json' --data @examples/request.json http://$(HOST):$(PORT)/"
+	@echo "Make your own request: $(BIN)/townhall request cardiff welcome.hello --lang cy"
+	@echo ""
+	TOWNHALL_SETTINGS_BACKEND=files $(BIN)/functions-framework --target webhook --source functions/main.py --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis examples/request.json

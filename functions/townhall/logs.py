@@ -1,0 +1,121 @@
+"""Structured JSON logs for Cloud Logging, one line per event, with personal data redacted.
+
+Cloud Logging reads each stdout line as a LogEntry: ``severity`` and ``message`` are special,
+``logging.googleapis.com/trace`` links the line to the request's trace. Nothing a resident typed is
+ever logged on purpose; on top of that every string goes through ``redact``, which removes UK
+postcodes, email addresses and phone numbers, and every free-text field (message, error, trace)
+also loses any value the current turn carried (query text, parameters, context parameters, and
+their words), tracebacks included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import threading
+from typing import Any, Iterable
+
+REDACTED = "[redacted]"
+
+_PATTERNS = [
+    # UK postcodes, with or without the space, any case (e.g. OX1 1BX, cf104uw).
+    re.compile(r"\b[A-Za-z]{1,2}[0-9][A-Za-z0-9]?\s*[0-9][A-Za-z]{2}\b"),
+    # Email addresses.
+    re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
+    # Phone numbers and other long digit runs (with spaces, dashes, brackets, a leading +).
+    re.compile(r"(?<![\w.])\+?\(?\d[\d\s().-]{7,}\d"),
+]
+
+_lock = threading.Lock()
+_local = threading.local()
+_stream = None
+
+
+def set_stream(stream) -> None:
+    """Send log lines elsewhere (tests); None restores stdout."""
+    global _stream
+    _stream = stream
+
+
+def _values(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield str(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _values(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _values(v)
+
+
+class sensitive:
+    """Within this block, the given values (and their words) are redacted from every log line."""
+
+    def __init__(self, *values: Any):
+        found = set()
+        for text in _values(list(values)):
+            text = text.strip()
+            if len(text) >= 3:
+                found.add(text)
+                found.update(w for w in re.split(r"[\s,]+", text) if len(w) >= 3)
+        self.values = sorted(found, key=len, reverse=True)
+
+    def __enter__(self) -> "sensitive":
+        self._previous = getattr(_local, "values", ())
+        _local.values = tuple(self.values) + tuple(self._previous)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _local.values = self._previous
+
+
+# Fields whose values the runtime controls (ids, names it checked, numbers): only the patterns apply.
+STRUCTURED = frozenset({"tenant", "intent", "outcome", "latency_ms", "status", "backend", "process"})
+
+
+def redact(text: str, turn_values: bool = True) -> str:
+    if turn_values:
+        for value in getattr(_local, "values", ()):
+            if value in text:
+                text = text.replace(value, REDACTED)
+    for pattern in _PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    return text
+
+
+def _clean(value: Any, turn_values: bool = True) -> Any:
+    if isinstance(value, str):
+        return redact(value, turn_values)
+    if isinstance(value, dict):
+        return {k: _clean(v, turn_values) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v, turn_values) for v in value]
+    return value
+
+
+def trace_field(header: str | None) -> dict:
+    """Cloud Logging's trace field from ``X-Cloud-Trace-Context: TRACE_ID/SPAN;o=1``."""
+    if not header:
+        return {}
+    trace_id = header.split("/", 1)[0].strip()
+    if not re.fullmatch(r"[0-9a-fA-F]{32}", trace_id):
+        return {}
+    project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+    return {"logging.googleapis.com/trace": f"projects/{project}/traces/{trace_id}" if project else trace_id}
+
+
+def event(severity: str, message: str, **fields: Any) -> None:
+    """Write one structured log line; every string in it is redacted."""
+    entry = {"severity": severity, "message": redact(message)}
+    for key, value in fields.items():
+        if value is not None:
+            entry[key] = _clean(value, turn_values=key not in STRUCTURED)
+    line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+    stream = _stream or sys.stdout
+    with _lock:
+        stream.write(line)
+        stream.flush()

@@ -1,0 +1,292 @@
+"""The path of one turn, from an HTTP request to a WebhookResponse (docs/architecture.md):
+
+    check the HTTP request (POST, JSON, size)         -> 405 / 415 / 413
+    Basic credential -> tenant settings (cache)       -> 401
+    parse + check the WebhookRequest (townhall.wire)  -> 400 naming the field
+    session's project must be the tenant's            -> 403
+    registry: intent "<process>.<name>" -> handler    (unknown or switched off: a helpful 200)
+    handler(turn, settings) -> Reply, inside the turn's deadline
+    render the WebhookResponse (townhall.wire)        -> 200
+
+Every outcome is decided here, in one place, and logged as one JSON line. Nothing raises out of
+``handle_http``: an unexpected error anywhere becomes a polite 200 (or a short JSON 4xx), never a
+5xx or a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from . import auth, logs, wire
+from .contract import Deadline, Reply, Settings, Turn
+from .library import Library, default_library
+from .replies import how_to_reach, runtime_texts
+from .settings import SettingsCache, Unavailable
+from .tenants import Tenant
+
+MAX_BODY = 256 * 1024
+LONDON = ZoneInfo("Europe/London")
+INTENT_NAME = re.compile(r"^[A-Za-z0-9_]{1,60}\.[A-Za-z0-9_.]{1,100}$")
+JSON_TYPES = ("application/json",)
+
+
+def _budget() -> float:
+    try:
+        return float(os.environ.get("TOWNHALL_TURN_BUDGET", "4.0"))
+    except ValueError:
+        return 4.0
+
+
+@dataclass
+class HttpResult:
+    status: int
+    body: bytes
+    headers: dict
+
+
+def _json_error(status: int, message: str, **headers: str) -> HttpResult:
+    body = json.dumps({"error": message}).encode()
+    return HttpResult(status, body, {"Content-Type": "application/json", **headers})
+
+
+def _read_at_most(read, limit: int) -> bytes:
+    """Read the body up to ``limit`` bytes, however the server hands it over."""
+    chunks, size = [], 0
+    while size < limit:
+        chunk = read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class Runtime:
+    """One instance per process: the library, the settings cache and the handler pool."""
+
+    def __init__(self, library: Library, settings: SettingsCache, budget: float | None = None):
+        self.library = library
+        self.settings = settings
+        self.budget = _budget() if budget is None else budget
+        self.margin = min(0.25, self.budget / 4)  # kept back for rendering and the network
+        self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="handler")
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def handle(self, method: str, content_type: str | None, content_length: int | None,
+               read_body, headers) -> HttpResult:
+        started = time.monotonic()
+        deadline = Deadline(started + self.budget)
+        log = {"trace": headers.get("X-Cloud-Trace-Context")}
+        try:
+            result = self._handle(method, content_type, content_length, read_body, headers, deadline, log)
+        except Exception:  # the last net: nothing escapes as a 5xx
+            logs.event("ERROR", "unexpected error in the runtime\n" + traceback.format_exc(),
+                       **logs.trace_field(log["trace"]))
+            result = self._reply_result(Reply(runtime_texts("en")("unavailable")), None, log)
+            log["outcome"] = "runtime_error"
+        status = result.status
+        logs.event(
+            "INFO" if status == 200 and log.get("outcome") == "ok" else ("WARNING" if status < 500 else "ERROR"),
+            "turn",
+            tenant=log.get("tenant"),
+            intent=log.get("intent"),
+            outcome=log.get("outcome"),
+            status=status,
+            latency_ms=round((time.monotonic() - started) * 1000, 1),
+            **logs.trace_field(log["trace"]),
+        )
+        return result
+
+    def _handle(self, method, content_type, content_length, read_body, headers, deadline, log) -> HttpResult:
+        if method != "POST":
+            log["outcome"] = "method_not_allowed"
+            return _json_error(405, "use POST", Allow="POST")
+        media = (content_type or "").split(";", 1)[0].strip().lower()
+        if media not in JSON_TYPES:
+            log["outcome"] = "unsupported_media_type"
+            return _json_error(415, "send the WebhookRequest as Content-Type: application/json")
+        if content_length is not None and content_length > MAX_BODY:
+            log["outcome"] = "too_large"
+            return _json_error(413, f"request body over {MAX_BODY} bytes")
+        raw = _read_at_most(read_body, MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            log["outcome"] = "too_large"
+            return _json_error(413, f"request body over {MAX_BODY} bytes")
+
+        credential = auth.parse_basic(headers.get("Authorization"))
+        if credential is None:
+            log["outcome"] = "unauthenticated"
+            return _json_error(401, "HTTP Basic credentials required", **{"WWW-Authenticate": auth.REALM})
+        tenant_id, password = credential
+        try:
+            loaded = self.settings.get(tenant_id)
+        except Unavailable:
+            loaded = None
+
+        if loaded is not None and loaded.missing:
+            auth.check_password(password, None)  # same work as a real check: no timing tell
+            log["outcome"] = "unauthenticated"
+            return _json_error(401, "wrong credentials", **{"WWW-Authenticate": auth.REALM})
+        stored, project = (
+            (loaded.tenant.password_sha256, loaded.tenant.project) if loaded is not None and loaded.tenant
+            else auth.raw_credentials(loaded.raw if loaded is not None else None)
+        )
+        if stored is not None and not auth.check_password(password, stored):
+            log["outcome"] = "unauthenticated"
+            return _json_error(401, "wrong credentials", **{"WWW-Authenticate": auth.REALM})
+        log["tenant"] = tenant_id
+
+        try:
+            body = json.loads(raw, parse_constant=_reject_constant)
+        except (ValueError, RecursionError):
+            log["outcome"] = "bad_request"
+            return _json_error(400, "body: not valid JSON")
+        try:
+            request = wire.parse_request(body)
+        except wire.BadRequest as e:
+            log["outcome"] = "bad_request"
+            return _json_error(400, f"{e.field}: {e.reason}")
+        log["intent"] = request.intent if INTENT_NAME.match(request.intent) else "(unrecognised)"
+        if project is not None and request.project != project:
+            log["outcome"] = "forbidden"
+            return _json_error(403, "this credential does not open this agent's project")
+
+        if loaded is None or loaded.tenant is None:
+            # Settings unreadable or invalid: a safe answer that reveals nothing of the tenant.
+            log["outcome"] = "settings_unavailable" if loaded is None else "settings_invalid"
+            texts = runtime_texts(request.language_code)
+            return self._reply_result(Reply(texts("unavailable")), request, log)
+
+        with logs.sensitive(request.query_text, request.parameters,
+                            [c.parameters for c in request.contexts.values()]):
+            reply = self._dispatch(loaded.tenant, request, deadline, log)
+            return self._reply_result(reply, request, log, loaded.tenant)
+
+    # -- dispatch --------------------------------------------------------------------------
+    def _dispatch(self, tenant: Tenant, request: wire.Request, deadline: Deadline, log: dict) -> Reply:
+        language = tenant.language_for(request.language_code)
+        council = tenant.council(self.library, language)
+        process = self.library.for_intent(request.intent)
+        if process is None or process.id not in tenant.processes:
+            log["outcome"] = "unknown_intent" if process is None else "process_disabled"
+            return self._menu(tenant, language)
+        turn = Turn(
+            intent=request.intent,
+            action=request.intent.split(".", 1)[1],
+            parameters=request.parameters,
+            contexts=request.contexts,
+            language=language,
+            query_text=request.query_text,
+            now=datetime.now(LONDON),
+            deadline=Deadline(deadline.expires_at - self.margin),
+            all_required_params_present=request.all_required_params_present,
+            conversation=request.conversation,
+        )
+        settings = Settings(council, tenant.processes[process.id], process.texts(language))
+        future = self.pool.submit(process.handler, turn, settings)
+        try:
+            reply = future.result(timeout=turn.deadline.remaining())
+        except FutureTimeout:
+            future.cancel()
+            log["outcome"] = "timeout"
+            logs.event("WARNING", "handler overran the turn's deadline", tenant=tenant.id,
+                       process=process.id, intent=request.intent)
+            return self._sorry(tenant, language, "timeout")
+        except Exception:
+            log["outcome"] = "handler_error"
+            logs.event("ERROR", f"handler {process.id} failed\n" + traceback.format_exc(),
+                       tenant=tenant.id, process=process.id, **logs.trace_field(log["trace"]))
+            return self._sorry(tenant, language, "handler_error")
+        if not isinstance(reply, Reply):
+            log["outcome"] = "handler_error"
+            logs.event("ERROR", f"handler {process.id} returned {type(reply).__name__}, not a Reply",
+                       tenant=tenant.id, process=process.id)
+            return self._sorry(tenant, language, "handler_error")
+        log["outcome"] = "ok"
+        return reply
+
+    def _menu(self, tenant: Tenant, language: str) -> Reply:
+        """What the bot can help with, and how to reach the council."""
+        t = runtime_texts(language)
+        council = tenant.council(self.library, language)
+        reach, links = how_to_reach(council, language)
+        labels = [s.label for s in council.services]
+        text = [t("unknown_intent")]
+        if labels:
+            text.append(f"{t('can_help_with')} {', '.join(labels)}.")
+        text.append(reach)
+        return Reply(text, quick_replies=labels, links=links)
+
+    def _sorry(self, tenant: Tenant, language: str, key: str) -> Reply:
+        reach, links = how_to_reach(tenant.council(self.library, language), language)
+        return Reply([runtime_texts(language)(key), reach], links=links)
+
+    def _reply_result(self, reply: Reply, request: wire.Request | None, log: dict,
+                      tenant: Tenant | None = None) -> HttpResult:
+        session = request.session if request else "projects/-/agent/sessions/-"
+        language_code = request.language_code if request else "en"
+        try:
+            body = wire.encode(wire.render(reply, session, language_code))
+        except (ValueError, TypeError) as e:
+            logs.event("ERROR", f"reply could not be rendered: {e}", tenant=log.get("tenant"),
+                       intent=log.get("intent"))
+            log["outcome"] = "render_error"
+            language = tenant.language_for(language_code) if tenant else "en"
+            fallback = self._sorry(tenant, language, "handler_error") if tenant else Reply(
+                runtime_texts(language)("unavailable"))
+            body = wire.encode(wire.render(fallback, session, language_code))
+        return HttpResult(200, body, {"Content-Type": "application/json"})
+
+
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def runtime() -> Runtime:
+    """The process-wide runtime, built from the environment on first use."""
+    global _runtime
+    if _runtime is None:
+        with _runtime_lock:
+            if _runtime is None:
+                library = default_library()
+                _runtime = Runtime(library, SettingsCache.from_env(library))
+    return _runtime
+
+
+def reset() -> None:
+    """Forget the process-wide runtime (tests change the environment between apps)."""
+    global _runtime
+    _runtime = None
+
+
+def handle_http(request) -> tuple[bytes, int, dict]:
+    """Flask adapter: a functions-framework request in, a (body, status, headers) tuple out."""
+    try:
+        current = runtime()
+    except Exception:  # a broken deployment (library or settings configuration): say so loudly
+        logs.event("CRITICAL", "the runtime cannot start\n" + traceback.format_exc())
+        body = wire.encode(wire.render(Reply(runtime_texts("en")("unavailable")), "", "en"))
+        return body, 200, {"Content-Type": "application/json"}
+    result = current.handle(
+        request.method,
+        request.headers.get("Content-Type"),
+        request.content_length,
+        request.stream.read,
+        request.headers,
+    )
+    return result.body, result.status, result.headers

@@ -1,0 +1,214 @@
+"""Dialogflow ES v2 wire format: the only module that knows it.
+
+``parse_request`` reads a WebhookRequest leniently (unknown fields are ignored, as V2beta1 agents
+send extras) but checks every field the runtime uses, raising ``BadRequest`` naming the field.
+``render`` turns a ``Reply`` into a WebhookResponse dict that Google's own ``WebhookResponse``
+type parses strictly. ``build_request`` makes a real WebhookRequest, for tooling and tests.
+See shared reference ``dialogflow.md`` and docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .contract import Context, Reply
+
+MAX_RESPONSE_BYTES = 64 * 1024
+
+_SEGMENT = r"[^/\s]{1,128}"
+SESSION = re.compile(
+    rf"^projects/(?P<project>{_SEGMENT})"
+    rf"(?:/locations/(?P<location>{_SEGMENT}))?"
+    rf"/agent(?:/environments/(?P<environment>{_SEGMENT})/users/(?P<user>{_SEGMENT}))?"
+    rf"/sessions/(?P<session>{_SEGMENT})$"
+)
+SESSION_FORMS = (
+    "projects/<project>/agent/sessions/<session>, "
+    "projects/<project>/agent/environments/<env>/users/<user>/sessions/<session>, "
+    "or either with locations/<location>/ after the project"
+)
+
+
+class BadRequest(Exception):
+    """The request is not a usable WebhookRequest; ``field`` names what is wrong."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Request:
+    """The parts of a WebhookRequest the runtime uses."""
+
+    session: str
+    project: str
+    intent: str
+    parameters: Mapping[str, Any]
+    contexts: Mapping[str, Context]
+    language_code: str
+    query_text: str
+    all_required_params_present: bool
+
+    @property
+    def conversation(self) -> str:
+        return hashlib.sha256(self.session.encode()).hexdigest()[:32]
+
+
+def _obj(value: Any, field: str, required: bool = True) -> dict:
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest(field, "must be a JSON object")
+    return value
+
+
+def _str(value: Any, field: str, required: bool = True) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest(field, "must be a string")
+    return value
+
+
+def _present(params: Mapping[str, Any]) -> dict:
+    """Dialogflow sends ``""`` (and sometimes null) for parameters not yet collected."""
+    return {k: v for k, v in params.items() if v != "" and v is not None}
+
+
+def parse_request(body: Any) -> Request:
+    body = _obj(body, "body")
+    session = _str(body.get("session"), "session")
+    match = SESSION.match(session)
+    if not match:
+        raise BadRequest("session", f"must be one of {SESSION_FORMS}")
+    result = _obj(body.get("queryResult"), "queryResult")
+    intent = _obj(result.get("intent"), "queryResult.intent")
+    display_name = _str(intent.get("displayName"), "queryResult.intent.displayName")
+    parameters = _obj(result.get("parameters"), "queryResult.parameters", required=False)
+    language = _str(result.get("languageCode"), "queryResult.languageCode")
+    query_text = _str(result.get("queryText"), "queryResult.queryText", required=False)
+    required_present = result.get("allRequiredParamsPresent", True)
+    if not isinstance(required_present, bool):
+        raise BadRequest("queryResult.allRequiredParamsPresent", "must be true or false")
+
+    contexts_in = result.get("outputContexts")
+    if contexts_in is None:
+        contexts_in = []
+    if not isinstance(contexts_in, list):
+        raise BadRequest("queryResult.outputContexts", "must be a list")
+    prefix = session + "/contexts/"
+    contexts: dict[str, Context] = {}
+    for i, ctx in enumerate(contexts_in):
+        where = f"queryResult.outputContexts[{i}]"
+        ctx = _obj(ctx, where)
+        name = _str(ctx.get("name"), where + ".name")
+        lifespan = ctx.get("lifespanCount", 0)
+        if isinstance(lifespan, bool) or not isinstance(lifespan, (int, float)):
+            raise BadRequest(where + ".lifespanCount", "must be a number")
+        params = _obj(ctx.get("parameters"), where + ".parameters", required=False)
+        if name.startswith(prefix):  # contexts of another session are not ours to read
+            short = name[len(prefix):]
+            contexts[short] = Context(short, int(lifespan), _present(params))
+
+    return Request(
+        session=session,
+        project=match.group("project"),
+        intent=display_name,
+        parameters=_present(parameters),
+        contexts=contexts,
+        language_code=language,
+        query_text=query_text,
+        all_required_params_present=required_present,
+    )
+
+
+def _rich_content(reply: Reply) -> list:
+    items: list[dict] = []
+    for link in reply.links:
+        items.append(
+            {"type": "button", "icon": {"type": "chevron_right"}, "text": link.title, "link": link.url}
+        )
+    if reply.quick_replies:
+        items.append({"type": "chips", "options": [{"text": q} for q in reply.quick_replies]})
+    return [items] if items else []
+
+
+def render(reply: Reply, session: str, language_code: str) -> dict:
+    """A WebhookResponse for ``reply``, its contexts named under the request's exact session."""
+    response: dict[str, Any] = {}
+    if reply.event is not None:
+        response["followupEventInput"] = {
+            "name": reply.event.name,
+            "parameters": dict(reply.event.parameters),
+            "languageCode": language_code,
+        }
+    text = list(reply.text)
+    if text:
+        response["fulfillmentText"] = "\n\n".join(text)
+        messages: list[dict] = [{"text": {"text": [t]}} for t in text]
+        if reply.quick_replies:
+            messages.append({"quickReplies": {"title": text[-1], "quickReplies": list(reply.quick_replies)}})
+        rich = _rich_content(reply)
+        if rich:
+            messages.append({"payload": {"richContent": rich}})
+        response["fulfillmentMessages"] = messages
+    if reply.contexts:
+        response["outputContexts"] = [
+            {
+                "name": f"{session}/contexts/{c.name}",
+                "lifespanCount": c.lifespan,
+                "parameters": dict(c.parameters),
+            }
+            for c in reply.contexts
+        ]
+    return response
+
+
+def encode(response: dict) -> bytes:
+    """Serialise a response; raise ``ValueError`` when it is not JSON or is over 64 KiB."""
+    data = json.dumps(response, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    if len(data) > MAX_RESPONSE_BYTES:
+        raise ValueError(f"response is {len(data)} bytes, over Dialogflow's {MAX_RESPONSE_BYTES}")
+    return data
+
+
+def build_request(
+    project: str,
+    intent: str,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    text: str = "",
+    language_code: str = "en",
+    session_id: str | None = None,
+    contexts: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict:
+    """A WebhookRequest as Dialogflow ES sends it, for a given project and intent display name."""
+    session = f"projects/{project}/agent/sessions/{session_id or uuid.uuid4()}"
+    return {
+        "responseId": str(uuid.uuid4()),
+        "session": session,
+        "queryResult": {
+            "queryText": text or intent,
+            "parameters": dict(parameters or {}),
+            "allRequiredParamsPresent": True,
+            "fulfillmentMessages": [{"text": {"text": [""]}}],
+            "outputContexts": [
+                {"name": f"{session}/contexts/{name}", "lifespanCount": 1, "parameters": dict(params)}
+                for name, params in (contexts or {}).items()
+            ],
+            "intent": {
+                "name": f"projects/{project}/agent/intents/{uuid.uuid5(uuid.NAMESPACE_URL, intent)}",
+                "displayName": intent,
+            },
+            "intentDetectionConfidence": 1,
+            "languageCode": language_code,
+        },
+        "originalDetectIntentRequest": {"source": "townhall", "payload": {}},
+    }

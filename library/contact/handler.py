@@ -1,0 +1,146 @@
+"""contact: how to reach the council, when it is open, and handing over to a person.
+
+Phone, email and web form are the tenant's core ``contact`` settings; hours, bank holidays,
+closures and live chat are this process's settings. ``turn.now`` is the local time in London.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+
+from townhall.contract import Link, Reply, Settings, Texts, Turn
+from townhall.replies import how_to_reach
+
+from .hours import WEEKDAYS, Closure, Hours
+
+
+def clock(t: Texts, value: time) -> str:
+    """9am, 5:30pm (9yb, 5:30yh in Welsh)."""
+    hour = value.hour % 12 or 12
+    ampm = t("am") if value.hour < 12 else t("pm")
+    if value.minute:
+        return t("time_minutes", hour=hour, minute=f"{value.minute:02d}", ampm=ampm)
+    return t("time_hour", hour=hour, ampm=ampm)
+
+
+def day_name(t: Texts, day: date) -> str:
+    return t(f"day_{WEEKDAYS[day.weekday()]}")
+
+
+def long_date(t: Texts, day: date) -> str:
+    return t("date", weekday=day_name(t, day), day=day.day, month=t(f"month_{day.month}"))
+
+
+def when(t: Texts, moment: datetime, now: datetime) -> str:
+    at = clock(t, moment.time())
+    if moment.date() == now.date():
+        return t("when_today", time=at)
+    if moment.date() == now.date() + timedelta(days=1):
+        return t("when_tomorrow", time=at)
+    return t("when_day", date=long_date(t, moment.date()), time=at)
+
+
+def reason(t: Texts, closure: Closure) -> str:
+    """A bank holiday's GOV.UK title in the reply's language, or the council's own reason."""
+    key = "holiday_" + re.sub(r"[^a-z0-9]+", "_", closure.reason.lower()).strip("_")
+    return t(key) if key in t else closure.reason
+
+
+def _hours(settings: Settings, language: str) -> Hours:
+    s = settings.process
+    division = None if s["bank_holidays"] == "none" else s["bank_holidays"]
+    return Hours.from_settings(s["opening_hours"], division, s.get("closures"), language)
+
+
+def _live_chat(settings: Settings, now: datetime, hours: Hours) -> str | None:
+    chat = settings.process.get("live_chat")
+    if not chat:
+        return None
+    staffed = Hours(chat["hours"], hours.division, hours.closures).status(now).open_now
+    return chat["url"] if staffed else None
+
+
+def _closed_today(t: Texts, closure: Closure) -> str:
+    return t("closed_today_because", reason=reason(t, closure)) if closure.reason else t("closed_today")
+
+
+def status_line(t: Texts, hours: Hours, now: datetime) -> list[str]:
+    status = hours.status(now)
+    if status.open_now:
+        return [t("open_now_until", time=clock(t, status.closes))]
+    lines = [_closed_today(t, status.closed_today)] if status.closed_today else []
+    if status.next_open:
+        lines.append(t("closed_now_next", when=when(t, status.next_open, now)))
+    else:
+        lines.append(t("closed_now_unknown"))
+    return lines
+
+
+def details(turn: Turn, settings: Settings) -> Reply:
+    t = settings.texts
+    hours = _hours(settings, turn.language)
+    reach, links = how_to_reach(settings.council, turn.language)
+    chat = _live_chat(settings, turn.now, hours)
+    text = [t("details_intro"), reach, *status_line(t, hours, turn.now)]
+    if chat:
+        text.append(t("live_chat_now"))
+        links = (Link(t("live_chat_link"), chat), *links)
+    return Reply(text, links=links)
+
+
+def opening_hours(turn: Turn, settings: Settings) -> Reply:
+    t = settings.texts
+    hours = _hours(settings, turn.language)
+    lines = []
+    for day in WEEKDAYS:
+        spans = hours.weekly[day]
+        shown = ", ".join(t("span", opens=clock(t, s.opens), closes=clock(t, s.closes)) for s in spans)
+        lines.append(t("hours_line", day=t(f"day_{day}"), spans=shown or t("closed")))
+    text = [t("hours_intro") + "\n" + "\n".join(lines)]
+    for closure in hours.upcoming_closures(turn.now):
+        text.append(
+            t("upcoming_closure", date=long_date(t, closure.day), reason=reason(t, closure))
+            if closure.reason else t("upcoming_closure_no_reason", date=long_date(t, closure.day))
+        )
+    text += status_line(t, hours, turn.now)
+    return Reply(text)
+
+
+def open_now(turn: Turn, settings: Settings) -> Reply:
+    t = settings.texts
+    status = _hours(settings, turn.language).status(turn.now)
+    if status.open_now:
+        return Reply(t("yes_open", time=clock(t, status.closes)))
+    text = [t("no_closed")]
+    if status.closed_today:
+        text.append(_closed_today(t, status.closed_today))
+    if status.next_open:
+        text.append(t("next_open", when=when(t, status.next_open, turn.now)))
+    return Reply(text)
+
+
+def human(turn: Turn, settings: Settings) -> Reply:
+    """Hand over to a person: live chat while staffed, the phone while open, else write to us."""
+    t = settings.texts
+    hours = _hours(settings, turn.language)
+    contact = settings.council.contact
+    reach, links = how_to_reach(settings.council, turn.language)
+    chat = _live_chat(settings, turn.now, hours)
+    if chat:
+        return Reply([t("live_chat_now")], links=(Link(t("live_chat_link"), chat), *links))
+    status = hours.status(turn.now)
+    if status.open_now and contact.phone:
+        return Reply([t("human_phone_now", phone=contact.phone)], links=links)
+    text = [t("human_later"), *status_line(t, hours, turn.now)]
+    if contact.email or contact.web_form:
+        text.append(t("human_write"))
+    text.append(reach)
+    return Reply(text, links=links)
+
+
+ACTIONS = {"details": details, "opening_hours": opening_hours, "open_now": open_now, "human": human}
+
+
+def handle(turn: Turn, settings: Settings) -> Reply:
+    return ACTIONS[turn.action](turn, settings)
