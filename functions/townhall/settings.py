@@ -227,6 +227,7 @@ class SettingsCache:
         if slot.failed_at is not None and now - slot.failed_at < self.retry_after:
             return  # the last read failed moments ago: do not hammer a failing backend
         self.reads += 1
+        started = self.clock()
         try:
             doc = self.backend.read(tenant_id)
         except BackendError as e:
@@ -243,6 +244,9 @@ class SettingsCache:
         slot.failed_at = None
         slot.loaded = self.load(tenant_id, doc)
         slot.fetched_at = slot.good_at = self.clock()
+        logs.event("INFO", "settings read", tenant=tenant_id, backend=self.backend.name,
+                   outcome="missing" if slot.loaded.missing else ("invalid" if slot.loaded.problems else "ok"),
+                   latency_ms=round((slot.fetched_at - started) * 1000, 1))
 
     def load(self, tenant_id: str, doc: Mapping[str, Any] | None) -> Loaded:
         if doc is None:

@@ -24,12 +24,9 @@ def clock(t: Texts, value: time) -> str:
     return t("time_hour", hour=hour, ampm=ampm)
 
 
-def day_name(t: Texts, day: date) -> str:
-    return t(f"day_{WEEKDAYS[day.weekday()]}")
-
-
-def long_date(t: Texts, day: date) -> str:
-    return t("date", weekday=day_name(t, day), day=day.day, month=t(f"month_{day.month}"))
+def on_date(t: Texts, day: date) -> str:
+    """"on Monday 28 December" ("ar ddydd Llun 28 Rhagfyr": the weekday mutates after "ar")."""
+    return t("on_date", weekday=t(f"on_{WEEKDAYS[day.weekday()]}"), day=day.day, month=t(f"month_{day.month}"))
 
 
 def when(t: Texts, moment: datetime, now: datetime) -> str:
@@ -38,7 +35,7 @@ def when(t: Texts, moment: datetime, now: datetime) -> str:
         return t("when_today", time=at)
     if moment.date() == now.date() + timedelta(days=1):
         return t("when_tomorrow", time=at)
-    return t("when_day", date=long_date(t, moment.date()), time=at)
+    return t("when_day", date=on_date(t, moment.date()), time=at)
 
 
 def reason(t: Texts, closure: Closure) -> str:
@@ -100,8 +97,8 @@ def opening_hours(turn: Turn, settings: Settings) -> Reply:
     text = [t("hours_intro") + "\n" + "\n".join(lines)]
     for closure in hours.upcoming_closures(turn.now):
         text.append(
-            t("upcoming_closure", date=long_date(t, closure.day), reason=reason(t, closure))
-            if closure.reason else t("upcoming_closure_no_reason", date=long_date(t, closure.day))
+            t("upcoming_closure", date=on_date(t, closure.day), reason=reason(t, closure))
+            if closure.reason else t("upcoming_closure_no_reason", date=on_date(t, closure.day))
         )
     text += status_line(t, hours, turn.now)
     return Reply(text)

@@ -1,0 +1,78 @@
+"""Helpers for process tests: build a Turn and a handler's Settings without any server.
+
+    from townhall.testing import turn, settings_for
+    reply = handle(turn("contact.open_now", now="2026-12-28T10:00"), settings_for("contact", "oxford"))
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from .contract import Context, Deadline, Settings, Turn
+from .library import Library, default_library
+from .tenants import compile_tenant, validate
+from .yamlio import load_yaml
+
+LONDON = ZoneInfo("Europe/London")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def turn(
+    intent: str,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    text: str = "",
+    language: str = "en",
+    now: str | datetime = "2026-12-01T10:00",
+    contexts: Mapping[str, Mapping[str, Any]] | None = None,
+    seconds_left: float = 3.0,
+    all_required_params_present: bool = True,
+) -> Turn:
+    """A Turn as the runtime would build it; ``now`` is London local time."""
+    if isinstance(now, str):
+        now = datetime.fromisoformat(now)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=LONDON)
+    return Turn(
+        intent=intent,
+        action=intent.split(".", 1)[1],
+        parameters={k: v for k, v in (parameters or {}).items() if v not in ("", None)},
+        contexts={name: Context(name, 1, dict(p)) for name, p in (contexts or {}).items()},
+        language=language,
+        query_text=text,
+        now=now,
+        deadline=Deadline.after(seconds_left),
+        all_required_params_present=all_required_params_present,
+        conversation="test-conversation",
+    )
+
+
+def tenant_doc(tenant: str | Mapping[str, Any]) -> dict:
+    """An example tenant by id (infra/tenants/<id>.yaml) or a tenant document as given."""
+    if isinstance(tenant, str):
+        return load_yaml(REPO / "infra" / "tenants" / f"{tenant}.yaml")
+    return dict(tenant)
+
+
+def settings_for(
+    process: str,
+    tenant: str | Mapping[str, Any] = "oxford",
+    *,
+    language: str = "en",
+    library: Library | None = None,
+    override: Mapping[str, Any] | None = None,
+) -> Settings:
+    """A handler's Settings for ``process`` in a (validated) tenant, optionally overriding its settings."""
+    library = library or default_library()
+    doc = tenant_doc(tenant)
+    if override is not None:
+        doc["processes"] = {**doc["processes"], process: dict(override)}
+    problems = validate(doc, library, expected_id=doc.get("id"))
+    if problems:
+        raise AssertionError("tenant settings are invalid: " + "; ".join(map(str, problems)))
+    compiled = compile_tenant(doc)
+    owner = library.processes[process]
+    return Settings(compiled.council(library, language), compiled.processes[process], owner.texts(language))
