@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt py
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test bench example-request clean
+.PHONY: run test bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,11 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-examples/request.json: $(STAMP) infra/tenants/oxford.yaml
-	@mkdir -p examples
-	$(BIN)/townhall request oxford contact.opening_hours --text "when are you open" --session-id example > $@
-
-run: $(STAMP) examples/request.json
+run: $(STAMP)
 	@echo ""
 	@echo "Townhall webhook on http://$(HOST):$(PORT)/ (files backend: infra/tenants, demo tenants oxford and cardiff)"
 	@echo "Send a first request from another terminal (dev password in README.md):"
@@ -39,4 +35,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis examples/request.json
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -29,6 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import auth, logs, wire
+from . import library as library_module
 from .contract import Deadline, Reply, Settings, Turn
 from .library import Library, default_library
 from .replies import how_to_reach, runtime_texts
@@ -269,9 +270,10 @@ def runtime() -> Runtime:
 
 
 def reset() -> None:
-    """Forget the process-wide runtime (tests change the environment between apps)."""
+    """Forget the process-wide runtime and library (tests change the environment between apps)."""
     global _runtime
     _runtime = None
+    library_module._default = None
 
 
 def handle_http(request) -> tuple[bytes, int, dict]:

@@ -1,0 +1,265 @@
+"""The webhook over real HTTP, served by the functions-framework CLI (files backend, example tenants)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+from support import PROJECTS, auth_for, basic
+from townhall import wire
+
+OXFORD = PROJECTS["oxford"]
+CARDIFF = PROJECTS["cardiff"]
+
+
+def request(intent="contact.opening_hours", project=OXFORD, **kw):
+    return wire.build_request(project, intent, **kw)
+
+
+# -- HTTP surface -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_only_post_is_allowed(http, method):
+    answer = http.raw(b"{}", {"Content-Type": "application/json", **auth_for("oxford")}, method=method)
+    assert answer.status == 405
+    assert answer.headers["Allow"] == "POST"
+    assert answer.json == {"error": "use POST"}
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_only_json_bodies_are_accepted(http, content_type):
+    headers = auth_for("oxford")
+    if content_type:
+        headers["Content-Type"] = content_type
+    answer = http.raw(json.dumps(request()).encode(), headers)
+    assert answer.status == 415
+    assert "application/json" in answer.json["error"]
+
+
+def test_json_with_charset_is_accepted(http):
+    answer = http.raw(json.dumps(request()).encode(),
+                      {"Content-Type": "application/json; charset=utf-8", **auth_for("oxford")})
+    assert answer.status == 200
+
+
+def test_oversized_body_gets_413_before_parsing(http):
+    body = request(text="x" * (300 * 1024))
+    answer = http.post(body)
+    assert answer.status == 413
+
+
+def test_oversized_chunked_body_without_length_gets_413(served):
+    """No Content-Length: the body is read up to the limit, never further."""
+    url = urlparse(served.url)
+    chunk = b"{" + b" " * (64 * 1024)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as s:
+        head = (
+            f"POST / HTTP/1.1\r\nHost: {url.hostname}\r\nContent-Type: application/json\r\n"
+            f"Authorization: {basic('oxford', 'townhall-dev-oxford')}\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
+        s.sendall(head)
+        try:
+            for _ in range(6):  # 384 KiB in all
+                s.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            s.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer and close before taking it all
+        data = b""
+        while True:
+            part = s.recv(65536)
+            if not part:
+                break
+            data += part
+    assert data.startswith(b"HTTP/1.1 413"), data[:200]
+
+
+# -- authentication and tenant -----------------------------------------------------------------
+
+def test_missing_credentials_get_401_with_challenge(http):
+    answer = http.post(request(), tenant=None)
+    assert answer.status == 401
+    assert answer.headers["WWW-Authenticate"].startswith("Basic ")
+
+
+@pytest.mark.parametrize("header", [
+    basic("oxford", "wrong-password"),
+    basic("nosuchcouncil", "townhall-dev-oxford"),
+    basic("oxford", ""),
+    "Basic not-base64!!",
+    "Bearer abc.def.ghi",
+    "Basic " + "b3hmb3Jk",  # "oxford" without a colon
+])
+def test_wrong_credentials_get_401(http, header):
+    answer = http.post(request(), tenant=None, headers={"Authorization": header})
+    assert answer.status == 401
+    assert "WWW-Authenticate" in answer.headers
+    assert "oxford" not in answer.body.decode() and "cardiff" not in answer.body.decode()
+
+
+def test_unknown_tenant_and_wrong_password_look_the_same(http):
+    unknown = http.post(request(), tenant=None, headers={"Authorization": basic("nosuch", "x")})
+    wrong = http.post(request(), tenant=None, headers={"Authorization": basic("oxford", "x")})
+    assert unknown.status == wrong.status == 401
+    assert unknown.body == wrong.body
+
+
+def test_a_credential_never_opens_another_tenant(http):
+    # Cardiff's valid credential on Oxford's agent's session.
+    answer = http.post(request(project=OXFORD), tenant="cardiff")
+    assert answer.status == 403
+    # An unknown project gets the same answer, revealing nothing about which tenants exist.
+    unknown = http.post(request(project="some-other-project"), tenant="cardiff")
+    assert unknown.status == 403
+    assert answer.body == unknown.body
+    assert "oxford" not in answer.body.decode()
+
+
+def test_payload_never_chooses_the_tenant(http):
+    body = request(project=CARDIFF, intent="welcome.hello")
+    body["originalDetectIntentRequest"]["payload"] = {"tenant": "oxford", "project": OXFORD}
+    answer = http.post(body, tenant="cardiff")
+    assert answer.status == 200
+    assert "Cardiff Council" in answer.json["fulfillmentText"]
+    assert http.post(body, tenant="oxford").status == 403
+
+
+# -- request checking ---------------------------------------------------------------------------
+
+def _mutate(path, value):
+    body = request()
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return body
+
+
+@pytest.mark.parametrize("path,value,field", [
+    (["session"], KeyError, "session"),
+    (["session"], 42, "session"),
+    (["session"], "projects/townhall-demo-oxford/agents/x/sessions/1", "session"),
+    (["session"], "projects/townhall-demo-oxford/agent/sessions/", "session"),
+    (["session"], "projects/townhall-demo-oxford/agent/sessions/a/b", "session"),
+    (["queryResult"], KeyError, "queryResult"),
+    (["queryResult"], [], "queryResult"),
+    (["queryResult", "intent"], KeyError, "queryResult.intent"),
+    (["queryResult", "intent"], "contact.details", "queryResult.intent"),
+    (["queryResult", "intent", "displayName"], None, "queryResult.intent.displayName"),
+    (["queryResult", "intent", "displayName"], ["x"], "queryResult.intent.displayName"),
+    (["queryResult", "parameters"], "postcode", "queryResult.parameters"),
+    (["queryResult", "languageCode"], KeyError, "queryResult.languageCode"),
+    (["queryResult", "languageCode"], 1, "queryResult.languageCode"),
+    (["queryResult", "queryText"], {"t": 1}, "queryResult.queryText"),
+    (["queryResult", "outputContexts"], {}, "queryResult.outputContexts"),
+    (["queryResult", "outputContexts"], [1], "queryResult.outputContexts[0]"),
+    (["queryResult", "outputContexts"], [{"name": 5}], "queryResult.outputContexts[0].name"),
+    (["queryResult", "allRequiredParamsPresent"], "yes", "queryResult.allRequiredParamsPresent"),
+])
+def test_malformed_requests_get_400_naming_the_field(http, path, value, field):
+    answer = http.post(_mutate(path, value))
+    assert answer.status == 400, answer.json
+    assert answer.json["error"].startswith(field + ":"), answer.json
+
+
+@pytest.mark.parametrize("data", [b"", b"{", b"[1,2]", b"null", b'"text"', b"NaN", b'{"session": NaN}',
+                                  b"\xff\xfe", b"[" * 5000 + b"]" * 5000])
+def test_non_json_or_non_object_bodies_get_400(http, data):
+    answer = http.raw(data, {"Content-Type": "application/json", **auth_for("oxford")})
+    assert answer.status == 400, answer.body
+    assert set(answer.json) == {"error"}
+
+
+def test_unknown_fields_are_ignored(http):
+    body = request()
+    body["alternativeQueryResults"] = [{"queryText": "x"}]  # sent by V2beta1 agents
+    body["queryResult"]["somethingNew"] = {"a": 1}
+    assert http.post(body).status == 200
+
+
+@pytest.mark.parametrize("session", [
+    "projects/townhall-demo-oxford/agent/sessions/abc-123",
+    "projects/townhall-demo-oxford/agent/environments/draft/users/-/sessions/abc-123",
+    "projects/townhall-demo-oxford/locations/europe-west2/agent/sessions/abc-123",
+    "projects/townhall-demo-oxford/locations/europe-west2/agent/environments/live/users/u1/sessions/s1",
+])
+def test_every_session_form_is_served_and_contexts_sit_under_it(http, session):
+    body = request(intent="fallback.unknown")
+    body["session"] = session
+    answer = http.post(body)
+    assert answer.status == 200
+    names = [c["name"] for c in answer.json["outputContexts"]]
+    assert names == [f"{session}/contexts/fallback-misses"]
+
+
+# -- replies ---------------------------------------------------------------------------------------
+
+def test_welcome_names_the_council_and_offers_quick_replies(http):
+    data = http.turn("oxford", "welcome.hello")
+    assert "Oxford City Council" in data["fulfillmentText"]
+    kinds = [next(iter(m)) for m in data["fulfillmentMessages"]]
+    assert kinds.count("quickReplies") == 1 and kinds.count("payload") == 1
+    quick = next(m["quickReplies"]["quickReplies"] for m in data["fulfillmentMessages"] if "quickReplies" in m)
+    assert "Contact the council" in quick
+    chips = next(m["payload"]["richContent"] for m in data["fulfillmentMessages"] if "payload" in m)
+    assert {"text": "Contact the council"} in chips[0][-1]["options"]
+
+
+def test_replies_in_welsh_when_the_council_offers_it(http):
+    welsh = http.turn("cardiff", "welcome.hello", language_code="cy")
+    assert "Cyngor Caerdydd" in welsh["fulfillmentText"]
+    assert "Cysylltu â'r cyngor" in welsh["fulfillmentText"]
+    regional = http.turn("cardiff", "welcome.hello", language_code="cy-GB")
+    assert regional["fulfillmentText"] == welsh["fulfillmentText"]
+
+
+def test_english_when_the_council_does_not_offer_the_language(http):
+    data = http.turn("oxford", "welcome.hello", language_code="cy")
+    assert "Hello" in data["fulfillmentText"]
+    data = http.turn("cardiff", "welcome.hello", language_code="fr")
+    assert "Hello" in data["fulfillmentText"]
+
+
+def test_unknown_intent_gets_a_helpful_reply(http):
+    for intent in ["nosuch.process", "contact.nosuch", "", "Default Fallback Intent"]:
+        data = http.turn("oxford", intent)
+        text = data["fulfillmentText"]
+        assert "I can help with: Contact the council, Common questions" in text
+        assert "01632 960001" in text
+
+
+def test_links_are_rich_content_buttons(http):
+    data = http.turn("oxford", "faq.ask", parameters={"topic": "bulky-waste"})
+    rich = next(m["payload"]["richContent"] for m in data["fulfillmentMessages"] if "payload" in m)
+    buttons = [item for item in rich[0] if item["type"] == "button"]
+    assert buttons[0]["link"] == "https://example.org/demo/oxford/bulky-waste"
+
+
+def test_each_turn_logs_one_structured_line(served, http):
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    body = request(intent="contact.details", session_id="log-check-session")
+    http.post(body, headers={"X-Cloud-Trace-Context": f"{trace}/1;o=1"})
+    turns = [line for line in served.log_lines() if line.get("message") == "turn"
+             and line.get("logging.googleapis.com/trace", "").endswith(trace)]
+    assert len(turns) == 1
+    line = turns[0]
+    assert line["severity"] == "INFO"
+    assert line["tenant"] == "oxford" and line["intent"] == "contact.details"
+    assert line["outcome"] == "ok" and line["status"] == 200
+    assert isinstance(line["latency_ms"], (int, float))
+
+
+def test_the_example_request_file_works(http):
+    from support import REPO
+
+    body = json.loads((REPO / "examples" / "request.json").read_text())
+    answer = http.post(copy.deepcopy(body))
+    assert answer.status == 200
+    assert "opening hours" in answer.json["fulfillmentText"]
