@@ -213,10 +213,11 @@ class SettingsCache:
                 self._refresh(tenant_id, slot)
         return self._usable(tenant_id, slot)
 
+    def _within_stale(self, slot: _Slot) -> bool:
+        return slot.loaded is not None and self.clock() - slot.good_at <= self.ttl + self.stale_if_error
+
     def _usable(self, tenant_id: str, slot: _Slot) -> Loaded:
-        if slot.loaded is None:
-            raise Unavailable(tenant_id)
-        if self.clock() - slot.good_at > self.ttl + self.stale_if_error:
+        if not self._within_stale(slot):
             raise Unavailable(tenant_id)
         return slot.loaded
 
@@ -238,7 +239,7 @@ class SettingsCache:
                 tenant=tenant_id,
                 backend=self.backend.name,
                 error=str(e),
-                serving="stale copy" if slot.loaded is not None else "fallback",
+                serving="stale copy" if self._within_stale(slot) else "fallback",
             )
             return
         slot.failed_at = None

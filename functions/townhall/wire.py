@@ -204,7 +204,7 @@ def build_request(
                 for name, params in (contexts or {}).items()
             ],
             "intent": {
-                "name": f"projects/{project}/agent/intents/{uuid.uuid5(uuid.NAMESPACE_URL, intent)}",
+                "name": f"projects/{project}/agent/intents/{uuid.uuid5(uuid.NAMESPACE_URL, 'townhall:intent:' + intent)}",
                 "displayName": intent,
             },
             "intentDetectionConfidence": 1,

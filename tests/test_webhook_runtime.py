@@ -1,0 +1,215 @@
+"""The runtime's guarantees, through functions-framework's real loading path (create_app):
+failures inside handlers, deadlines, invalid or unreadable settings, and personal data in logs."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support import PROJECTS, REPO, auth_for, basic
+from townhall import wire
+
+SLOW = """
+import time
+from townhall.contract import Reply
+
+def handle(turn, settings):
+    time.sleep(float(turn.param("sleep", 0)))
+    return Reply("finally done")
+"""
+
+BOOM = """
+from townhall.contract import Reply
+
+def handle(turn, settings):
+    if turn.action == "wrong_type":
+        return {"text": "not a Reply"}
+    if turn.action == "huge":
+        return Reply(["x" * 70000])
+    if turn.action == "bad_context":
+        from townhall.contract import OutputContext
+        return Reply("hi", contexts=[OutputContext("ok", 1, {"when": object()})])
+    raise RuntimeError("could not find " + turn.param("postcode", "") + " for " + turn.query_text)
+"""
+
+
+def _process(root: Path, pid: str, intents: list[str], code: str) -> None:
+    folder = root / pid
+    (folder / "messages").mkdir(parents=True)
+    (folder / "manifest.yaml").write_text(yaml.safe_dump({
+        "id": pid, "version": "0.0.1", "title": {"en": pid}, "owner": "tests",
+        "intents": [{"name": f"{pid}.{name}"} for name in intents],
+    }))
+    (folder / "schema.json").write_text('{"type": "object"}')
+    (folder / "messages" / "en.yaml").write_text("unused: x\n")
+    (folder / "handler.py").write_text(code)
+
+
+@pytest.fixture
+def lab(tmp_path, make_app):
+    """The real library plus two test processes, and tenants that switch them on."""
+    library = tmp_path / "library"
+    shutil.copytree(REPO / "library", library)
+    _process(library, "slow", ["wait"], SLOW)
+    _process(library, "boom", ["fail", "wrong_type", "huge", "bad_context"], BOOM)
+    tenants = tmp_path / "tenants"
+    tenants.mkdir()
+    for tenant in ("oxford", "cardiff"):
+        doc = yaml.safe_load((REPO / "infra" / "tenants" / f"{tenant}.yaml").read_text())
+        doc["processes"].update({"slow": {}, "boom": {}})
+        (tenants / f"{tenant}.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True))
+
+    def build(**env):
+        env.setdefault("TOWNHALL_LIBRARY_DIR", str(library))
+        env.setdefault("TOWNHALL_TENANTS_DIR", str(tenants))
+        return make_app(**env)
+
+    build.tenants = tenants
+    return build
+
+
+def post(caller, tenant, intent, **kw):
+    body = wire.build_request(PROJECTS[tenant], intent, **kw)
+    return caller.post(body, tenant)
+
+
+def test_a_handler_exception_becomes_a_polite_reply_and_an_error_log(lab, captured_logs):
+    app = lab()
+    answer = post(app, "oxford", "boom.fail", parameters={"postcode": "OX1 1BX"},
+                  text="my name is Jane Doe, jane.doe@example.com, 07700 900123")
+    assert answer.status == 200
+    text = answer.json["fulfillmentText"]
+    assert text.startswith("Sorry, something went wrong on our side")
+    assert "01632 960001" in text  # the council's contact details
+    assert "Traceback" not in text and "RuntimeError" not in text
+    errors = [line for line in captured_logs() if line["severity"] == "ERROR"]
+    assert len(errors) == 1
+    assert "Traceback" in errors[0]["message"] and "RuntimeError" in errors[0]["message"]
+    turn = [line for line in captured_logs() if line["message"] == "turn"][0]
+    assert turn["outcome"] == "handler_error" and turn["status"] == 200
+
+
+@pytest.mark.parametrize("intent", ["boom.wrong_type", "boom.huge", "boom.bad_context"])
+def test_a_handler_returning_something_unrenderable_gets_the_polite_reply(lab, captured_logs, intent):
+    answer = post(lab(), "oxford", intent)
+    assert answer.status == 200
+    assert answer.json["fulfillmentText"].startswith("Sorry, something went wrong on our side")
+    assert any(line["severity"] == "ERROR" for line in captured_logs())
+
+
+def test_an_overrunning_handler_is_answered_within_the_budget(lab, captured_logs):
+    app = lab(TOWNHALL_TURN_BUDGET="1.0")
+    started = time.monotonic()
+    answer = post(app, "oxford", "slow.wait", parameters={"sleep": 3})
+    elapsed = time.monotonic() - started
+    assert answer.status == 200
+    assert elapsed < 1.5, elapsed
+    assert answer.json["fulfillmentText"].startswith("Sorry, that is taking longer")
+    assert [line["outcome"] for line in captured_logs() if line["message"] == "turn"] == ["timeout"]
+    # A handler that finishes in time is answered normally.
+    assert post(app, "oxford", "slow.wait", parameters={"sleep": 0.1}).json["fulfillmentText"] == "finally done"
+
+
+def test_a_tenant_with_invalid_settings_gets_a_safe_fallback_others_unaffected(lab, captured_logs):
+    doc = yaml.safe_load((lab.tenants / "oxford.yaml").read_text())
+    doc["processes"]["contact"]["opening_hours"]["monday"] = "9 till 5"
+    doc["contact"]["phone"] = "call us"
+    (lab.tenants / "oxford.yaml").write_text(yaml.safe_dump(doc))
+    app = lab()
+    broken = post(app, "oxford", "contact.details")
+    assert broken.status == 200
+    assert broken.json["fulfillmentText"].startswith("Sorry, I can't help with that right now")
+    assert "Oxford" not in broken.json["fulfillmentText"]
+    problems = [line for line in captured_logs() if line["message"].startswith("tenant settings are invalid")]
+    assert problems and any("processes.contact.opening_hours.monday" in p for p in problems[0]["problems"])
+    assert any(p.startswith("contact.phone") for p in problems[0]["problems"])
+    # The credential is still checked against the stored hash.
+    body = wire.build_request(PROJECTS["oxford"], "contact.details")
+    assert app.post(body, tenant=None, headers={"Authorization": basic("oxford", "wrong")}).status == 401
+    fine = post(app, "cardiff", "contact.details")
+    assert "Cardiff Council" in fine.json["fulfillmentText"]
+
+
+def test_unreadable_settings_and_no_copy_get_the_generic_fallback(lab, captured_logs):
+    (lab.tenants / "oxford.yaml").write_text("id: oxford\nname: [unclosed\n")
+    answer = post(lab(), "oxford", "welcome.hello")
+    assert answer.status == 200
+    assert answer.json["fulfillmentText"].startswith("Sorry, I can't help with that right now")
+    failures = [line for line in captured_logs() if line["message"] == "settings backend read failed"]
+    assert failures and failures[0]["serving"] == "fallback"
+
+
+def test_disabled_process_gets_the_menu(lab):
+    doc = yaml.safe_load((lab.tenants / "oxford.yaml").read_text())
+    doc["processes"]["faq"]["enabled"] = False
+    (lab.tenants / "oxford.yaml").write_text(yaml.safe_dump(doc))
+    answer = post(lab(), "oxford", "faq.list")
+    text = answer.json["fulfillmentText"]
+    assert text.startswith("Sorry, I can't help with that here.")
+    assert "Common questions" not in text and "Contact the council" in text
+
+
+PII = {
+    "postcode": "OX1 1BX",
+    "email": "jane.doe@example.com",
+    "phone": "07700 900123",
+    "name": "Jane Doe",
+    "address": "14 Cherwell Street",
+}
+
+
+def test_personal_data_never_reaches_the_logs(lab, captured_logs):
+    app = lab()
+    said = f"I'm {PII['name']} at {PII['address']} {PII['postcode']}, call {PII['phone']} or {PII['email']}"
+    contexts = {"report": {"address": PII["address"], "email": PII["email"]}}
+    for intent in ["boom.fail", "contact.details", "fallback.unknown", "nosuch.intent", "slow.wait"]:
+        post(app, "oxford", intent, text=said, parameters={"postcode": PII["postcode"], "person": {"name": PII["name"]},
+                                                           "phone": PII["phone"]}, contexts=contexts)
+    # Also a 400 whose body carries personal data.
+    body = wire.build_request(PROJECTS["oxford"], "contact.details", text=said)
+    body["queryResult"]["languageCode"] = 7
+    app.post(body)
+    text = captured_logs.text()
+    assert captured_logs(), "no log lines were written"
+    for kind, value in PII.items():
+        assert value not in text, f"{kind} leaked into the logs"
+        assert value.replace(" ", "") not in text, f"{kind} leaked into the logs"
+    assert "Jane" not in text and "Cherwell" not in text
+
+
+@pytest.mark.parametrize("text,leaked", [
+    ("postcode cf10 4uw", "cf10 4uw"), ("SW1A1AA", "SW1A1AA"), ("+44 20 7946 0958", "7946 0958"),
+    ("mail bob@council.gov.uk", "bob@council.gov.uk"),
+])
+def test_redaction_patterns(text, leaked):
+    from townhall import logs
+
+    assert leaked not in logs.redact(text)
+
+
+def test_no_dialogflow_types_in_the_webhook_and_firestore_only_when_chosen(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json\n"
+        "sys.path.insert(0, 'functions')\n"
+        "import main\n"
+        "from functions_framework import create_app\n"
+        "from townhall import wire\n"
+        "client = create_app('webhook', 'functions/main.py').test_client()\n"
+        "body = wire.build_request('townhall-demo-oxford', 'contact.details')\n"
+        "r = client.post('/', json=body, headers={'Authorization': %r})\n"
+        "assert r.status_code == 200, r.data\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('google.cloud'))))\n"
+    ) % auth_for("oxford")["Authorization"]
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60,
+                         env={"PATH": "/usr/bin:/bin", "TOWNHALL_TENANTS_DIR": "infra/tenants"})
+    assert out.returncode == 0, out.stderr
+    loaded = out.stdout.strip().splitlines()[-1]
+    assert "google.cloud.dialogflow" not in loaded
+    assert "google.cloud.firestore" not in loaded
