@@ -20,7 +20,11 @@ def check(settings: dict, languages: list[str]) -> list[tuple[str, str]]:
     problems = _week("opening_hours", settings.get("opening_hours", {}))
     if "live_chat" in settings:
         problems += _week("live_chat.hours", settings["live_chat"]["hours"])
+    seen = set()
     for i, closure in enumerate(settings.get("closures", [])):
+        if closure["date"] in seen:
+            problems.append((f"closures[{i}].date", f"{closure['date']} is listed twice"))
+        seen.add(closure["date"])
         for language in languages:
             if "reason" in closure and language not in closure["reason"]:
                 problems.append((f"closures[{i}].reason", f"missing {language!r}: the council offers that language"))

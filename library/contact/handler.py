@@ -129,7 +129,7 @@ def human(turn: Turn, settings: Settings) -> Reply:
     status = hours.status(turn.now)
     if status.open_now and contact.phone:
         return Reply([t("human_phone_now", phone=contact.phone)], links=links)
-    text = [t("human_later"), *status_line(t, hours, turn.now)]
+    text = [] if status.open_now else [t("human_later"), *status_line(t, hours, turn.now)]
     if contact.email or contact.web_form:
         text.append(t("human_write"))
     text.append(reach)

@@ -17,7 +17,8 @@ def handle(turn: Turn, settings: Settings) -> Reply:
     misses = 1
     if previous is not None:
         count = previous.parameters.get("count")
-        misses = (int(count) if isinstance(count, (int, float)) and count >= 0 else 0) + 1
+        valid = isinstance(count, (int, float)) and not isinstance(count, bool) and 0 <= count <= 100
+        misses = (int(count) if valid else 0) + 1
     remember = OutputContext(MISSES, 1, {"count": misses})
 
     if misses >= settings.process.get("offer_human_after", 2):

@@ -36,11 +36,13 @@ def match(entries: list, text: str, language: str, threshold: float = 0.5) -> di
         if said == question.strip().lower():
             return entry
         keywords = (entry.get("keywords") or {}).get(language, []) + (entry.get("keywords") or {}).get("en", [])
-        if any(k.lower() in said for k in keywords):
+        if any(re.search(rf"\b{re.escape(k.lower())}\b", said) for k in keywords):
             score = 1.0
         elif words:
             target = _words(question)
-            score = len(words & target) / len(words | target) if target else 0.0
+            shared = len(words & target)
+            # Jaccard similarity, or most of what the resident said being in the question ("parking").
+            score = max(shared / len(words | target), 0.6 * shared / len(words)) if target else 0.0
         else:
             score = 0.0
         if score > best_score:
