@@ -1,0 +1,319 @@
+"""``make bench``: the webhook measured side by side with a bare functions-framework function.
+
+1. Throughput and latency: wrk POSTs the same WebhookRequest (``contact.opening_hours`` for the
+   demo tenant ``oxford``) to bench/baseline.py and to functions/main.py, each served by the
+   functions-framework CLI with the same server settings, alternating baseline and webhook.
+2. Cold import: fresh interpreters importing functions-framework and the Firestore client, against
+   fresh interpreters building our runtime with the Firestore backend.
+3. Settings reads: the webhook's own log lines ("settings read" and "turn") during the load runs,
+   with a cache period shorter than the run, so that concurrent turns must share each refresh.
+
+Only the standard library is used here; wrk is installed with apt-get when it is missing.
+Every server started is stopped (its whole process group) however the run ends. Exit status 0
+means the benchmark ran (a missed target is reported, not fatal); non-zero means it broke.
+See docs/performance.md for how to read the figures.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = ROOT / "functions"
+BIN = Path(sys.executable).parent  # the virtualenv make built: functions-framework lives beside python
+sys.path.insert(0, str(FUNCTIONS))
+
+TENANT, PASSWORD, PROJECT = "oxford", "townhall-dev-oxford", "townhall-demo-oxford"
+INTENT = "contact.opening_hours"
+SERVER_ENV = {"WORKERS": "1", "THREADS": "8"}  # the same for both servers
+WRK_THREADS, WRK_CONNECTIONS, DURATION, WARMUP = 2, 16, 10, 3  # seconds
+ROUNDS = 2  # baseline, webhook, baseline, webhook
+SETTINGS_TTL = 5.0  # seconds: shorter than a run, so the cache is refreshed under load
+IMPORT_RUNS = 7
+
+TARGET_THROUGHPUT = 0.8  # webhook requests/s at least 0.8 x the baseline's
+TARGET_IMPORT = 1.3  # webhook cold import at most 1.3 x the baseline's
+TARGET_READS = 1.0  # at most one settings read per tenant per cache period
+
+
+class BenchError(Exception):
+    """The benchmark itself could not run or its figures cannot be trusted."""
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", flush=True)
+
+
+# -- tools and servers -----------------------------------------------------------------------------
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    say("wrk is not on PATH: installing it with apt-get (Debian package 'wrk')")
+    try:
+        subprocess.run("apt-get update -qq && apt-get install -y -qq wrk", shell=True, check=True,
+                       timeout=600, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    except (subprocess.SubprocessError, OSError) as e:
+        raise BenchError(f"could not install wrk ({e}); install it yourself (apt-get install wrk)") from e
+    found = shutil.which("wrk")
+    if not found:
+        raise BenchError("apt-get finished but wrk is still not on PATH")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+
+
+def send(url: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+    """One request (a POST with a body, else a GET); any HTTP status is an answer."""
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST" if body else "GET")
+    try:
+        with LOOPBACK.open(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+@contextmanager
+def server(source: Path, log: Path, env: dict):
+    """Serve ``webhook`` from ``source`` on a free port; yield its URL once it answers HTTP.
+
+    The probe is a GET (the webhook answers 405 before reading any settings), so the first POSTs,
+    from wrk's concurrent connections, find the settings cache empty: the stampede case.
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = [str(BIN / "functions-framework"), "--target", "webhook", "--source", str(source),
+               "--host", "127.0.0.1", "--port", str(port)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **SERVER_ENV, **env},
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        give_up = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise BenchError(f"{source.name} server exited with {proc.returncode}; see {log}")
+            try:
+                send(url)
+                break
+            except (urllib.error.URLError, ConnectionError, socket.timeout):
+                if time.monotonic() > give_up:
+                    raise BenchError(f"{source.name} server did not answer within 30 s; see {log}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+                proc.wait(timeout=wait)
+                break
+            except ProcessLookupError:
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
+# -- wrk -------------------------------------------------------------------------------------------
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}  # to milliseconds
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * UNITS[unit]
+
+
+def wrk(binary: str, url: str, script: Path, seconds: int) -> dict:
+    command = [binary, f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency",
+               "--timeout", "5s", "-s", str(script), url]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30)
+    out = done.stdout
+    if done.returncode != 0 or "Requests/sec" not in out:
+        raise BenchError(f"wrk failed ({done.returncode}):\n{out}{done.stderr}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if non_2xx:
+        raise BenchError(f"{non_2xx.group(1)} responses were not 200 from {url}:\n{out}")
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if errors and any(int(n) for n in errors.groups()):
+        raise BenchError(f"socket errors against {url}:\n{out}")
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "p50": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+        "p99": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
+    }
+
+
+def lua_script(path: Path, body: bytes, headers: dict) -> Path:
+    text = body.decode()
+    if "]==]" in text:
+        raise BenchError("the request body cannot go in a Lua long string")
+    lines = ['wrk.method = "POST"', f"wrk.body = [==[{text}]==]"]
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def read_log(log: Path) -> list[dict]:
+    entries = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                pass
+    return entries
+
+
+# -- cold import -----------------------------------------------------------------------------------
+IMPORT_BASELINE = "import functions_framework, google.cloud.firestore"
+IMPORT_WEBHOOK = ("import main; from townhall.webhook import runtime; runtime(); "
+                  "from google.cloud import firestore")
+
+
+def cold_import(code: str, cwd: Path, env: dict) -> float:
+    timed = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+    done = subprocess.run([sys.executable, "-c", timed], cwd=cwd, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise BenchError(f"cold import failed: {code}\n{done.stderr}")
+    return float(done.stdout.strip().splitlines()[-1]) * 1000
+
+
+# -- the run ---------------------------------------------------------------------------------------
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def main() -> int:
+    from townhall import wire  # from functions/, as the function itself sees it
+
+    wrk_binary = ensure_wrk()
+    work = ROOT / ".bench"  # the servers' logs and the wrk script, kept for a look afterwards
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    body = json.dumps(wire.build_request(PROJECT, INTENT, session_id="bench"), separators=(",", ":")).encode()
+    auth = base64.b64encode(f"{TENANT}:{PASSWORD}".encode()).decode()
+    headers = {"Content-Type": "application/json", "Authorization": f"Basic {auth}"}
+    script = lua_script(work / "request.lua", body, headers)
+    webhook_env = {"TOWNHALL_SETTINGS_BACKEND": "files", "TOWNHALL_TENANTS_DIR": str(ROOT / "infra/tenants"),
+                   "TOWNHALL_SETTINGS_TTL": str(SETTINGS_TTL)}
+    sides = {"baseline": (ROOT / "bench/baseline.py", {}), "webhook": (FUNCTIONS / "main.py", webhook_env)}
+    say(f"servers: functions-framework {SERVER_ENV}; wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} "
+        f"-d{DURATION}s --latency after a {WARMUP}s warm-up; {ROUNDS} rounds; logs in {work}")
+
+    runs = {"baseline": [], "webhook": []}
+    reads: dict[str, int] = {}
+    turns, periods, bad_turns = 0, 0, 0
+    for round_ in range(1, ROUNDS + 1):
+        for side, (source, env) in sides.items():
+            log = work / f"{side}-{round_}.log"
+            with server(source, log, env) as url:
+                started = time.monotonic()
+                try:  # the warm-up is also the cold-cache burst: every connection at once
+                    wrk(wrk_binary, url, script, WARMUP)
+                except BenchError as e:
+                    status, reply = send(url, body, headers)
+                    raise BenchError(f"{e}\nthe bench request by itself: {status} {reply[:300]!r}") from None
+                result = wrk(wrk_binary, url, script, DURATION)
+                loaded_for = time.monotonic() - started
+            runs[side].append(result)
+            say(f"round {round_} {side:8}: {result['rps']:8.0f} requests/s, p50 {result['p50']:.2f} ms, "
+                f"p99 {result['p99']:.2f} ms ({result['requests']} requests)")
+            if side == "webhook":
+                entries = read_log(log)
+                for e in entries:
+                    if e.get("message") == "settings read":
+                        reads[e.get("tenant")] = reads.get(e.get("tenant"), 0) + 1
+                served = [e for e in entries if e.get("message") == "turn"
+                          and e.get("outcome") != "method_not_allowed"]  # the start-up probe
+                turns += len(served)
+                bad_turns += sum(1 for e in served if e.get("status") != 200 or e.get("outcome") != "ok")
+                periods += math.floor(loaded_for / SETTINGS_TTL) + 1  # the first read, then one per period
+    if bad_turns:
+        raise BenchError(f"{bad_turns} webhook turns were not a 200 'ok'; see the logs in {work}")
+    if not turns:
+        raise BenchError(f"no 'turn' lines in the webhook's log; see {work}")
+
+    say(f"cold import: {IMPORT_RUNS} fresh interpreters each, alternating (one untimed warm-up each)")
+    import_env = {"TOWNHALL_SETTINGS_BACKEND": "firestore"}
+    cold_import(IMPORT_BASELINE, ROOT, {})
+    cold_import(IMPORT_WEBHOOK, FUNCTIONS, import_env)
+    imports = {"baseline": [], "webhook": []}
+    for _ in range(IMPORT_RUNS):
+        imports["baseline"].append(cold_import(IMPORT_BASELINE, ROOT, {}))
+        imports["webhook"].append(cold_import(IMPORT_WEBHOOK, FUNCTIONS, import_env))
+
+    # -- report ------------------------------------------------------------------------------------
+    median = {side: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}
+              for side, rs in runs.items()}
+    b, w = median["baseline"], median["webhook"]
+    throughput = w["rps"] / b["rps"]
+    imp_b, imp_w = statistics.median(imports["baseline"]), statistics.median(imports["webhook"])
+    import_ratio = imp_w / imp_b
+    total_reads = sum(reads.values())
+    per_period = max(reads.values(), default=0) / periods
+    runs_text = {side: " / ".join(f"{r['rps']:.0f}" for r in rs) for side, rs in runs.items()}
+
+    rows = [
+        ("Requests/s (median of rounds)", f"{b['rps']:.0f}", f"{w['rps']:.0f}",
+         f"{throughput:.2f}", f">= {TARGET_THROUGHPUT}", verdict(throughput >= TARGET_THROUGHPUT)),
+        ("Requests/s, each round", runs_text["baseline"], runs_text["webhook"], "", "", ""),
+        ("Latency p50 (ms)", f"{b['p50']:.2f}", f"{w['p50']:.2f}", f"{w['p50'] / b['p50']:.2f}", "", ""),
+        ("Latency p99 (ms)", f"{b['p99']:.2f}", f"{w['p99']:.2f}", f"{w['p99'] / b['p99']:.2f}", "", ""),
+        (f"Cold import (ms, median of {IMPORT_RUNS})", f"{imp_b:.0f}", f"{imp_w:.0f}",
+         f"{import_ratio:.2f}", f"<= {TARGET_IMPORT}", verdict(import_ratio <= TARGET_IMPORT)),
+        ("Settings reads per 1,000 requests", "", f"{1000 * total_reads / turns:.3f}", "", "", ""),
+        ("Settings reads per tenant per TTL period", "", f"{per_period:.2f}", "",
+         f"<= {TARGET_READS}", verdict(per_period <= TARGET_READS)),
+    ]
+    header = ("Measure", "Baseline", "Webhook", "Ratio", "Target", "Result")
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    print()
+    for r in [header, tuple("-" * n for n in widths)] + rows:
+        print("  ".join(str(c).ljust(n) for c, n in zip(r, widths)).rstrip())
+    print()
+    print(f"Settings: {total_reads} reads ({reads}) over {turns} turns and {periods} cache periods of "
+          f"{SETTINGS_TTL:g} s across {ROUNDS} webhook servers (allowed: one read per tenant per period).")
+    print(f"Cold import samples (ms): baseline {[round(x) for x in imports['baseline']]}, "
+          f"webhook {[round(x) for x in imports['webhook']]}")
+    print()
+    print("## Results (markdown)")
+    print()
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(c) for c in r) + " |")
+    print()
+    missed = [r[0] for r in rows if r[5] == "FAIL"]
+    print(f"bench: {len(missed)} target(s) missed: {', '.join(missed)}" if missed else "bench: every target met")
+    return 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind, so every server is stopped
+    try:
+        sys.exit(main())
+    except BenchError as e:
+        print(f"bench: BROKEN: {e}", file=sys.stderr)
+        sys.exit(2)
