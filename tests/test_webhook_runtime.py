@@ -37,11 +37,11 @@ def handle(turn, settings):
 """
 
 
-def _process(root: Path, pid: str, intents: list[str], code: str) -> None:
+def _process(root: Path, pid: str, intents: list[str], code: str, upstream: bool = False) -> None:
     folder = root / pid
     (folder / "messages").mkdir(parents=True)
     (folder / "manifest.yaml").write_text(yaml.safe_dump({
-        "id": pid, "version": "0.0.1", "title": {"en": pid}, "owner": "tests",
+        "id": pid, "version": "0.0.1", "title": {"en": pid}, "owner": "tests", "upstream": upstream,
         "intents": [{"name": f"{pid}.{name}"} for name in intents],
     }))
     (folder / "schema.json").write_text('{"type": "object"}')
@@ -54,7 +54,7 @@ def lab(tmp_path, make_app):
     """The real library plus two test processes, and tenants that switch them on."""
     library = tmp_path / "library"
     shutil.copytree(REPO / "library", library)
-    _process(library, "slow", ["wait"], SLOW)
+    _process(library, "slow", ["wait"], SLOW, upstream=True)  # waits as on an upstream service
     _process(library, "boom", ["fail", "wrong_type", "huge", "bad_context"], BOOM)
     tenants = tmp_path / "tenants"
     tenants.mkdir()

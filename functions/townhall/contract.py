@@ -172,11 +172,16 @@ class Texts:
 
 @dataclass(frozen=True)
 class Settings:
-    """What a handler gets besides the turn: the council, its own settings and its own texts."""
+    """What a handler gets besides the turn: the council, its own settings and its own texts.
+
+    ``prepared`` is what the process's optional ``prepare(settings)`` made of them: work that
+    depends on the settings alone, done once per settings load and language, not on every turn.
+    """
 
     council: Council
     process: Mapping[str, Any]
     texts: Texts
+    prepared: Any = None
 
 
 Handler = Callable[[Turn, Settings], Reply]

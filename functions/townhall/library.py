@@ -15,9 +15,9 @@ import threading
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from .contract import Handler, Texts
+from .contract import Handler, Settings, Texts
 from .yamlio import load_yaml
 
 PACKAGE = "townhall_processes"
@@ -49,7 +49,8 @@ class Process:
     manifest: Mapping[str, Any]
     schema: Mapping[str, Any]
     messages: Mapping[str, Mapping[str, str]]  # language -> key -> template
-    _handler: Handler | None = field(default=None, repr=False)
+    _module: Any = field(default=None, repr=False)
+    _texts: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -60,24 +61,42 @@ class Process:
         menu = self.manifest.get("menu") or {}
         return menu.get(language) or menu.get("en") or self.manifest["title"]["en"]
 
+    @property
+    def upstream(self) -> bool:
+        """True when the handler calls upstream services: it then runs under the turn's deadline."""
+        return bool(self.manifest.get("upstream", False))
+
     def texts(self, language: str) -> Texts:
-        english = self.messages.get("en", {})
-        return Texts(language, self.messages.get(language, english), english)
+        texts = self._texts.get(language)
+        if texts is None:
+            english = self.messages.get("en", {})
+            texts = self._texts[language] = Texts(language, self.messages.get(language, english), english)
+        return texts
+
+    @property
+    def module(self) -> Any:
+        """``handler.py``, imported on first use."""
+        if self._module is None:
+            with self._lock:
+                if self._module is None:
+                    self._module = _import(self, "handler", "handle")
+        return self._module
 
     @property
     def handler(self) -> Handler:
-        """``handle(turn, settings) -> Reply`` from ``handler.py``, imported on first use."""
-        if self._handler is None:
-            with self._lock:
-                if self._handler is None:
-                    self._handler = _import(self, "handler", "handle")
-        return self._handler
+        """``handle(turn, settings) -> Reply``."""
+        return self.module.handle
+
+    @property
+    def prepare(self) -> Callable[[Settings], Any] | None:
+        """The optional ``prepare(settings)``: settings-only work, done once per settings load."""
+        return getattr(self.module, "prepare", None)
 
     def check(self, settings: Mapping[str, Any], languages: list[str]) -> list[tuple[str, str]]:
         """Problems the schema cannot express, from the optional ``checks.py``: (path, reason)."""
         if not (self.folder / "checks.py").exists():
             return []
-        return list(_import(self, "checks", "check")(settings, languages))
+        return list(_import(self, "checks", "check").check(settings, languages))
 
 
 def _package(process: Process) -> str:
@@ -96,12 +115,12 @@ def _package(process: Process) -> str:
 
 
 def _import(process: Process, module: str, function: str) -> Any:
+    """Import ``<process folder>/<module>.py``, which must define ``function``."""
     path = process.folder / f"{module}.py"
     loaded = importlib.import_module(f"{_package(process)}.{module}")
-    found = getattr(loaded, function, None)
-    if not callable(found):
+    if not callable(getattr(loaded, function, None)):
         raise LibraryError(f"{path}: define a function {function}(...) (see docs/processes.md)")
-    return found
+    return loaded
 
 
 def _read_json(path: Path) -> Any:

@@ -28,6 +28,8 @@ _PATTERNS = [
     re.compile(r"(?<![\w.])\+?\(?\d[\d\s().-]{7,}\d"),
 ]
 
+_PATTERN = re.compile("|".join(f"(?:{p.pattern})" for p in _PATTERNS))
+
 _lock = threading.Lock()
 _local = threading.local()
 _stream = None
@@ -53,38 +55,48 @@ def _values(value: Any) -> Iterable[str]:
 
 
 class sensitive:
-    """Within this block, the given values (and their words) are redacted from every log line."""
+    """Within this block, the given values (and their words) are redacted from every log line.
+
+    The values are only gathered when a free-text field is actually logged (rarely: errors)."""
 
     def __init__(self, *values: Any):
-        found = set()
-        for text in _values(list(values)):
-            text = text.strip()
-            if len(text) >= 3:
-                found.add(text)
-                found.update(w for w in re.split(r"[\s,]+", text) if len(w) >= 3)
-        self.values = sorted(found, key=len, reverse=True)
+        self._raw = values
+        self._values: list[str] | None = None
+
+    @property
+    def values(self) -> list[str]:
+        if self._values is None:
+            found = set()
+            for text in _values(list(self._raw)):
+                text = text.strip()
+                if len(text) >= 3:
+                    found.add(text)
+                    found.update(w for w in re.split(r"[\s,]+", text) if len(w) >= 3)
+            self._values = sorted(found, key=len, reverse=True)
+        return self._values
 
     def __enter__(self) -> "sensitive":
-        self._previous = getattr(_local, "values", ())
-        _local.values = tuple(self.values) + tuple(self._previous)
+        self._previous = getattr(_local, "active", ())
+        _local.active = (self, *self._previous)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _local.values = self._previous
+        _local.active = self._previous
 
 
-# Fields whose values the runtime controls (ids, names it checked, numbers): only the patterns apply.
-STRUCTURED = frozenset({"tenant", "intent", "outcome", "latency_ms", "status", "backend", "process"})
+# Fields whose values the runtime controls (ids, names it checked): only the patterns apply.
+STRUCTURED = frozenset({"tenant", "intent", "backend", "process"})
+# Fields the runtime sets itself from constants, numbers and checked hex: written as they are.
+TRUSTED = frozenset({"outcome", "status", "latency_ms", "serving", "logging.googleapis.com/trace"})
 
 
 def redact(text: str, turn_values: bool = True) -> str:
     if turn_values:
-        for value in getattr(_local, "values", ()):
-            if value in text:
-                text = text.replace(value, REDACTED)
-    for pattern in _PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    return text
+        for block in getattr(_local, "active", ()):
+            for value in block.values:
+                if value in text:
+                    text = text.replace(value, REDACTED)
+    return _PATTERN.sub(REDACTED, text)
 
 
 def _clean(value: Any, turn_values: bool = True) -> Any:
@@ -113,7 +125,7 @@ def event(severity: str, message: str, **fields: Any) -> None:
     entry = {"severity": severity, "message": redact(message)}
     for key, value in fields.items():
         if value is not None:
-            entry[key] = _clean(value, turn_values=key not in STRUCTURED)
+            entry[key] = value if key in TRUSTED else _clean(value, turn_values=key not in STRUCTURED)
     line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
     stream = _stream or sys.stdout
     with _lock:

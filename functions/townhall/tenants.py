@@ -8,13 +8,13 @@ push`` and every load by the webhook. Problems are ``key.path: reason`` pairs.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .contract import Contact, Council, Service
-from .library import Library
+from .contract import Contact, Council, Service, Settings
+from .library import Library, Process
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "tenant.schema.json"
 
@@ -100,6 +100,7 @@ class Tenant:
     processes: Mapping[str, Mapping[str, Any]]  # enabled processes only, without 'enabled'
     names: Mapping[str, str] = field(default_factory=dict)  # council name per language
     _councils: dict = field(default_factory=dict, repr=False, compare=False)
+    _settings: dict = field(default_factory=dict, repr=False, compare=False)
 
     def language_for(self, language_code: str) -> str:
         """The reply language: the request's when the council offers it, English otherwise."""
@@ -123,6 +124,18 @@ class Tenant:
             )
             self._councils[language] = council
         return council
+
+
+    def settings(self, library: Library, process: Process, language: str) -> Settings:
+        """A handler's Settings, with the process's ``prepare`` applied once per language."""
+        key = (process.id, language)
+        found = self._settings.get(key)
+        if found is None:
+            found = Settings(self.council(library, language), self.processes[process.id], process.texts(language))
+            if process.prepare is not None:
+                found = replace(found, prepared=process.prepare(found))
+            self._settings[key] = found
+        return found
 
 
 def compile_tenant(doc: Mapping[str, Any]) -> Tenant:

@@ -73,6 +73,4 @@ def settings_for(
     problems = validate(doc, library, expected_id=doc.get("id"))
     if problems:
         raise AssertionError("tenant settings are invalid: " + "; ".join(map(str, problems)))
-    compiled = compile_tenant(doc)
-    owner = library.processes[process]
-    return Settings(compiled.council(library, language), compiled.processes[process], owner.texts(language))
+    return compile_tenant(doc).settings(library, library.processes[process], language)

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from . import auth, logs, wire
 from . import library as library_module
-from .contract import Deadline, Reply, Settings, Turn
+from .contract import Deadline, Reply, Turn
 from .library import Library, default_library
 from .replies import how_to_reach, runtime_texts
 from .settings import SettingsCache, Unavailable
@@ -181,7 +181,6 @@ class Runtime:
     # -- dispatch --------------------------------------------------------------------------
     def _dispatch(self, tenant: Tenant, request: wire.Request, deadline: Deadline, log: dict) -> Reply:
         language = tenant.language_for(request.language_code)
-        council = tenant.council(self.library, language)
         process = self.library.for_intent(request.intent)
         if process is None or process.id not in tenant.processes:
             log["outcome"] = "unknown_intent" if process is None else "process_disabled"
@@ -198,10 +197,14 @@ class Runtime:
             all_required_params_present=request.all_required_params_present,
             conversation=request.conversation,
         )
-        settings = Settings(council, tenant.processes[process.id], process.texts(language))
-        future = self.pool.submit(process.handler, turn, settings)
         try:
-            reply = future.result(timeout=turn.deadline.remaining())
+            settings = tenant.settings(self.library, process, language)
+            if process.upstream:
+                # Handlers that wait on upstream services run under the turn's deadline.
+                future = self.pool.submit(process.handler, turn, settings)
+                reply = future.result(timeout=turn.deadline.remaining())
+            else:
+                reply = process.handler(turn, settings)
         except FutureTimeout:
             future.cancel()
             log["outcome"] = "timeout"

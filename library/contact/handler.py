@@ -7,6 +7,7 @@ closures and live chat are this process's settings. ``turn.now`` is the local ti
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from townhall.contract import Link, Reply, Settings, Texts, Turn
@@ -44,18 +45,42 @@ def reason(t: Texts, closure: Closure) -> str:
     return t(key) if key in t else closure.reason
 
 
-def _hours(settings: Settings, language: str) -> Hours:
-    s = settings.process
+@dataclass(frozen=True)
+class Prepared:
+    """The council's timetables and weekly hours text, built once per settings load and language."""
+
+    hours: Hours
+    chat: Hours | None
+    chat_url: str | None
+    week: str  # "Our opening hours are:" and a line per weekday
+
+
+def prepare(settings: Settings) -> Prepared:
+    s, t = settings.process, settings.texts
     division = None if s["bank_holidays"] == "none" else s["bank_holidays"]
-    return Hours.from_settings(s["opening_hours"], division, s.get("closures"), language)
+    hours = Hours.from_settings(s["opening_hours"], division, s.get("closures"), t.language)
+    chat = s.get("live_chat")
+    lines = []
+    for day in WEEKDAYS:
+        shown = ", ".join(t("span", opens=clock(t, x.opens), closes=clock(t, x.closes)) for x in hours.weekly[day])
+        lines.append(t("hours_line", day=t(f"day_{day}"), spans=shown or t("closed")))
+    return Prepared(
+        hours=hours,
+        chat=Hours(chat["hours"], None, hours.closures) if chat else None,
+        chat_url=chat["url"] if chat else None,
+        week=t("hours_intro") + "\n" + "\n".join(lines),
+    )
 
 
-def _live_chat(settings: Settings, now: datetime, hours: Hours) -> str | None:
-    chat = settings.process.get("live_chat")
-    if not chat:
-        return None
-    staffed = Hours(chat["hours"], hours.division, hours.closures).status(now).open_now
-    return chat["url"] if staffed else None
+def _prepared(settings: Settings) -> Prepared:
+    return settings.prepared if isinstance(settings.prepared, Prepared) else prepare(settings)
+
+
+def _live_chat(prepared: Prepared, now: datetime) -> str | None:
+    """The live chat link, only while it is staffed."""
+    if prepared.chat is not None and prepared.chat.status(now).open_now:
+        return prepared.chat_url
+    return None
 
 
 def _closed_today(t: Texts, closure: Closure) -> str:
@@ -75,11 +100,10 @@ def status_line(t: Texts, hours: Hours, now: datetime) -> list[str]:
 
 
 def details(turn: Turn, settings: Settings) -> Reply:
-    t = settings.texts
-    hours = _hours(settings, turn.language)
+    t, prepared = settings.texts, _prepared(settings)
     reach, links = how_to_reach(settings.council, turn.language)
-    chat = _live_chat(settings, turn.now, hours)
-    text = [t("details_intro"), reach, *status_line(t, hours, turn.now)]
+    chat = _live_chat(prepared, turn.now)
+    text = [t("details_intro"), reach, *status_line(t, prepared.hours, turn.now)]
     if chat:
         text.append(t("live_chat_now"))
         links = (Link(t("live_chat_link"), chat), *links)
@@ -87,26 +111,20 @@ def details(turn: Turn, settings: Settings) -> Reply:
 
 
 def opening_hours(turn: Turn, settings: Settings) -> Reply:
-    t = settings.texts
-    hours = _hours(settings, turn.language)
-    lines = []
-    for day in WEEKDAYS:
-        spans = hours.weekly[day]
-        shown = ", ".join(t("span", opens=clock(t, s.opens), closes=clock(t, s.closes)) for s in spans)
-        lines.append(t("hours_line", day=t(f"day_{day}"), spans=shown or t("closed")))
-    text = [t("hours_intro") + "\n" + "\n".join(lines)]
-    for closure in hours.upcoming_closures(turn.now):
+    t, prepared = settings.texts, _prepared(settings)
+    text = [prepared.week]
+    for closure in prepared.hours.upcoming_closures(turn.now):
         text.append(
             t("upcoming_closure", date=on_date(t, closure.day), reason=reason(t, closure))
             if closure.reason else t("upcoming_closure_no_reason", date=on_date(t, closure.day))
         )
-    text += status_line(t, hours, turn.now)
+    text += status_line(t, prepared.hours, turn.now)
     return Reply(text)
 
 
 def open_now(turn: Turn, settings: Settings) -> Reply:
     t = settings.texts
-    status = _hours(settings, turn.language).status(turn.now)
+    status = _prepared(settings).hours.status(turn.now)
     if status.open_now:
         return Reply(t("yes_open", time=clock(t, status.closes)))
     text = [t("no_closed")]
@@ -119,17 +137,16 @@ def open_now(turn: Turn, settings: Settings) -> Reply:
 
 def human(turn: Turn, settings: Settings) -> Reply:
     """Hand over to a person: live chat while staffed, the phone while open, else write to us."""
-    t = settings.texts
-    hours = _hours(settings, turn.language)
+    t, prepared = settings.texts, _prepared(settings)
     contact = settings.council.contact
     reach, links = how_to_reach(settings.council, turn.language)
-    chat = _live_chat(settings, turn.now, hours)
+    chat = _live_chat(prepared, turn.now)
     if chat:
         return Reply([t("live_chat_now")], links=(Link(t("live_chat_link"), chat), *links))
-    status = hours.status(turn.now)
+    status = prepared.hours.status(turn.now)
     if status.open_now and contact.phone:
         return Reply([t("human_phone_now", phone=contact.phone)], links=links)
-    text = [] if status.open_now else [t("human_later"), *status_line(t, hours, turn.now)]
+    text = [] if status.open_now else [t("human_later"), *status_line(t, prepared.hours, turn.now)]
     if contact.email or contact.web_form:
         text.append(t("human_write"))
     text.append(reach)

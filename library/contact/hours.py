@@ -6,6 +6,7 @@ Pure functions of the settings and a given local time; nothing here reads the cl
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -61,7 +62,9 @@ class Hours:
     def __init__(self, weekly: Mapping[str, str], division: str | None, closures: Mapping[date, str]):
         self.weekly = {day: parse_spans(weekly.get(day)) for day in WEEKDAYS}
         self.division = division
-        self.closures = dict(closures)
+        # Bank holidays and the council's own closures in one map; the council's reasons win.
+        self.closures = {**(bank_holidays(division) if division else {}), **closures}
+        self._days = sorted(self.closures)
 
     @classmethod
     def from_settings(cls, weekly: Mapping[str, str], division: str | None, closures: list | None = None,
@@ -73,13 +76,8 @@ class Hours:
         return cls(weekly, division, own)
 
     def closure(self, day: date) -> Closure | None:
-        if day in self.closures:
-            return Closure(day, self.closures[day])
-        if self.division:
-            title = bank_holidays(self.division).get(day)
-            if title is not None:
-                return Closure(day, title)
-        return None
+        reason = self.closures.get(day)
+        return None if reason is None else Closure(day, reason)
 
     def spans(self, day: date) -> tuple[Span, ...]:
         return () if self.closure(day) else self.weekly[WEEKDAYS[day.weekday()]]
@@ -102,10 +100,9 @@ class Hours:
 
     def upcoming_closures(self, now: datetime, days: int = LOOKAHEAD_DAYS) -> list[Closure]:
         """Closures on days the council would otherwise open, within the next ``days`` days."""
-        found = []
-        for offset in range(days + 1):
-            day = now.date() + timedelta(days=offset)
-            closure = self.closure(day)
-            if closure and self.weekly[WEEKDAYS[day.weekday()]]:
-                found.append(closure)
-        return found
+        first, last = now.date(), now.date() + timedelta(days=days)
+        return [
+            Closure(day, self.closures[day])
+            for day in self._days[bisect_left(self._days, first):bisect_right(self._days, last)]
+            if self.weekly[WEEKDAYS[day.weekday()]]
+        ]
