@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import sys
 import threading
 from typing import Any, Iterable
@@ -90,13 +91,17 @@ STRUCTURED = frozenset({"tenant", "intent", "backend", "process"})
 TRUSTED = frozenset({"outcome", "status", "latency_ms", "serving", "logging.googleapis.com/trace"})
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+_MAYBE_PERSONAL = re.compile(r"[0-9@]")  # every pattern above needs a digit or an @
+
+
 def redact(text: str, turn_values: bool = True) -> str:
     if turn_values:
         for block in getattr(_local, "active", ()):
             for value in block.values:
                 if value in text:
                     text = text.replace(value, REDACTED)
-    return _PATTERN.sub(REDACTED, text)
+    return _PATTERN.sub(REDACTED, text) if _MAYBE_PERSONAL.search(text) else text
 
 
 def _clean(value: Any, turn_values: bool = True) -> Any:
@@ -126,8 +131,27 @@ def event(severity: str, message: str, **fields: Any) -> None:
     for key, value in fields.items():
         if value is not None:
             entry[key] = value if key in TRUSTED else _clean(value, turn_values=key not in STRUCTURED)
-    line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+    _write(_ENCODER.encode(entry) + "\n")
+
+
+def _write(line: str) -> None:
+    """One line out. On a real stdout, a line of at most PIPE_BUF bytes is one write(2), which
+    the kernel keeps whole, so turns on many threads never wait on each other here."""
     stream = _stream or sys.stdout
-    with _lock:
-        stream.write(line)
+    try:
+        fd = stream.fileno() if _stream is None else -1
+    except (AttributeError, ValueError, OSError):
+        fd = -1  # stdout replaced by something without a file descriptor
+    if fd < 0:
+        with _lock:
+            stream.write(line)
+            stream.flush()
+        return
+    data = line.encode("utf-8")
+    if len(data) <= select.PIPE_BUF:
+        os.write(fd, data)
+        return
+    with _lock:  # long lines (tracebacks): written whole, one at a time
         stream.flush()
+        while data:
+            data = data[os.write(fd, data):]

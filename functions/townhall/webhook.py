@@ -77,6 +77,9 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # strict JSON: no NaN or Infinity
+
+
 class Runtime:
     """One instance per process: the library, the settings cache and the handler pool."""
 
@@ -153,7 +156,7 @@ class Runtime:
         log["tenant"] = tenant_id
 
         try:
-            body = json.loads(raw, parse_constant=_reject_constant)
+            body = _DECODER.decode(raw.decode("utf-8"))
         except (ValueError, RecursionError):
             log["outcome"] = "bad_request"
             return _json_error(400, "body: not valid JSON")

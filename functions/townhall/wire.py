@@ -171,9 +171,12 @@ def render(reply: Reply, session: str, language_code: str) -> dict:
     return response
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def encode(response: dict) -> bytes:
     """Serialise a response; raise ``ValueError`` when it is not JSON or is over 64 KiB."""
-    data = json.dumps(response, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    data = _ENCODER.encode(response).encode()
     if len(data) > MAX_RESPONSE_BYTES:
         raise ValueError(f"response is {len(data)} bytes, over Dialogflow's {MAX_RESPONSE_BYTES}")
     return data
