@@ -38,11 +38,25 @@ def password_hash(password: str) -> str:
     return hashlib.sha256(password.encode("utf-8")).hexdigest()
 
 
+# Passwords already proven against a stored hash: (password, stored hash) pairs, so a warm turn
+# skips hashing. Only successes are kept, so guesses always pay for the full check; a rotated
+# secret (a new stored hash) never matches an old entry.
+_proven: set[tuple[str, str]] = set()
+_PROVEN_MAX = 1024
+
+
 def check_password(password: str, stored_sha256: Any) -> bool:
     """Constant-time check of a password against a stored SHA-256 (a non-string never matches)."""
+    if (password, stored_sha256) in _proven:
+        return True
     expected = stored_sha256 if isinstance(stored_sha256, str) and len(stored_sha256) == 64 else _DUMMY
     ok = hmac.compare_digest(password_hash(password).encode(), expected.lower().encode("ascii", "replace"))
-    return ok and expected is stored_sha256
+    ok = ok and expected is stored_sha256
+    if ok:
+        if len(_proven) >= _PROVEN_MAX:
+            _proven.clear()
+        _proven.add((password, stored_sha256))
+    return ok
 
 
 def raw_credentials(doc: Mapping[str, Any] | None) -> tuple[Any, Any]:

@@ -58,7 +58,7 @@ class Request:
 
     @property
     def conversation(self) -> str:
-        return hashlib.sha256(self.session.encode()).hexdigest()[:32]
+        return hashlib.blake2b(self.session.encode(), digest_size=16).hexdigest()
 
 
 def _obj(value: Any, field: str, required: bool = True) -> dict:
