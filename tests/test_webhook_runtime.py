@@ -213,3 +213,49 @@ def test_no_dialogflow_types_in_the_webhook_and_firestore_only_when_chosen(tmp_p
     loaded = out.stdout.strip().splitlines()[-1]
     assert "google.cloud.dialogflow" not in loaded
     assert "google.cloud.firestore" not in loaded
+
+
+PREPARED = """
+from townhall.contract import Reply
+
+CALLS = []
+
+def prepare(settings):
+    CALLS.append(settings.texts.language)
+    return {"greeting": settings.texts("hello", council=settings.council.name)}
+
+def handle(turn, settings):
+    return Reply(settings.prepared["greeting"] + f" ({len(CALLS)} prepared)")
+"""
+
+
+def test_prepare_runs_once_per_settings_load_and_language(tmp_path, make_app):
+    library = tmp_path / "library"
+    shutil.copytree(REPO / "library", library)
+    _process(library, "prep", ["hi"], PREPARED)
+    (library / "prep" / "messages" / "en.yaml").write_text('hello: "Hello from {council}"\n')
+    (library / "prep" / "messages" / "cy.yaml").write_text('hello: "Helo gan {council}"\n')
+    tenants = tmp_path / "tenants"
+    tenants.mkdir()
+    doc = yaml.safe_load((REPO / "infra" / "tenants" / "cardiff.yaml").read_text())
+    doc["processes"]["prep"] = {}
+    (tenants / "cardiff.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True))
+    app = make_app(TOWNHALL_LIBRARY_DIR=str(library), TOWNHALL_TENANTS_DIR=str(tenants), TOWNHALL_SETTINGS_TTL="0.5")
+    texts = [post(app, "cardiff", "prep.hi").json["fulfillmentText"] for _ in range(3)]
+    assert texts == ["Hello from Cardiff Council (1 prepared)"] * 3
+    assert post(app, "cardiff", "prep.hi", language_code="cy").json["fulfillmentText"] == \
+        "Helo gan Cyngor Caerdydd (2 prepared)"
+    time.sleep(0.6)  # the cache period ends: the next read prepares again
+    assert post(app, "cardiff", "prep.hi").json["fulfillmentText"] == "Hello from Cardiff Council (3 prepared)"
+
+
+def test_proven_credentials_are_remembered_only_for_their_stored_hash():
+    from townhall import auth
+
+    old = auth.password_hash("first-secret")
+    assert auth.check_password("first-secret", old)
+    assert auth.check_password("first-secret", old)  # remembered
+    assert not auth.check_password("first-secret", auth.password_hash("rotated-secret"))
+    assert not auth.check_password("guess", old)
+    assert not auth.check_password("first-secret", None)
+    assert not auth.check_password("first-secret", 12345)
