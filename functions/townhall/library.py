@@ -50,6 +50,7 @@ class Process:
     schema: Mapping[str, Any]
     messages: Mapping[str, Mapping[str, str]]  # language -> key -> template
     _module: Any = field(default=None, repr=False)
+    _validator: Any = field(default=None, repr=False)
     _texts: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -65,6 +66,13 @@ class Process:
     def upstream(self) -> bool:
         """True when the handler calls upstream services: it then runs under the turn's deadline."""
         return bool(self.manifest.get("upstream", False))
+
+    @property
+    def validator(self) -> Any:
+        """The compiled JSON Schema validator of this process's settings."""
+        if self._validator is None:
+            self._validator = compile_schema(self.schema)
+        return self._validator
 
     def texts(self, language: str) -> Texts:
         texts = self._texts.get(language)
@@ -97,6 +105,14 @@ class Process:
         if not (self.folder / "checks.py").exists():
             return []
         return list(_import(self, "checks", "check").check(settings, languages))
+
+
+def compile_schema(schema: Mapping[str, Any]) -> Any:
+    """A Draft 2020-12 validator (formats such as ``date`` checked); raises on a broken schema."""
+    from jsonschema import Draft202012Validator  # only when settings are validated
+
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def _package(process: Process) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .contract import Contact, Council, Service, Settings
-from .library import Library, Process
+from .library import Library, Process, compile_schema
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "tenant.schema.json"
 
@@ -35,36 +35,21 @@ def _path(parts: Iterable[Any]) -> str:
     return out
 
 
-@lru_cache(maxsize=None)
-def _validator(schema_json: str):
-    from jsonschema import Draft202012Validator
-
-    schema = json.loads(schema_json)
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+@lru_cache(maxsize=1)
+def core_validator():
+    return compile_schema(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
-def _problems(schema: Mapping[str, Any], data: Any, prefix: list) -> list[Problem]:
-    validator = _validator(json.dumps(schema, sort_keys=True))
+def _problems(validator, data: Any, prefix: list) -> list[Problem]:
     return [
         Problem(_path(prefix + list(e.absolute_path)), e.message)
         for e in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     ]
 
 
-def core_schema() -> Mapping[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
-_CORE = None
-
-
 def validate(doc: Any, library: Library, expected_id: str | None = None) -> list[Problem]:
     """Every problem with a tenant document, core and processes; empty when it is valid."""
-    global _CORE
-    if _CORE is None:
-        _CORE = core_schema()
-    problems = _problems(_CORE, doc, [])
+    problems = _problems(core_validator(), doc, [])
     if not isinstance(doc, dict):
         return problems
     if expected_id is not None and doc.get("id") != expected_id:
@@ -79,7 +64,7 @@ def validate(doc: Any, library: Library, expected_id: str | None = None) -> list
                 continue
             if settings is None or isinstance(settings, dict):
                 own = {k: v for k, v in (settings or {}).items() if k != "enabled"}
-                found = _problems(process.schema, own, ["processes", pid])
+                found = _problems(process.validator, own, ["processes", pid])
                 if not found:
                     languages = doc.get("languages") if isinstance(doc.get("languages"), list) else ["en"]
                     found = [Problem(f"processes.{pid}.{path}", reason) for path, reason in process.check(own, languages)]
