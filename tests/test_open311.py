@@ -129,7 +129,7 @@ def test_lat_long_and_multi_value_attributes(served_fakes, tmp_path):
     sent = open311.Client(up, endpoint(served_fakes, "cardiff", "json")).submit(
         open311.Report("FLYTIP", open311.description("Fly-tipping", marker), lat=51.4816, long=-3.1791,
                        attributes={"waste_type": ["furniture", "garden"]}), Deadline.after(3))
-    assert sent.reference.startswith("CAR-")
+    assert sent.reference.startswith("CDF-")
     [post] = received(served_fakes, marker)
     assert post["fields"]["lat"] == "51.481600" and post["fields"]["long"] == "-3.179100"
     assert post["lists"] == {"attribute[waste_type][]": ["furniture", "garden"]}
@@ -163,6 +163,7 @@ def test_county_endpoint_needs_its_jurisdiction(served_fakes, upstream):
                          Deadline.after(3))
     [post] = received(served_fakes, marker)
     assert post["fields"]["jurisdiction_id"] == "oxfordshire-demo" and sent.reference == post["service_request_id"]
+    assert sent.reference.startswith("OCC-")
     without = open311.Client(upstream, endpoint(served_fakes, "oxfordshire", api_key_secret="open311-county-api-key"))
     with pytest.raises(open311.Open311Error) as e:
         without.services(Deadline.after(3))
