@@ -1,4 +1,4 @@
-"""The ``townhall`` command: tenants, settings and requests (``townhall --help``)."""
+"""The ``townhall`` command: tenants, settings, requests, agents, chat and NLU (``townhall --help``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Sequence
 
 from . import wire
+from .agent import commands as agent_commands
+from .simulator import commands as simulator_commands
 from .library import Library, LibraryError
 from .settings import TENANT_ID, BackendError, FilesBackend, FirestoreBackend
 from .tenants import validate
@@ -138,7 +140,7 @@ def cmd_request(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="townhall", description="Townhall: tenants, settings and requests.")
+    p = argparse.ArgumentParser(prog="townhall", description="Townhall: tenants, settings, requests, agents, chat and NLU.")
     p.add_argument("--tenants-dir", help="tenant files folder (default $TOWNHALL_TENANTS_DIR or infra/tenants)")
     p.add_argument("--library", help="process library folder (default ./library)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -165,6 +167,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--lang", default="en", help="language code (en, cy, en-gb...)")
     r.add_argument("--session-id", help="session id (default: a new random one)")
     r.set_defaults(func=cmd_request)
+
+    agent_commands.register(sub)
+    simulator_commands.register(sub)
     return p
 
 
