@@ -9,6 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8080
+FAKES_PORT ?= 8090
 
 .PHONY: run test bench clean
 
@@ -22,11 +23,14 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 run: $(STAMP)
 	@echo ""
 	@echo "Townhall webhook on http://$(HOST):$(PORT)/ (files backend: infra/tenants, demo tenants oxford and cardiff)"
+	@echo "Upstream fakes (the sandbox the demo tenants use) on http://$(HOST):$(FAKES_PORT)/"
 	@echo "Send a first request from another terminal (dev password in README.md):"
 	@echo "  curl -s -u oxford:townhall-dev-oxford -H 'Content-Type: application/json' --data @examples/request.json http://$(HOST):$(PORT)/"
 	@echo "Make your own request: $(BIN)/townhall request cardiff welcome.hello --lang cy"
 	@echo ""
-	TOWNHALL_SETTINGS_BACKEND=files $(BIN)/functions-framework --target webhook --source functions/main.py --host $(HOST) --port $(PORT)
+	@$(BIN)/townhall fakes serve --host $(HOST) --port $(FAKES_PORT) & fakes=$$!; \
+	trap "kill $$fakes 2>/dev/null" EXIT INT TERM; \
+	TOWNHALL_SETTINGS_BACKEND=files TOWNHALL_DEV_CLOCK=1 $(BIN)/functions-framework --target webhook --source functions/main.py --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

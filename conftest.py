@@ -101,11 +101,31 @@ def _decode(body: bytes) -> Any:
 
 
 @pytest.fixture(scope="session")
-def served(tmp_path_factory):
-    """The webhook, served by the functions-framework CLI, with the example tenants (files)."""
+def served_fakes():
+    """Every upstream fake (townhall.fakes), served in this process on a free loopback port."""
+    from townhall.fakes import FakesServer
+
+    with FakesServer() as fakes:
+        yield fakes
+
+
+@pytest.fixture(scope="session")
+def sandbox_tenants(served_fakes, tmp_path_factory) -> Path:
+    """The example tenant files, their upstream URLs pointing at the served fakes."""
+    from townhall.fakes import sandbox_tenants as copy
+
+    return copy(TENANTS, tmp_path_factory.mktemp("tenants"), served_fakes.url)
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory, sandbox_tenants):
+    """The webhook, served by the functions-framework CLI, with the example tenants (files) and
+    the upstream fakes; the X-Townhall-Now header sets its clock (TOWNHALL_DEV_CLOCK)."""
     log = tmp_path_factory.mktemp("served") / "server.log"
     port = free_port()
-    env = {**os.environ, "TOWNHALL_SETTINGS_BACKEND": "files", "TOWNHALL_TENANTS_DIR": str(TENANTS)}
+    env = {**os.environ, "TOWNHALL_SETTINGS_BACKEND": "files", "TOWNHALL_TENANTS_DIR": str(sandbox_tenants),
+           "TOWNHALL_DEV_CLOCK": "1", "TOWNHALL_STATE_DIR": str(tmp_path_factory.mktemp("state")),
+           "TOWNHALL_SECRETS_BACKEND": "files", "TOWNHALL_SECRETS_FILE": str(REPO / "examples" / "demo-secrets.yaml")}
     env.pop("TOWNHALL_LIBRARY_DIR", None)
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -148,7 +168,7 @@ def http(served) -> Caller:
 
 
 @pytest.fixture
-def make_app(monkeypatch):
+def make_app(monkeypatch, tmp_path):
     """Build the webhook through create_app with the given environment; returns a Caller."""
     from functions_framework import create_app
 
@@ -159,6 +179,7 @@ def make_app(monkeypatch):
                     "TOWNHALL_SETTINGS_TTL", "TOWNHALL_TURN_BUDGET"):
             monkeypatch.delenv(key, raising=False)
         monkeypatch.setenv("TOWNHALL_TENANTS_DIR", str(TENANTS))
+        monkeypatch.setenv("TOWNHALL_STATE_DIR", str(tmp_path / "state"))
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         webhook.reset()

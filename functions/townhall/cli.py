@@ -139,6 +139,13 @@ def cmd_request(args) -> int:
     return 0
 
 
+def cmd_fakes_serve(args) -> int:
+    from .fakes import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="townhall", description="Townhall: tenants, settings, requests, agents, chat and NLU.")
     p.add_argument("--tenants-dir", help="tenant files folder (default $TOWNHALL_TENANTS_DIR or infra/tenants)")
@@ -167,6 +174,13 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--lang", default="en", help="language code (en, cy, en-gb...)")
     r.add_argument("--session-id", help="session id (default: a new random one)")
     r.set_defaults(func=cmd_request)
+
+    fakes = sub.add_parser("fakes", help="local fakes of the upstream APIs (the sandbox)").add_subparsers(
+        dest="action", required=True)
+    f = fakes.add_parser("serve", help="serve every upstream fake (the demo tenants point at port 8090)")
+    f.add_argument("--host", default="127.0.0.1")
+    f.add_argument("--port", type=int, default=8090)
+    f.set_defaults(func=cmd_fakes_serve)
 
     agent_commands.register(sub)
     simulator_commands.register(sub)

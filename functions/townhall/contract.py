@@ -176,12 +176,15 @@ class Settings:
 
     ``prepared`` is what the process's optional ``prepare(settings)`` made of them: work that
     depends on the settings alone, done once per settings load and language, not on every turn.
+    ``upstream`` (a ``townhall.upstream.Upstream``) is given to processes whose manifest says
+    ``upstream: true``: HTTP with deadlines, the tenant's secrets and once-only side effects.
     """
 
     council: Council
     process: Mapping[str, Any]
     texts: Texts
     prepared: Any = None
+    upstream: Any = None
 
 
 Handler = Callable[[Turn, Settings], Reply]

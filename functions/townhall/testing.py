@@ -11,9 +11,16 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
+import json
+from dataclasses import replace
+
 from .contract import Context, Deadline, Settings, Turn
+from .fakes import point_at
 from .library import Library, default_library
+from .secrets import FilesSecrets
+from .sideeffects import FilesSideEffects
 from .tenants import compile_tenant, validate
+from .upstream import Http, Upstream
 from .yamlio import load_yaml
 
 LONDON = ZoneInfo("Europe/London")
@@ -64,13 +71,30 @@ def settings_for(
     language: str = "en",
     library: Library | None = None,
     override: Mapping[str, Any] | None = None,
+    fakes: str | None = None,
+    upstream: Upstream | None = None,
 ) -> Settings:
-    """A handler's Settings for ``process`` in a (validated) tenant, optionally overriding its settings."""
+    """A handler's Settings for ``process`` in a (validated) tenant, optionally overriding its settings.
+
+    ``fakes``: the base URL of served upstream fakes (the ``served_fakes`` fixture's ``url``); the
+    tenant's sandbox URLs are pointed there. ``upstream``: the ``Upstream`` handed to the handler
+    (``sandbox_upstream`` makes one with the demo secrets).
+    """
     library = library or default_library()
     doc = tenant_doc(tenant)
+    if fakes is not None:
+        doc = json.loads(point_at(json.dumps(doc), fakes))
     if override is not None:
         doc["processes"] = {**doc["processes"], process: dict(override)}
     problems = validate(doc, library, expected_id=doc.get("id"))
     if problems:
         raise AssertionError("tenant settings are invalid: " + "; ".join(map(str, problems)))
-    return compile_tenant(doc).settings(library, library.processes[process], language)
+    settings = compile_tenant(doc).settings(library, library.processes[process], language)
+    return replace(settings, upstream=upstream) if upstream is not None else settings
+
+
+def sandbox_upstream(tenant: str, state_dir: Path, http: Http | None = None) -> Upstream:
+    """An Upstream with the demo secrets (examples/demo-secrets.yaml) and side effects kept in
+    ``state_dir`` (a pytest ``tmp_path``)."""
+    secrets = FilesSecrets(REPO / "examples" / "demo-secrets.yaml")
+    return Upstream(tenant, http or Http(), lambda name: secrets(tenant, name), FilesSideEffects(state_dir))

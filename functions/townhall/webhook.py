@@ -23,7 +23,7 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,8 +33,11 @@ from . import library as library_module
 from .contract import Deadline, Reply, Turn
 from .library import Library, default_library
 from .replies import how_to_reach, runtime_texts
+from .secrets import secrets_from_env
 from .settings import SettingsCache, Unavailable
+from .sideeffects import side_effects_from_env
 from .tenants import Tenant
+from .upstream import Http, Upstream
 
 MAX_BODY = 256 * 1024
 LONDON = ZoneInfo("Europe/London")
@@ -89,6 +92,30 @@ class Runtime:
         self.budget = _budget() if budget is None else budget
         self.margin = min(0.25, self.budget / 4)  # kept back for rendering and the network
         self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="handler")
+        self.http = Http()
+        self.secrets = secrets_from_env()
+        self.side_effects = side_effects_from_env(settings.backend)
+        self._upstreams: dict[str, Upstream] = {}
+        # Development and tests only: let the X-Townhall-Now header set the turn's clock.
+        self.dev_clock = os.environ.get("TOWNHALL_DEV_CLOCK") == "1"
+
+    def upstream(self, tenant_id: str) -> Upstream:
+        found = self._upstreams.get(tenant_id)
+        if found is None:
+            found = self._upstreams[tenant_id] = Upstream(
+                tenant_id, self.http, lambda name: self.secrets(tenant_id, name), self.side_effects)
+        return found
+
+    def _now(self, headers) -> datetime:
+        if self.dev_clock:
+            given = headers.get("X-Townhall-Now")
+            if given:
+                try:
+                    now = datetime.fromisoformat(given)
+                    return now if now.tzinfo else now.replace(tzinfo=LONDON)
+                except ValueError:
+                    pass
+        return datetime.now(LONDON)
 
     # -- HTTP ------------------------------------------------------------------------------
     def handle(self, method: str, content_type: str | None, content_length: int | None,
@@ -178,11 +205,12 @@ class Runtime:
 
         with logs.sensitive(request.query_text, request.parameters,
                             [c.parameters for c in request.contexts.values()]):
-            reply = self._dispatch(loaded.tenant, request, deadline, log)
+            reply = self._dispatch(loaded.tenant, request, deadline, log, self._now(headers))
             return self._reply_result(reply, request, log, loaded.tenant)
 
     # -- dispatch --------------------------------------------------------------------------
-    def _dispatch(self, tenant: Tenant, request: wire.Request, deadline: Deadline, log: dict) -> Reply:
+    def _dispatch(self, tenant: Tenant, request: wire.Request, deadline: Deadline, log: dict,
+                  now: datetime) -> Reply:
         language = tenant.language_for(request.language_code)
         process = self.library.for_intent(request.intent)
         if process is None or process.id not in tenant.processes:
@@ -195,7 +223,7 @@ class Runtime:
             contexts=request.contexts,
             language=language,
             query_text=request.query_text,
-            now=datetime.now(LONDON),
+            now=now,
             deadline=Deadline(deadline.expires_at - self.margin),
             all_required_params_present=request.all_required_params_present,
             conversation=request.conversation,
@@ -204,6 +232,7 @@ class Runtime:
             settings = tenant.settings(self.library, process, language)
             if process.upstream:
                 # Handlers that wait on upstream services run under the turn's deadline.
+                settings = replace(settings, upstream=self.upstream(tenant.id))
                 future = self.pool.submit(process.handler, turn, settings)
                 reply = future.result(timeout=turn.deadline.remaining())
             else:

@@ -1,0 +1,106 @@
+"""The sandbox: local fakes of every upstream API, served together on one loopback port.
+
+Each fake follows the published contract of its API (../docs/processes.md, "Upstream fakes") and
+lives beside its client: ``functions/townhall/upstreams/<api>/fake.py`` for APIs several processes
+share, ``library/<process>/fake.py`` for one process's own. A fake module defines
+
+    PREFIX = "pay"              # mounted at http://127.0.0.1:<port>/pay/...
+    def app(): ...              # a WSGI application (Flask is handy); fresh state on each call
+
+and is found on disk: adding one never edits a list. ``make run`` serves them on port 8090, where
+the demo tenants' settings point; the tests serve them on a free port (``served_fakes``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterable
+
+from .library import Library, LibraryError, _package, default_library
+
+UPSTREAMS = Path(__file__).resolve().parent / "upstreams"
+DEMO_BASE = "http://127.0.0.1:8090"  # where the demo tenants' settings point
+
+
+def fake_modules(library: Library | None = None) -> dict[str, ModuleType]:
+    """Every fake module, by prefix; a clash of prefixes is an error naming both files."""
+    found: dict[str, tuple[ModuleType, Path]] = {}
+
+    def add(module: ModuleType, path: Path) -> None:
+        prefix = getattr(module, "PREFIX", None)
+        if not isinstance(prefix, str) or not prefix or "/" in prefix or not callable(getattr(module, "app", None)):
+            raise LibraryError(f"{path}: a fake defines PREFIX (one path segment) and app() -> WSGI app")
+        if prefix in found:
+            raise LibraryError(f"{path}: PREFIX {prefix!r} is already used by {found[prefix][1]}")
+        found[prefix] = (module, path)
+
+    for path in sorted(UPSTREAMS.glob("*/fake.py")):
+        add(importlib.import_module(f"townhall.upstreams.{path.parent.name}.fake"), path)
+    library = library or default_library()
+    for process in library.processes.values():
+        path = process.folder / "fake.py"
+        if path.is_file():
+            add(importlib.import_module(f"{_package(process)}.fake"), path)
+    return {prefix: module for prefix, (module, _) in sorted(found.items())}
+
+
+def application(modules: dict[str, ModuleType]) -> Any:
+    """One WSGI app: ``/<prefix>/...`` goes to that fake; ``/`` lists them."""
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.wrappers import Response
+
+    def index(environ, start_response):
+        body = {"fakes": sorted(modules), "note": "Local fakes of upstream APIs, for development and tests."}
+        status = 200 if environ.get("PATH_INFO", "/") in ("", "/") else 404
+        if status == 404:
+            body = {"error": f"no fake at {environ.get('PATH_INFO')}; mounted: {sorted(modules)}"}
+        return Response(json.dumps(body), status, content_type="application/json")(environ, start_response)
+
+    return DispatcherMiddleware(index, {f"/{prefix}": module.app() for prefix, module in modules.items()})
+
+
+class FakesServer:
+    """The fakes served in a background thread (``with FakesServer() as fakes: fakes.url``)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, library: Library | None = None):
+        from werkzeug.serving import make_server
+
+        self.modules = fake_modules(library)
+        self.server = make_server(host, port, application(self.modules), threaded=True)
+        self.url = f"http://{host}:{self.server.server_port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="fakes", daemon=True)
+
+    def __enter__(self) -> "FakesServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(5)
+
+
+def point_at(text: str, base: str) -> str:
+    """A tenant file's text with the demo sandbox address replaced by ``base``."""
+    return text.replace(DEMO_BASE, base.rstrip("/"))
+
+
+def sandbox_tenants(source: Path, target: Path, base: str, files: Iterable[Path] | None = None) -> Path:
+    """Copy tenant files to ``target`` with their sandbox URLs pointing at fakes served at ``base``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in files or sorted(Path(source).glob("*.yaml")):
+        (target / path.name).write_text(point_at(path.read_text(encoding="utf-8"), base), encoding="utf-8")
+    return target
+
+
+def serve(host: str = "127.0.0.1", port: int = 8090) -> None:
+    """Serve the fakes in the foreground until interrupted (``townhall fakes serve``)."""
+    from werkzeug.serving import run_simple
+
+    modules = fake_modules()
+    print(f"Upstream fakes on http://{host}:{port}/ : {', '.join(modules) or 'none yet'}", flush=True)
+    run_simple(host, port, application(modules), threaded=True, use_reloader=False)

@@ -1,0 +1,106 @@
+"""Tenant secrets (upstream API keys), looked up by name; tenant settings hold only the names.
+
+A process's settings say ``api_key_secret: pay-api-key``; the handler asks
+``settings.upstream.secret("pay-api-key")`` and one of these backends answers
+(``TOWNHALL_SECRETS_BACKEND``):
+
+- ``files`` (default, for laptops and tests): a YAML file ``{tenant-id: {name: value}}`` at
+  ``TOWNHALL_SECRETS_FILE`` (default ``examples/demo-secrets.yaml``: demo values that open only the
+  local fakes). A missing file means no secrets.
+- ``env``: the variable ``TOWNHALL_SECRET_<TENANT>_<NAME>`` (upper case, ``-`` as ``_``).
+- ``secretmanager`` (production): Secret Manager secret ``townhall-<tenant-id>-<name>``, latest
+  version, in ``TOWNHALL_SECRETS_PROJECT`` (default ``GOOGLE_CLOUD_PROJECT``): the platform project
+  where the webhook runs. Values are cached for ``TOWNHALL_SECRETS_TTL`` seconds (default 300).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from . import logs
+from .yamlio import YamlError, load_yaml
+
+SECRET_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
+
+
+def secret_id(tenant: str, name: str) -> str:
+    """The Secret Manager secret id of a tenant's secret (the Terraform tenant module creates it)."""
+    return f"townhall-{tenant}-{name}"
+
+
+class FilesSecrets:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._data: Mapping[str, Any] | None = None
+
+    def __call__(self, tenant: str, name: str) -> str | None:
+        if self._data is None:
+            try:
+                self._data = load_yaml(self.path) if self.path.is_file() else {}
+            except YamlError as e:
+                logs.event("ERROR", f"secrets file unreadable: {e}")
+                self._data = {}
+        value = (self._data.get(tenant) or {}).get(name)
+        return str(value) if value is not None else None
+
+
+class EnvSecrets:
+    def __init__(self, env: Mapping[str, str] = os.environ):
+        self.env = env
+
+    def __call__(self, tenant: str, name: str) -> str | None:
+        return self.env.get(f"TOWNHALL_SECRET_{tenant}_{name}".upper().replace("-", "_")) or None
+
+
+class SecretManagerSecrets:
+    def __init__(self, project: str, ttl: float = 300.0, client: Any = None):
+        self.project = project
+        self.ttl = ttl
+        self._client = client
+        self._cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def client(self):
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    from google.cloud import secretmanager  # only when this backend is used
+
+                    self._client = secretmanager.SecretManagerServiceClient()
+        return self._client
+
+    def __call__(self, tenant: str, name: str) -> str | None:
+        key = (tenant, name)
+        held = self._cache.get(key)
+        now = time.monotonic()
+        if held is not None and now - held[0] < self.ttl:
+            return held[1]
+        path = f"projects/{self.project}/secrets/{secret_id(tenant, name)}/versions/latest"
+        try:
+            value = self.client.access_secret_version(name=path, timeout=2.0).payload.data.decode("utf-8")
+        except Exception as e:  # not found, no version yet, permission, network
+            logs.event("ERROR", f"secret {secret_id(tenant, name)} unreadable: {type(e).__name__}", tenant=tenant)
+            return held[1] if held is not None else None  # the last good value keeps serving
+        self._cache[key] = (now, value)
+        return value
+
+
+def secrets_from_env(env: Mapping[str, str] = os.environ) -> Callable[[str, str], str | None]:
+    kind = env.get("TOWNHALL_SECRETS_BACKEND", "files")
+    if kind == "files":
+        return FilesSecrets(Path(env.get("TOWNHALL_SECRETS_FILE", "examples/demo-secrets.yaml")))
+    if kind == "env":
+        return EnvSecrets(env)
+    if kind == "secretmanager":
+        project = env.get("TOWNHALL_SECRETS_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT")
+        if not project:
+            raise ValueError("TOWNHALL_SECRETS_BACKEND=secretmanager needs TOWNHALL_SECRETS_PROJECT "
+                             "or GOOGLE_CLOUD_PROJECT (the platform project holding the secrets)")
+        return SecretManagerSecrets(project, float(env.get("TOWNHALL_SECRETS_TTL", "300")))
+    raise ValueError(f"TOWNHALL_SECRETS_BACKEND={kind!r}: use 'files', 'env' or 'secretmanager'")

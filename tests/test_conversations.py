@@ -1,0 +1,69 @@
+"""Every scripted conversation in the library, replayed through the served webhook over HTTP.
+
+Each conversation runs for every example tenant that enables its process (or the tenants it
+names), with the upstream fakes behind the webhook, contexts carried between turns as Dialogflow
+carries them, and every response checked strictly as a WebhookResponse.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from support import PROJECTS, TENANTS, auth_for, check_response
+from townhall import conversations
+from townhall.library import default_library
+from townhall.yamlio import load_yaml
+
+LIBRARY = default_library()
+TENANT_DOCS = {p.stem: load_yaml(p) for p in sorted(TENANTS.glob("*.yaml"))}
+CASES = conversations.cases(LIBRARY, TENANT_DOCS)
+
+
+def council_name(tenant: str, language: str) -> str:
+    doc = TENANT_DOCS[tenant]
+    return doc.get("name_cy") or doc["name"] if language == "cy" else doc["name"]
+
+
+@pytest.mark.parametrize(("conversation", "tenant"), CASES,
+                         ids=[f"{c.name}[{t}]" for c, t in CASES])
+def test_conversation(conversation, tenant, served):
+    session = requests.Session()
+
+    def send(body: dict, now: str | None) -> dict:
+        headers = {"Content-Type": "application/json", **auth_for(tenant)}
+        if now:
+            headers["X-Townhall-Now"] = now
+        r = session.post(served.url, data=json.dumps(body), headers=headers, timeout=10)
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        return check_response(r.content, body["session"])
+
+    failures = conversations.replay(
+        conversation, PROJECTS[tenant], council_name(tenant, conversation.language), send,
+        conversations.event_intents(LIBRARY), session_id=f"conv-{abs(hash((conversation.name, tenant))) % 10**8}")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_process_has_a_conversation():
+    """Each process with intents residents can reach ships at least one scripted conversation."""
+    have = {c.process for c in conversations.load_all(LIBRARY)}
+    missing = sorted(set(LIBRARY.processes) - have)
+    assert not missing, f"processes without library/<id>/conversations/*.yaml: {missing}"
+
+
+def test_the_replay_catches_a_wrong_expectation(served):
+    """The replay is not vacuous: an expectation the reply fails is reported, naming the turn."""
+    conversation = conversations.Conversation(
+        TENANTS / "oxford.yaml", "welcome", "checks the checker", "en",
+        (conversations.Step("hi", "welcome.hello", {}, {"says": ["no council says this phrase"]}),))
+    session = requests.Session()
+
+    def send(body, now):
+        r = session.post(served.url, data=json.dumps(body), timeout=10,
+                         headers={"Content-Type": "application/json", **auth_for("oxford")})
+        return r.json()
+
+    failures = conversations.replay(conversation, PROJECTS["oxford"], "Oxford", send, {}, "conv-check")
+    assert failures and "turn 1" in failures[0] and "no council says this phrase" in failures[0]

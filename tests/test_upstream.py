@@ -1,0 +1,201 @@
+"""The upstream toolkit: HTTP inside the turn's deadline, secrets by name, once-only side effects."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from townhall.contract import Deadline
+from townhall.secrets import EnvSecrets, FilesSecrets, secret_id, secrets_from_env
+from townhall.sideeffects import FilesSideEffects, FirestoreSideEffects
+from townhall.upstream import Http, Upstream, UpstreamError
+
+
+class Upstreamish:
+    """A loopback server whose routes misbehave in the ways real upstreams do."""
+
+    def __init__(self):
+        self.hits: dict[str, int] = {}
+        self.server = make_server("127.0.0.1", 0, self, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        path = request.path
+        self.hits[path] = self.hits.get(path, 0) + 1
+        if path == "/ok":
+            response = Response('{"ok": true, "q": "%s"}' % request.args.get("q", ""), content_type="application/json")
+        elif path == "/slow":
+            time.sleep(1.5)
+            response = Response("{}", content_type="application/json")
+        elif path == "/flaky":  # a 503, then fine
+            response = (Response("busy", 503) if self.hits[path] == 1
+                        else Response('{"ok": true}', content_type="application/json"))
+        elif path == "/down":
+            response = Response('{"error": "down"}', 500, content_type="application/json")
+        elif path == "/missing":
+            response = Response('[{"code": 404, "description": "not found"}]', 404, content_type="application/json")
+        elif path == "/html":
+            response = Response("<html>ERROR</html>", content_type="text/html")
+        elif path == "/huge":
+            response = Response(b"x" * (1024 * 1024 + 10), content_type="application/json")
+        elif path == "/form":
+            response = Response(request.get_data(), content_type="text/plain")
+        else:
+            response = Response("", 404)
+        return response(environ, start_response)
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def upstream_server():
+    server = Upstreamish()
+    yield server
+    server.close()
+
+
+def test_get_json_with_params(upstream_server):
+    r = Http().get(upstream_server.url + "/ok", params={"q": "OX1 1BX"}, deadline=Deadline.after(2))
+    assert r.status == 200 and r.json() == {"ok": True, "q": "OX1 1BX"}
+
+
+def test_a_slow_upstream_is_cut_off_inside_the_deadline(upstream_server):
+    started = time.monotonic()
+    with pytest.raises(UpstreamError) as e:
+        Http().get(upstream_server.url + "/slow", deadline=Deadline.after(0.4), retry=False)
+    assert e.value.kind == "timeout"
+    assert time.monotonic() - started < 0.9
+
+
+def test_reads_retry_once_on_5xx_and_posts_never(upstream_server):
+    assert Http().get(upstream_server.url + "/flaky", deadline=Deadline.after(3)).json() == {"ok": True}
+    assert upstream_server.hits["/flaky"] == 2
+    before = upstream_server.hits.get("/down", 0)
+    with pytest.raises(UpstreamError) as e:
+        Http().post_json(upstream_server.url + "/down", {"a": 1}, deadline=Deadline.after(3))
+    assert (e.value.kind, e.value.status, e.value.body) == ("status", 500, {"error": "down"})
+    assert upstream_server.hits["/down"] == before + 1
+    with pytest.raises(UpstreamError):
+        Http().get(upstream_server.url + "/down", deadline=Deadline.after(3))
+    assert upstream_server.hits["/down"] == before + 3  # one GET, one retry
+
+
+def test_errors_carry_the_status_and_parsed_body(upstream_server):
+    with pytest.raises(UpstreamError) as e:
+        Http().get(upstream_server.url + "/missing", deadline=Deadline.after(2))
+    assert e.value.status == 404 and e.value.body == [{"code": 404, "description": "not found"}]
+    assert not e.value.retryable
+
+
+def test_malformed_and_oversized_answers(upstream_server):
+    with pytest.raises(UpstreamError) as e:
+        Http().get(upstream_server.url + "/html", deadline=Deadline.after(2)).json()
+    assert e.value.kind == "malformed"
+    with pytest.raises(UpstreamError) as e:
+        Http().get(upstream_server.url + "/huge", deadline=Deadline.after(3))
+    assert e.value.kind == "malformed"
+
+
+def test_connection_refused_and_bad_urls():
+    with pytest.raises(UpstreamError) as e:
+        Http().get("http://127.0.0.1:9/", deadline=Deadline.after(1), retry=False)
+    assert e.value.kind in ("connection", "timeout")
+    with pytest.raises(UpstreamError) as e:
+        Http().get("ftp://example.org/x", deadline=Deadline.after(1))
+    assert e.value.kind == "unconfigured"
+    with pytest.raises(UpstreamError) as e:
+        Http().get("http://127.0.0.1:9/", deadline=Deadline.after(0.01))
+    assert e.value.kind == "timeout"
+
+
+def test_form_posts_are_urlencoded(upstream_server):
+    r = Http().post_form(upstream_server.url + "/form", [("attribute[a][]", "x y"), ("api_key", "k")],
+                         deadline=Deadline.after(2), ok=(200,))
+    assert r.text() == "attribute%5Ba%5D%5B%5D=x+y&api_key=k"
+
+
+def test_upstream_calls_are_logged_without_paths(upstream_server, captured_logs):
+    Http().get(upstream_server.url + "/ok", params={"q": "OX1 1BX"}, deadline=Deadline.after(2))
+    text = captured_logs.text()
+    assert '"upstream call"' in text and "OX1" not in text and "/ok" not in text
+
+
+# -- secrets -----------------------------------------------------------------------------------
+
+def test_secrets_by_name(tmp_path):
+    path = tmp_path / "secrets.yaml"
+    path.write_text("oxford:\n  pay-api-key: abc\n")
+    files = FilesSecrets(path)
+    assert files("oxford", "pay-api-key") == "abc"
+    assert files("oxford", "notify-api-key") is None and files("cardiff", "pay-api-key") is None
+    env = EnvSecrets({"TOWNHALL_SECRET_OXFORD_PAY_API_KEY": "xyz"})
+    assert env("oxford", "pay-api-key") == "xyz" and env("oxford", "other") is None
+    assert secret_id("oxford", "pay-api-key") == "townhall-oxford-pay-api-key"
+    up = Upstream("oxford", secrets=lambda name: files("oxford", name))
+    assert up.secret("pay-api-key") == "abc"
+    with pytest.raises(UpstreamError) as e:
+        up.secret("notify-api-key")
+    assert e.value.kind == "unconfigured" and "notify-api-key" in str(e.value)
+
+
+def test_secrets_backend_configuration_errors_name_the_fix():
+    with pytest.raises(ValueError, match="TOWNHALL_SECRETS_PROJECT"):
+        secrets_from_env({"TOWNHALL_SECRETS_BACKEND": "secretmanager"})
+    with pytest.raises(ValueError, match="'files', 'env' or 'secretmanager'"):
+        secrets_from_env({"TOWNHALL_SECRETS_BACKEND": "vault"})
+
+
+# -- side effects ------------------------------------------------------------------------------
+
+def _exercise(store):
+    calls = []
+
+    def action():
+        calls.append(1)
+        time.sleep(0.2)
+        return {"reference": f"R{len(calls)}"}
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(store("oxford:k1", action, Deadline.after(3))))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert results == [{"reference": "R1"}] * 4 and len(calls) == 1
+    assert store("oxford:k1", action, Deadline.after(1)) == {"reference": "R1"} and len(calls) == 1
+    assert store("cardiff:k1", action, Deadline.after(1)) == {"reference": "R2"}
+
+    def failing():
+        calls.append(1)
+        raise UpstreamError("timeout", "upstream slow")
+
+    with pytest.raises(UpstreamError):
+        store("oxford:k2", failing, Deadline.after(1))
+    assert store("oxford:k2", action, Deadline.after(1))["reference"].startswith("R")  # nothing stored
+
+
+def test_side_effects_happen_once_in_files(tmp_path):
+    _exercise(FilesSideEffects(tmp_path))
+
+
+def test_side_effects_happen_once_in_firestore(firestore_env):
+    from google.cloud import firestore
+
+    client = firestore.Client(project=firestore_env["GOOGLE_CLOUD_PROJECT"])
+    _exercise(FirestoreSideEffects(lambda: client))
+
+
+def test_upstream_once_scopes_keys_by_tenant(tmp_path):
+    store = FilesSideEffects(tmp_path)
+    a, b = Upstream("oxford", side_effects=store), Upstream("cardiff", side_effects=store)
+    assert a.once("k", lambda: 1, Deadline.after(1)) == 1
+    assert a.once("k", lambda: 2, Deadline.after(1)) == 1
+    assert b.once("k", lambda: 3, Deadline.after(1)) == 3
