@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,7 +54,21 @@ def _free_port() -> int:
 
 
 @contextmanager
-def local_webhook(tenants_dir: Path, library_dir: Path | None = None, log: Path | None = None,
+def local_webhook(tenants_dir: Path, library_dir: Path | None = None) -> Iterator[str]:
+    """The sandbox ``make run`` serves, on free loopback ports: the upstream fakes, the tenant
+    files pointed at them, and the webhook; yields the webhook's URL and stops it all afterwards."""
+    from ..fakes import FakesServer, sandbox_tenants
+    from ..library import Library
+
+    library = Library.load(library_dir) if library_dir else None
+    with tempfile.TemporaryDirectory(prefix="townhall-chat-") as work, FakesServer(library=library) as fakes:
+        tenants = sandbox_tenants(Path(tenants_dir), Path(work) / "tenants", fakes.url)
+        with serve_webhook(tenants, library_dir, env={"TOWNHALL_STATE_DIR": str(Path(work) / "state")}) as url:
+            yield url
+
+
+@contextmanager
+def serve_webhook(tenants_dir: Path, library_dir: Path | None = None, log: Path | None = None,
                   env: dict | None = None, seconds: float = 30.0) -> Iterator[str]:
     """The webhook served by functions-framework on a free loopback port (files backend, the dev
     clock on so ``X-Townhall-Now`` is honoured); yields its URL, stops it afterwards."""

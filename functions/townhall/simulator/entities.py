@@ -7,7 +7,7 @@ Every match is a span of the text as typed, with a canonical value:
 | --- | --- | --- |
 | custom (map or enum) | its synonyms and values, whole words, case and accents ignored, longest first | the entry's value |
 | custom regexp | each entry's pattern | the text matched |
-| ``uk-postcode`` | a UK postcode pattern | normalised: ``"ox11bx"`` -> ``"OX1 1BX"`` |
+| ``uk-postcode`` | the library's postcode pattern (``townhall.postcodes``) | normalised: ``"ox11bx"`` -> ``"OX1 1BX"`` |
 | ``sys.date`` | ISO and UK numeric dates, "25 December", today/tomorrow/weekdays (English and Welsh) | ``YYYY-MM-DDT12:00:00+00:00`` (London offset) |
 | ``sys.number`` | digits, and number words one to twenty (un to ugain) | a JSON number |
 | ``sys.email`` | an address pattern | as typed |
@@ -27,11 +27,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
+from ..postcodes import ENTITY_PATTERN
+from ..postcodes import normalise as normal_postcode
+
 LONDON = ZoneInfo("Europe/London")
 SUPPORTED_SYSTEM = frozenset({"sys.date", "sys.number", "sys.email", "sys.phone-number", "sys.any"})
 EXTRACTED_SYSTEM = ("sys.date", "sys.number", "sys.email", "sys.phone-number")  # sys.any needs an intent
 POSTCODE_ENTITY = "uk-postcode"
-POSTCODE = re.compile(r"(?<![a-z0-9])([a-z]{1,2}[0-9][a-z0-9]?) ?([0-9][a-z]{2})(?![a-z0-9])")
+POSTCODE = re.compile(rf"(?<![A-Za-z0-9])(?:{ENTITY_PATTERN})(?![A-Za-z0-9])")
 
 
 def fold_char(c: str) -> str:
@@ -51,12 +54,6 @@ def fold(text: str) -> str:
 def words(text: str) -> str:
     """Folded text with punctuation gone and spaces collapsed (for comparing phrases)."""
     return " ".join(re.findall(r"[\w']+", fold(text)))
-
-
-def postcode(text: str) -> str | None:
-    """A UK postcode, normalised (upper case, one space before the inward code), or None."""
-    m = POSTCODE.fullmatch(fold(text.strip()).replace("  ", " "))
-    return f"{m.group(1)} {m.group(2)}".upper() if m else None
 
 
 @dataclass(frozen=True)
@@ -240,8 +237,8 @@ class Extractor:
         for m in EMAIL.finditer(text):
             add("sys.email", m.group(0), m.start(), m.end())
         if self.has_postcode:
-            for m in POSTCODE.finditer(folded):
-                add(POSTCODE_ENTITY, f"{m.group(1)} {m.group(2)}".upper(), m.start(), m.end())
+            for m in POSTCODE.finditer(text):
+                add(POSTCODE_ENTITY, normal_postcode(m.group(0)), m.start(), m.end())
         for name, patterns in self.regexps.items():
             for pattern in patterns:
                 for m in pattern.finditer(text):

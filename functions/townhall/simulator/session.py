@@ -48,6 +48,7 @@ class Result:
     matched: str | None = None  # the intent the text matched (before follow-up events)
     slot_filling: bool = False  # a prompt for a missing required parameter
     error: str | None = None  # the webhook call failed (Dialogflow would say so in its logs)
+    responses: list[dict] = field(default_factory=list)  # every WebhookResponse of the query, in order
 
 
 @dataclass
@@ -241,6 +242,7 @@ class Session:
         except (urllib.error.URLError, OSError, ValueError, WebhookFailed) as e:
             result.error = f"webhook call failed: {e}"
             return None
+        result.responses.append(answer)
         self.contexts.apply_webhook(self.session, answer.get("outputContexts") or [])
         followup = answer.get("followupEventInput")
         if followup:
