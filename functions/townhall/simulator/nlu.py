@@ -36,6 +36,7 @@ from .entities import EXTRACTED_SYSTEM, SUPPORTED_SYSTEM, Extractor, Match, word
 THRESHOLD = 0.3
 CONTEXT_BONUS = 0.1
 NGRAMS = (2, 3, 4, 5)
+VARIANTS = 2  # extra copies of a phrase with an annotated custom entity, its words swapped for synonyms
 NEAREST = 0.7  # an intent's score: 0.7 x its nearest phrase + 0.3 x its centroid
 
 
@@ -221,12 +222,14 @@ class NLU:
         wanted |= {str(part.get("meta", "")).lstrip("@") for i in self.intents for ph in i.phrases
                    for part in ph.parts if part.get("meta")}
         self.extractor = Extractor(custom, language, wanted & (set(custom) | set(EXTRACTED_SYSTEM)))
+        self.samples = {name: sorted({words(s) for e in entries for s in e.get("synonyms", [])[:4]} - {""})
+                        for name, (definition, entries) in custom.items() if not definition.get("isRegexp")}
         examples = []
         for intent in self.intents:
             skip = (held_out or {}).get(intent.name, set())
             for k, phrase in enumerate(intent.phrases):
                 if k not in skip:
-                    examples.append((intent.name, self.phrase_tokens(phrase)))
+                    examples += [(intent.name, tokens) for tokens in self.phrase_variants(phrase, k)]
         self.index = Index(examples)
 
     # text -> tokens
@@ -238,15 +241,25 @@ class NLU:
             at = m.end
         return tokens + words(text[at:]).split(), matches
 
-    def phrase_tokens(self, phrase: Phrase) -> list[str]:
+    def phrase_tokens(self, phrase: Phrase, swap: int | None = None) -> list[str]:
+        """A training phrase's tokens; with ``swap``, a custom entity's annotated words are replaced
+        by one of the agent's own synonyms of it (as Dialogflow learns from entity values too)."""
         tokens = []
         for part in phrase.parts:
             meta = str(part.get("meta", "")).lstrip("@")
             if meta and meta != "sys.any":
-                tokens += ["@" + meta] + words(part.get("text", "")).split()
+                samples = self.samples.get(meta)
+                said = samples[swap % len(samples)] if swap is not None and samples else part.get("text", "")
+                tokens += ["@" + meta] + words(said).split()
             else:
                 tokens += self.tokens(part.get("text", ""), datetime(2026, 1, 1))[0]
         return tokens
+
+    def phrase_variants(self, phrase: Phrase, k: int) -> list[list[str]]:
+        variants = [self.phrase_tokens(phrase)]
+        if any(str(p.get("meta", "")).lstrip("@") in self.samples for p in phrase.parts):
+            variants += [self.phrase_tokens(phrase, swap=k * VARIANTS + j) for j in range(VARIANTS)]
+        return variants
 
     def scores(self, text: str, active: Iterable[str] = (), now: datetime | None = None) -> list[tuple[str, float]]:
         active = set(active)
