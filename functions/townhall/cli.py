@@ -12,7 +12,7 @@ from typing import Sequence
 from . import wire
 from .agent import commands as agent_commands
 from .simulator import commands as simulator_commands
-from .library import Library, LibraryError
+from .library import Library, LibraryError, default_library_dir
 from .settings import TENANT_ID, BackendError, FilesBackend, FirestoreBackend
 from .tenants import validate
 from .yamlio import YamlError, load_yaml
@@ -139,6 +139,53 @@ def cmd_request(args) -> int:
     return 0
 
 
+def cmd_process_new(args) -> int:
+    from .scaffold import ScaffoldError, new_process
+
+    root = Path(args.library) if args.library else default_library_dir()
+    try:
+        folder = new_process(root, args.id, args.title, args.title_cy, args.owner)
+    except ScaffoldError as e:
+        print(f"townhall: {e}", file=sys.stderr)
+        return 2
+    print(f"created {folder}/ : edit its phrases, replies, schema and handler (docs/processes.md), then\n"
+          f"  townhall process check {args.id}  and  townhall process catalogue")
+    return 0
+
+
+def cmd_process_check(args) -> int:
+    from .librarycheck import check_library, check_process
+
+    library = _library(args)
+    unknown = [p for p in args.ids if p not in library.processes]
+    if unknown:
+        print(f"townhall: no such process: {', '.join(unknown)} (the library has: {', '.join(sorted(library.processes))})",
+              file=sys.stderr)
+        return 2
+    problems = ([p for pid in args.ids for p in check_process(library.processes[pid])] if args.ids
+                else check_library(library))
+    for line in problems:
+        print(line, file=sys.stderr)
+    print(f"{len(problems)} problem(s) in {len(args.ids) or len(library.processes)} process(es)")
+    return 1 if problems else 0
+
+
+def cmd_process_catalogue(args) -> int:
+    from .catalogue import render
+
+    library = _library(args)
+    path = (Path(args.library) if args.library else default_library_dir()) / "README.md"
+    text = render(library)
+    if args.check:
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            print(f"townhall: {path} is out of date; run: townhall process catalogue", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path} ({len(library.processes)} processes)")
+    return 0
+
+
 def cmd_fakes_serve(args) -> int:
     from .fakes import serve
 
@@ -174,6 +221,20 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--lang", default="en", help="language code (en, cy, en-gb...)")
     r.add_argument("--session-id", help="session id (default: a new random one)")
     r.set_defaults(func=cmd_request)
+
+    process = sub.add_parser("process", help="the process library").add_subparsers(dest="action", required=True)
+    new = process.add_parser("new", help="scaffold a new process folder that passes the library's checks")
+    new.add_argument("id", help="process id = folder name, e.g. garden_waste")
+    new.add_argument("--title", required=True, help="English title, e.g. 'Garden waste'")
+    new.add_argument("--title-cy", help="Welsh title (default: the English one; have it translated)")
+    new.add_argument("--owner", default="Townhall library maintainers", help="who maintains it")
+    new.set_defaults(func=cmd_process_new)
+    check = process.add_parser("check", help="run the library's checks (all processes, or the ones named)")
+    check.add_argument("ids", nargs="*", metavar="ID")
+    check.set_defaults(func=cmd_process_check)
+    cat = process.add_parser("catalogue", help="write library/README.md from the manifests and schemas")
+    cat.add_argument("--check", action="store_true", help="exit 1 when library/README.md is out of date")
+    cat.set_defaults(func=cmd_process_catalogue)
 
     fakes = sub.add_parser("fakes", help="local fakes of the upstream APIs (the sandbox)").add_subparsers(
         dest="action", required=True)
