@@ -53,18 +53,19 @@ class AgentExport:
     def languages(self) -> tuple[str, ...]:
         return self.tenant.languages
 
-    def intents(self) -> Iterator[dict]:
+    def _definitions(self, folder: str, per_language: str) -> Iterator[dict]:
         for path, value in sorted(self.files.items()):
-            if path.startswith("intents/") and "_usersays_" not in path:
+            if path.startswith(folder) and per_language not in path:
                 yield value
+
+    def intents(self) -> Iterator[dict]:
+        return self._definitions("intents/", "_usersays_")
 
     def usersays(self, intent: str, language: str) -> list[dict]:
         return self.files.get(f"intents/{intent}_usersays_{language}.json", [])
 
     def entities(self) -> Iterator[dict]:
-        for path, value in sorted(self.files.items()):
-            if path.startswith("entities/") and "_entries_" not in path:
-                yield value
+        return self._definitions("entities/", "_entries_")
 
     def entries(self, entity: str, language: str) -> list[dict]:
         return self.files.get(f"entities/{entity}_entries_{language}.json", [])
