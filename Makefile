@@ -1,7 +1,8 @@
 # Townhall: everything a newcomer needs is one of these targets.
 #   make run    serve the webhook on http://127.0.0.1:8080/ (files backend, example tenants)
 #   make test   run the whole suite (starts and stops the Firestore emulator itself)
-#   make bench  measure throughput, latency, cold import and settings reads against baselines
+#   make bench  measure throughput, latency, cold import and settings reads against baselines,
+#               and the simulator classifier's speed and held-out accuracy
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -27,6 +28,7 @@ run: $(STAMP)
 	@echo "Send a first request from another terminal (dev password in README.md):"
 	@echo "  curl -s -u oxford:townhall-dev-oxford -H 'Content-Type: application/json' --data @examples/request.json http://$(HOST):$(PORT)/"
 	@echo "Make your own request: $(BIN)/townhall request cardiff welcome.hello --lang cy"
+	@echo "Or chat in the terminal (offline simulator, its own webhook): $(BIN)/townhall chat oxford   (or: cardiff --lang cy)"
 	@echo ""
 	@$(BIN)/townhall fakes serve --host $(HOST) --port $(FAKES_PORT) & fakes=$$!; \
 	trap "kill $$fakes 2>/dev/null" EXIT INT TERM; \
@@ -36,6 +38,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python bench/nlu.py
 	$(BIN)/python bench/run.py
 
 clean:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -46,13 +45,9 @@ def wait_for_port(port: int, proc: subprocess.Popen, seconds: float, log: Path) 
 
 
 def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+    from townhall.simulator.chat import stop_group
+
+    stop_group(proc)
 
 
 @dataclass

@@ -1,31 +1,25 @@
-"""The process library's own checks, over every folder under library/ that holds a manifest.yaml.
+"""The process library's own checks (townhall.librarycheck), over every folder under library/.
 
-Each check returns a list of problems, every one naming the file and how to fix it, so a broken
-process fails with a message that says what to do. The checks run on the real library (one test
-per process) and, at the end, on broken copies of it, to prove that each kind of check fires.
+The checks run on the real library (one test per process and check) and on broken copies of it,
+to prove that each kind of check fires.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
-import string
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
-from townhall.library import LANGUAGES, Library, Process
+from townhall.library import Library
+from townhall.librarycheck import (
+    PROCESS_CHECKS, _normal, check_claims, check_entity_conflicts, check_phrase_overlap, phrases,
+)
 from townhall.yamlio import load_yaml
 
 LIBRARY = Path(__file__).resolve().parents[1] / "library"
 PROCESS_IDS = sorted(p.parent.name for p in LIBRARY.glob("*/manifest.yaml"))
-REQUIRED_FILES = ("manifest.yaml", "schema.json", "example.yaml", "messages/en.yaml", "handler.py", "README.md")
-MIN_PHRASES = {"en": 20, "cy": 10}
-USERSAYS = re.compile(r"^(?P<intent>.+)_usersays_(?P<lang>[a-z]{2}(?:-[A-Za-z]+)?)$")
 
 # Quick replies a process sends from its messages that lead to an intent (possibly another
 # process's): the label must train that intent, or tapping it would miss.
@@ -38,276 +32,6 @@ MESSAGE_QUICK_REPLIES = {
 @pytest.fixture(scope="module")
 def library() -> Library:
     return Library.load(LIBRARY)
-
-
-def _rel(path: Path, process: Process) -> str:
-    """``library/<id>/...``: short enough to read, precise enough to open."""
-    return f"{process.folder.parent.name}/{process.id}/{path.relative_to(process.folder).as_posix()}"
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.casefold().split())
-
-
-def _read_json(path: Path, process: Process, problems: list[str]):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        problems.append(f"{_rel(path, process)}: not readable JSON ({e}); fix the file or export it again")
-        return None
-
-
-def _fallback(entry: dict) -> bool:
-    return bool(entry.get("fallback"))
-
-
-def phrases(process: Process, intent: str, language: str) -> list[str] | None:
-    """The training phrases of one intent in one language (None when there is no usersays file)."""
-    path = process.folder / "intents" / f"{intent}_usersays_{language}.json"
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return ["".join(part["text"] for part in row["data"]) for row in data]
-
-
-# --- the checks ----------------------------------------------------------------------------------
-
-
-def check_files(process: Process) -> list[str]:
-    problems = [
-        f"{_rel(process.folder / name, process)}: missing; every process needs it (see docs/processes.md)"
-        for name in REQUIRED_FILES
-        if not (process.folder / name).is_file()
-    ]
-    if process.manifest.get("id") != process.folder.name:
-        problems.append(
-            f"{_rel(process.folder / 'manifest.yaml', process)}: id is {process.manifest.get('id')!r}; "
-            f"set it to the folder name {process.folder.name!r}"
-        )
-    return problems
-
-
-def check_schema(process: Process) -> list[str]:
-    schema_file = _rel(process.folder / "schema.json", process)
-    example_path = process.folder / "example.yaml"
-    try:
-        Draft202012Validator.check_schema(process.schema)
-    except SchemaError as e:
-        path = "/".join(str(p) for p in e.path) or "(root)"
-        return [f"{schema_file}: not a valid JSON Schema (Draft 2020-12) at {path}: {e.message}"]
-    if not example_path.is_file():
-        return [f"{_rel(example_path, process)}: missing; add example settings that the schema accepts"]
-    example = load_yaml(example_path)
-    validator = Draft202012Validator(process.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    return [
-        f"{_rel(example_path, process)}: {'.'.join(str(p) for p in e.absolute_path) or '(root)'}: "
-        f"{e.message}; fix the example or {schema_file}"
-        for e in sorted(validator.iter_errors(example), key=lambda e: list(map(str, e.absolute_path)))
-    ]
-
-
-def _placeholders(template: str) -> set[str]:
-    names = set()
-    for _, field, _, _ in string.Formatter().parse(template):
-        if field is not None:
-            names.add(re.split(r"[.\[!:]", field, maxsplit=1)[0])
-    return names
-
-
-def check_messages(process: Process) -> list[str]:
-    english = process.messages["en"]
-    problems = []
-    for language, messages in process.messages.items():
-        if language == "en":
-            continue
-        path = _rel(process.folder / "messages" / f"{language}.yaml", process)
-        for key in sorted(set(english) - set(messages)):
-            problems.append(f"{path}: missing key {key!r}; translate messages/en.yaml's {key!r}")
-        for key in sorted(set(messages) - set(english)):
-            problems.append(f"{path}: key {key!r} is not in messages/en.yaml; remove it or add it there")
-        for key in sorted(set(english) & set(messages)):
-            try:
-                missing = _placeholders(english[key]) - _placeholders(messages[key])
-            except ValueError as e:
-                problems.append(f"{path}: {key!r} is not a valid template ({e}); balance its braces")
-                continue
-            for name in sorted(missing):
-                problems.append(f"{path}: {key!r} lacks {{{name}}}, which messages/en.yaml's {key!r} uses; add it")
-    return problems
-
-
-def check_intents(process: Process) -> list[str]:
-    problems = []
-    manifest = _rel(process.folder / "manifest.yaml", process)
-    folder = process.folder / "intents"
-    for entry in process.manifest.get("intents", []):
-        name = str(entry.get("name", ""))
-        if not name.startswith(process.id + "."):
-            problems.append(f"{manifest}: intent {name!r} must start with {process.id + '.'!r}; rename it")
-            continue
-        path = folder / f"{name}.json"
-        if not path.is_file():
-            problems.append(f"{_rel(path, process)}: missing; add the Dialogflow ES intent for {name!r}")
-            continue
-        intent = _read_json(path, process, problems)
-        if intent is None:
-            continue
-        where = _rel(path, process)
-        if intent.get("name") != name:
-            problems.append(f"{where}: \"name\" is {intent.get('name')!r}; set it to the display name {name!r}")
-        if intent.get("webhookUsed") is not True:
-            problems.append(f"{where}: set \"webhookUsed\": true, so the webhook answers {name!r}")
-        if bool(intent.get("fallbackIntent")) != _fallback(entry):
-            problems.append(f"{where}: \"fallbackIntent\" must be {str(_fallback(entry)).lower()}, as {manifest} says")
-        events = sorted(e.get("name") for e in intent.get("events", []))
-        if events != sorted(entry.get("events", [])):
-            problems.append(f"{where}: events {events} differ from {manifest}'s {sorted(entry.get('events', []))}")
-        declared = {p["name"]: p.get("dataType") for r in intent.get("responses", []) for p in r.get("parameters", [])}
-        for parameter, data_type in (entry.get("parameters") or {}).items():
-            if declared.get(parameter) != data_type:
-                problems.append(f"{where}: add parameter {parameter!r} with \"dataType\": {data_type!r}, as {manifest} says")
-        if _fallback(entry):
-            continue
-        for language in process.messages:
-            problems += _check_usersays(process, name, language, declared)
-    return problems
-
-
-def _check_usersays(process: Process, name: str, language: str, declared: dict) -> list[str]:
-    path = process.folder / "intents" / f"{name}_usersays_{language}.json"
-    where = _rel(path, process)
-    if not path.is_file():
-        return [f"{where}: missing; the process has {language} messages, so add {language} training phrases"]
-    problems: list[str] = []
-    rows = _read_json(path, process, problems)
-    if rows is None:
-        return problems
-    minimum = MIN_PHRASES.get(language, MIN_PHRASES["cy"])
-    if len(rows) < minimum:
-        problems.append(f"{where}: {len(rows)} phrases; add varied phrases up to at least {minimum}")
-    seen: dict[str, str] = {}
-    for row in rows:
-        text = "".join(part.get("text", "") for part in row.get("data", []))
-        if row.get("lang", language) != language:
-            problems.append(f"{where}: {text!r} has \"lang\" {row.get('lang')!r}; set it to {language!r}")
-        if _normal(text) in seen:
-            problems.append(f"{where}: {text!r} repeats {seen[_normal(text)]!r}; remove one")
-        seen[_normal(text)] = text
-        for part in row.get("data", []):
-            alias = part.get("alias")
-            if alias and part.get("meta") != declared.get(alias):
-                problems.append(
-                    f"{where}: {text!r} annotates {alias!r} as {part.get('meta')!r}; "
-                    f"declare that parameter in {name}.json or fix the annotation"
-                )
-    return problems
-
-
-def check_stray_intents(process: Process) -> list[str]:
-    listed = set(process.intents)
-    problems = []
-    for path in sorted((process.folder / "intents").glob("*.json")):
-        stem = path.stem
-        usersays = USERSAYS.match(stem)
-        owner = usersays.group("intent") if usersays else stem
-        if owner not in listed:
-            problems.append(
-                f"{_rel(path, process)}: {owner!r} is not an intent of "
-                f"{_rel(process.folder / 'manifest.yaml', process)}; list it there or delete the file"
-            )
-    return problems
-
-
-def check_entities(process: Process) -> list[str]:
-    """Every custom entity an intent's parameters use ships in entities/, with entries per language."""
-    problems = []
-    for name in process.intents:
-        path = process.folder / "intents" / f"{name}.json"
-        if not path.is_file():
-            continue  # check_intents reports it
-        intent = json.loads(path.read_text(encoding="utf-8"))
-        for response in intent.get("responses", []):
-            for parameter in response.get("parameters", []):
-                data_type = parameter.get("dataType", "")
-                if not data_type.startswith("@") or data_type.startswith("@sys."):
-                    continue
-                entity = data_type[1:]
-                files = [f"{entity}.json"] + [f"{entity}_entries_{lang}.json" for lang in process.messages]
-                for file in files:
-                    if not (process.folder / "entities" / file).is_file():
-                        problems.append(
-                            f"{_rel(process.folder / 'entities' / file, process)}: missing; "
-                            f"{name} uses {data_type}, so the process must ship it"
-                        )
-    return problems
-
-
-def check_menu(process: Process) -> list[str]:
-    menu = process.manifest.get("menu") or {}
-    problems = []
-    for language, label in sorted(menu.items()):
-        trained = {
-            _normal(text)
-            for intent in process.intents
-            for text in (phrases(process, intent, language) or [])
-        }
-        if _normal(label) not in trained:
-            problems.append(
-                f"{_rel(process.folder / 'manifest.yaml', process)}: the {language} menu label {label!r} is not a "
-                f"training phrase of any {process.id} intent; add it to the intent it should lead to "
-                f"(intents/<intent>_usersays_{language}.json)"
-            )
-    return problems
-
-
-def check_handler(process: Process) -> list[str]:
-    try:
-        handle = process.handler
-    except Exception as e:  # noqa: BLE001 - any import error is the process's problem to report
-        return [f"{_rel(process.folder / 'handler.py', process)}: does not import ({type(e).__name__}: {e}); fix it"]
-    if not callable(handle):
-        return [f"{_rel(process.folder / 'handler.py', process)}: define handle(turn, settings) -> Reply"]
-    return []
-
-
-def check_claims(library: Library) -> list[str]:
-    claims = defaultdict(list)
-    for process in library.processes.values():
-        for name in process.intents:
-            claims[name].append(process.id)
-    return [
-        f"intent {name!r} is claimed by {', '.join(f'library/{p}/manifest.yaml' for p in owners)}; "
-        "keep it in one process"
-        for name, owners in sorted(claims.items())
-        if len(owners) > 1
-    ]
-
-
-def check_phrase_overlap(library: Library) -> list[str]:
-    """One phrase training two intents makes Dialogflow guess between them."""
-    trained: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for process in library.processes.values():
-        for name in process.intents:
-            for language in LANGUAGES:
-                for text in phrases(process, name, language) or []:
-                    trained[(language, _normal(text))].append(name)
-    return [
-        f"{language} phrase {text!r} trains {', '.join(sorted(set(names)))}; keep it in the one it should reach"
-        for (language, text), names in sorted(trained.items())
-        if len(set(names)) > 1
-    ]
-
-
-PROCESS_CHECKS = {
-    "files": check_files,
-    "schema": check_schema,
-    "messages": check_messages,
-    "intents": check_intents,
-    "stray_intents": check_stray_intents,
-    "entities": check_entities,
-    "menu": check_menu,
-    "handler": check_handler,
-}
 
 
 def _report(problems: list[str]) -> str:
@@ -344,6 +68,11 @@ def test_no_intent_is_claimed_twice(library):
 
 def test_no_phrase_trains_two_intents(library):
     problems = check_phrase_overlap(library)
+    assert not problems, _report(problems)
+
+
+def test_shared_entities_are_identical(library):
+    problems = check_entity_conflicts(library)
     assert not problems, _report(problems)
 
 

@@ -1,4 +1,4 @@
-"""The ``townhall`` command: tenants, settings and requests (``townhall --help``)."""
+"""The ``townhall`` command: tenants, settings, requests, agents, chat and NLU (``townhall --help``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Sequence
 
 from . import wire
-from .library import Library, LibraryError
+from .agent import commands as agent_commands
+from .simulator import commands as simulator_commands
+from .library import Library, LibraryError, default_library_dir
 from .settings import TENANT_ID, BackendError, FilesBackend, FirestoreBackend
 from .tenants import validate
 from .yamlio import YamlError, load_yaml
@@ -137,6 +139,53 @@ def cmd_request(args) -> int:
     return 0
 
 
+def cmd_process_new(args) -> int:
+    from .scaffold import ScaffoldError, new_process
+
+    root = Path(args.library) if args.library else default_library_dir()
+    try:
+        folder = new_process(root, args.id, args.title, args.title_cy, args.owner)
+    except ScaffoldError as e:
+        print(f"townhall: {e}", file=sys.stderr)
+        return 2
+    print(f"created {folder}/ : edit its phrases, replies, schema and handler (docs/processes.md), then\n"
+          f"  townhall process check {args.id}  and  townhall process catalogue")
+    return 0
+
+
+def cmd_process_check(args) -> int:
+    from .librarycheck import check_library, check_process
+
+    library = _library(args)
+    unknown = [p for p in args.ids if p not in library.processes]
+    if unknown:
+        print(f"townhall: no such process: {', '.join(unknown)} (the library has: {', '.join(sorted(library.processes))})",
+              file=sys.stderr)
+        return 2
+    problems = ([p for pid in args.ids for p in check_process(library.processes[pid])] if args.ids
+                else check_library(library))
+    for line in problems:
+        print(line, file=sys.stderr)
+    print(f"{len(problems)} problem(s) in {len(args.ids) or len(library.processes)} process(es)")
+    return 1 if problems else 0
+
+
+def cmd_process_catalogue(args) -> int:
+    from .catalogue import render
+
+    library = _library(args)
+    path = (Path(args.library) if args.library else default_library_dir()) / "README.md"
+    text = render(library)
+    if args.check:
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            print(f"townhall: {path} is out of date; run: townhall process catalogue", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path} ({len(library.processes)} processes)")
+    return 0
+
+
 def cmd_fakes_serve(args) -> int:
     from .fakes import serve
 
@@ -145,7 +194,7 @@ def cmd_fakes_serve(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="townhall", description="Townhall: tenants, settings and requests.")
+    p = argparse.ArgumentParser(prog="townhall", description="Townhall: tenants, settings, requests, agents, chat and NLU.")
     p.add_argument("--tenants-dir", help="tenant files folder (default $TOWNHALL_TENANTS_DIR or infra/tenants)")
     p.add_argument("--library", help="process library folder (default ./library)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -173,12 +222,29 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--session-id", help="session id (default: a new random one)")
     r.set_defaults(func=cmd_request)
 
+    process = sub.add_parser("process", help="the process library").add_subparsers(dest="action", required=True)
+    new = process.add_parser("new", help="scaffold a new process folder that passes the library's checks")
+    new.add_argument("id", help="process id = folder name, e.g. garden_waste")
+    new.add_argument("--title", required=True, help="English title, e.g. 'Garden waste'")
+    new.add_argument("--title-cy", help="Welsh title (default: the English one; have it translated)")
+    new.add_argument("--owner", default="Townhall library maintainers", help="who maintains it")
+    new.set_defaults(func=cmd_process_new)
+    check = process.add_parser("check", help="run the library's checks (all processes, or the ones named)")
+    check.add_argument("ids", nargs="*", metavar="ID")
+    check.set_defaults(func=cmd_process_check)
+    cat = process.add_parser("catalogue", help="write library/README.md from the manifests and schemas")
+    cat.add_argument("--check", action="store_true", help="exit 1 when library/README.md is out of date")
+    cat.set_defaults(func=cmd_process_catalogue)
+
     fakes = sub.add_parser("fakes", help="local fakes of the upstream APIs (the sandbox)").add_subparsers(
         dest="action", required=True)
     f = fakes.add_parser("serve", help="serve every upstream fake (the demo tenants point at port 8090)")
     f.add_argument("--host", default="127.0.0.1")
     f.add_argument("--port", type=int, default=8090)
     f.set_defaults(func=cmd_fakes_serve)
+
+    agent_commands.register(sub)
+    simulator_commands.register(sub)
     return p
 
 

@@ -10,13 +10,14 @@ their words), tracebacks included.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import select
 import sys
 import threading
 from typing import Any, Iterable
+
+import orjson
 
 REDACTED = "[redacted]"
 
@@ -91,7 +92,6 @@ STRUCTURED = frozenset({"tenant", "intent", "backend", "process"})
 TRUSTED = frozenset({"outcome", "status", "latency_ms", "serving", "logging.googleapis.com/trace"})
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 _MAYBE_PERSONAL = re.compile(r"[0-9@]")  # every pattern above needs a digit or an @
 
 
@@ -131,10 +131,10 @@ def event(severity: str, message: str, **fields: Any) -> None:
     for key, value in fields.items():
         if value is not None:
             entry[key] = value if key in TRUSTED else _clean(value, turn_values=key not in STRUCTURED)
-    _write(_ENCODER.encode(entry) + "\n")
+    _write(orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS))
 
 
-def _write(line: str) -> None:
+def _write(data: bytes) -> None:
     """One line out. On a real stdout, a line of at most PIPE_BUF bytes is one write(2), which
     the kernel keeps whole, so turns on many threads never wait on each other here."""
     stream = _stream or sys.stdout
@@ -144,10 +144,9 @@ def _write(line: str) -> None:
         fd = -1  # stdout replaced by something without a file descriptor
     if fd < 0:
         with _lock:
-            stream.write(line)
+            stream.write(data.decode("utf-8"))
             stream.flush()
         return
-    data = line.encode("utf-8")
     if len(data) <= select.PIPE_BUF:
         os.write(fd, data)
         return

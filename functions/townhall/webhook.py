@@ -25,8 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from . import auth, logs, wire
 from . import library as library_module
@@ -74,13 +75,6 @@ def _read_at_most(read, limit: int) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # strict JSON: no NaN or Infinity
 
 
 class Runtime:
@@ -183,8 +177,8 @@ class Runtime:
         log["tenant"] = tenant_id
 
         try:
-            body = _DECODER.decode(raw.decode("utf-8"))
-        except (ValueError, RecursionError):
+            body = orjson.loads(raw)  # strict JSON (no NaN, no invalid UTF-8); a C decoder: fast
+        except orjson.JSONDecodeError:
             log["outcome"] = "bad_request"
             return _json_error(400, "body: not valid JSON")
         try:

@@ -1,4 +1,5 @@
-"""welcome.hello: the greeting, the council's services as quick replies, the optional note."""
+"""welcome: the greeting, the council's services as quick replies, the optional note; start again
+and cancel at any step."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from townhall.library import default_library
 from townhall.testing import settings_for, tenant_doc, turn
 
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def handle(turn_, settings):
+    return default_library().processes["welcome"].handler(turn_, settings)
 
 
 def hello(tenant="oxford", language="en", override=None) -> Reply:
@@ -109,3 +114,24 @@ def test_sets_no_contexts_and_no_event():
     assert reply.contexts == ()
     assert reply.event is None
     assert reply.links == ()
+
+
+def test_start_again_clears_every_flow_context_but_not_dialogflows_own():
+    reply = handle(turn("welcome.start_again", contexts={
+        "bin_collection-address": {"postcode": "OX1 1BX"}, "report_problem-details": {},
+        "__system_counters__": {}, "abc_id_dialog_context": {}}), settings_for("welcome", "oxford"))
+    cleared = {(c.name, c.lifespan) for c in reply.contexts}
+    assert cleared == {("bin_collection-address", 0), ("report_problem-details", 0)}
+    assert reply.text[0] == "OK, let's start again." and "Contact the council" in reply.quick_replies
+
+
+def test_cancel_clears_contexts_and_offers_the_menu_in_welsh():
+    reply = handle(turn("welcome.cancel", language="cy", contexts={"council_tax-payment": {"amount": 100}}),
+                   settings_for("welcome", "cardiff", language="cy"))
+    assert [(c.name, c.lifespan) for c in reply.contexts] == [("council_tax-payment", 0)]
+    assert "stopio" in reply.text[0] and reply.quick_replies
+
+
+def test_start_again_with_nothing_active_sets_no_contexts():
+    reply = handle(turn("welcome.start_again"), settings_for("welcome", "oxford"))
+    assert reply.contexts == ()

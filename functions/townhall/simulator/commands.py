@@ -1,0 +1,129 @@
+"""``townhall chat`` and ``townhall nlu classify|eval`` (registered by ``townhall.cli``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from ..agent.build import BuildError, build_tenant
+from .nlu import THRESHOLD, NluError
+
+
+def _export(args):
+    from ..cli import _library, _tenants_dir
+
+    return build_tenant(args.tenant, _tenants_dir(args), _library(args))
+
+
+def _language(export, wanted: str | None) -> str:
+    language = wanted or export.languages[0]
+    if language not in export.languages:
+        raise BuildError(f"{export.tenant.id} offers {', '.join(export.languages)}, not {language!r}; pick one of those")
+    return language
+
+
+def cmd_chat(args) -> int:
+    from ..cli import _tenants_dir
+    from .chat import ChatError, local_webhook, password_for, run
+    from .nlu import NLU
+    from .session import Session
+
+    try:
+        export = _export(args)
+        language = _language(export, args.lang)
+        password = password_for(_tenants_dir(args) / f"{args.tenant}.yaml", args.password_from_env)
+        nlu = NLU(export, language)
+
+        def chat(url: str) -> int:
+            session = Session(nlu, url=url, project=export.tenant.project, username=export.tenant.id,
+                              password=password, now=args.now)
+            return run(session, sys.stdin, sys.stdout, debug=not args.quiet, prompt=sys.stdin.isatty())
+
+        if args.url:
+            return chat(args.url)
+        print(f"Starting a local webhook for {args.tenant} (files backend: {_tenants_dir(args)}) ...", file=sys.stderr)
+        with local_webhook(_tenants_dir(args), Path(args.library) if args.library else None) as url:
+            return chat(url)
+    except (BuildError, NluError, ChatError, ValueError) as e:
+        print(f"townhall: {e}", file=sys.stderr)
+        return 1
+
+
+def cmd_classify(args) -> int:
+    from .nlu import NLU
+
+    try:
+        export = _export(args)
+        nlu = NLU(export, _language(export, args.lang), args.threshold)
+    except (BuildError, NluError) as e:
+        print(f"townhall: {e}", file=sys.stderr)
+        return 1
+    contexts = args.context or []
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        got = nlu.understand(text, contexts, datetime.now())
+        print(json.dumps({"text": text, "intent": got.intent.name if got.intent else None,
+                          "confidence": got.confidence, "parameters": got.parameters}, ensure_ascii=False),
+              flush=True)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .nlu import evaluate
+
+    try:
+        export = _export(args)
+        languages = [_language(export, args.lang)] if args.lang else list(export.languages)
+    except (BuildError, NluError) as e:
+        print(f"townhall: {e}", file=sys.stderr)
+        return 1
+    print(f"{args.tenant}: held out {args.holdout:.0%} of each intent's phrases (seed {args.seed}); "
+          f"trained on the rest; threshold {args.threshold}")
+    for language in languages:
+        report = evaluate(export, language, args.holdout, args.seed, args.threshold)
+        print(f"\n[{language}] top-1 accuracy {report.accuracy:.1%} ({report.correct}/{report.total})")
+        for process, (correct, total) in sorted(report.by_process.items()):
+            print(f"  {process:<24} {correct / total:6.1%}  ({correct}/{total})")
+        if report.confused:
+            print("  most confused (expected -> got):")
+            for (expected, got), n in report.confused.most_common(args.top):
+                print(f"    {n} x {expected} -> {got}")
+        if args.verbose:
+            for text, expected, got, confidence in report.misses:
+                print(f"    miss: {text!r}: {expected} -> {got or '(fallback)'} ({confidence:.2f})")
+    return 0
+
+
+def register(sub) -> None:
+    c = sub.add_parser("chat", help="chat with a tenant's bot in the terminal (simulator: a development and "
+                                    "testing tool, not Dialogflow)")
+    c.add_argument("tenant")
+    c.add_argument("--lang", help="en or cy (default: the tenant's first language)")
+    c.add_argument("--url", help="a running webhook (default: start one on a free loopback port)")
+    c.add_argument("--password-from-env", metavar="VAR", help="webhook secret from this variable "
+                   "(default $TOWNHALL_WEBHOOK_PASSWORD, or a demo tenant's dev password)")
+    c.add_argument("--now", help="London local time the webhook should use, e.g. 2026-12-24T10:00 "
+                                 "(honoured when the webhook runs with TOWNHALL_DEV_CLOCK=1)")
+    c.add_argument("--quiet", action="store_true", help="hide the matched intent, parameters and contexts")
+    c.set_defaults(func=cmd_chat)
+
+    nlu = sub.add_parser("nlu", help="the simulator's intent classifier").add_subparsers(dest="action", required=True)
+    k = nlu.add_parser("classify", help="one utterance per stdin line -> one JSON line each")
+    k.add_argument("--tenant", required=True)
+    k.add_argument("--lang", help="en or cy (default: the tenant's first language)")
+    k.add_argument("--context", action="append", help="an active context (repeatable)")
+    k.add_argument("--threshold", type=float, default=THRESHOLD, help=f"fallback below this (default {THRESHOLD})")
+    k.set_defaults(func=cmd_classify)
+    e = nlu.add_parser("eval", help="accuracy on held-out training phrases, per process, most confused pairs")
+    e.add_argument("--tenant", required=True)
+    e.add_argument("--lang", help="only this language (default: every language of the tenant)")
+    e.add_argument("--holdout", type=float, default=0.2, help="share of each intent's phrases held out (default 0.2)")
+    e.add_argument("--seed", type=int, default=1, help="seed of the deterministic split (default 1)")
+    e.add_argument("--threshold", type=float, default=THRESHOLD, help=f"fallback below this (default {THRESHOLD})")
+    e.add_argument("--top", type=int, default=5, help="confused pairs to show (default 5)")
+    e.add_argument("--verbose", action="store_true", help="list every miss")
+    e.set_defaults(func=cmd_eval)

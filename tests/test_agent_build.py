@@ -1,0 +1,192 @@
+"""``townhall agent build``: the agent export ZIP of each tenant, from the library on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support import PASSWORDS, REPO, TENANTS
+from townhall.agent.build import BuildError, build_tenant
+from townhall.library import Library
+from townhall.simulator.entities import SUPPORTED_SYSTEM
+
+LIBRARY_DIR = REPO / "library"
+TOWNHALL = str(Path(sys.executable).with_name("townhall"))
+TENANT_IDS = sorted(p.stem for p in TENANTS.glob("*.yaml"))
+
+
+def townhall(*args, **kw):
+    return subprocess.run([TOWNHALL, *args], cwd=REPO, capture_output=True, text=True, timeout=120, **kw)
+
+
+def read_zip(data: bytes) -> dict[str, object]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {name: json.loads(zf.read(name)) for name in zf.namelist()}
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return Library.load(LIBRARY_DIR)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, dict]:
+    """Every example tenant's ZIP, built by the command line as an operator would."""
+    out = tmp_path_factory.mktemp("agents")
+    done = townhall("agent", "build", "--all", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"{len(TENANT_IDS)}/{len(TENANT_IDS)}" in done.stderr  # the progress bar reached the end
+    return {t: read_zip((out / f"{t}.zip").read_bytes()) for t in TENANT_IDS}
+
+
+@pytest.mark.parametrize("tenant", TENANT_IDS)
+def test_the_zip_holds_the_tenants_processes_in_its_languages(built, library, tenant):
+    doc = yaml.safe_load((TENANTS / f"{tenant}.yaml").read_text())
+    files = built[tenant]
+    enabled = [p for p, s in doc["processes"].items() if (s or {}).get("enabled", True)]
+    expected = {f"intents/{name}.json" for p in enabled for name in library.processes[p].intents}
+    assert {f for f in files if f.startswith("intents/") and "_usersays_" not in f} == expected
+    for name in expected:
+        intent = files[name]
+        assert intent["webhookUsed"] is True, name
+        assert {m["lang"] for m in intent["responses"][0]["messages"]} == set(doc["languages"]), name
+        stem = name[len("intents/"):-len(".json")]
+        for language in doc["languages"]:
+            if not intent["fallbackIntent"]:
+                phrases = files[f"intents/{stem}_usersays_{language}.json"]
+                assert len(phrases) >= 10 and all(p.get("lang", language) == language for p in phrases)
+    languages = {f.rsplit("_", 1)[1][:-5] for f in files if "_usersays_" in f or "_entries_" in f}
+    assert languages == set(doc["languages"])
+    agent = files["agent.json"]
+    assert agent["displayName"] == doc["name"]
+    assert [agent["language"], *agent["supportedLanguages"]] == doc["languages"]
+    assert agent["defaultTimezone"] == "Europe/London" and files["package.json"] == {"version": "1.0.0"}
+
+
+@pytest.mark.parametrize("tenant", TENANT_IDS)
+def test_welcome_and_fallback_are_the_librarys(built, tenant):
+    intents = [v for k, v in built[tenant].items() if k.startswith("intents/") and "_usersays_" not in k]
+    assert [i["name"] for i in intents if any(e["name"] == "WELCOME" for e in i["events"])] == ["welcome.hello"]
+    assert [i["name"] for i in intents if i["fallbackIntent"]] == ["fallback.unknown"]
+
+
+def test_faq_topic_entries_come_from_the_councils_own_questions(built):
+    doc = yaml.safe_load((TENANTS / "cardiff.yaml").read_text())
+    for language in ("en", "cy"):
+        entries = built["cardiff"][f"entities/faq-topic_entries_{language}.json"]
+        assert [e["value"] for e in entries] == [e["id"] for e in doc["processes"]["faq"]["entries"]]
+        first = doc["processes"]["faq"]["entries"][0]
+        assert entries[0]["synonyms"] == [first["question"][language], *first["keywords"][language]]
+    oxford = {e["value"] for e in built["oxford"]["entities/faq-topic_entries_en.json"]}
+    assert oxford == {"garden-waste", "bulky-waste", "parking-permit"}
+
+
+@pytest.mark.parametrize("tenant", TENANT_IDS)
+def test_no_secret_goes_into_the_zip(tmp_path, tenant):
+    out = tmp_path / f"{tenant}.zip"
+    assert townhall("agent", "build", tenant, "--out", str(out)).returncode == 0
+    with zipfile.ZipFile(out) as zf:
+        text = "".join(zf.read(n).decode() for n in zf.namelist())
+    doc = yaml.safe_load((TENANTS / f"{tenant}.yaml").read_text())
+    for secret in (PASSWORDS[tenant], doc["webhook"]["password_sha256"], "password"):
+        assert secret not in text
+    demo = yaml.safe_load((REPO / "examples" / "demo-secrets.yaml").read_text())
+    for value in (demo.get(tenant) or {}).values():
+        assert str(value) not in text
+
+
+def test_the_zip_is_deterministic(tmp_path, library):
+    first = build_tenant("cardiff", TENANTS, library).zip_bytes()
+    again = build_tenant("cardiff", TENANTS, Library.load(LIBRARY_DIR)).zip_bytes()
+    assert hashlib.sha256(first).hexdigest() == hashlib.sha256(again).hexdigest()
+    with zipfile.ZipFile(io.BytesIO(first)) as zf:
+        infos = zf.infolist()
+    assert [i.filename for i in infos] == sorted(i.filename for i in infos)
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_every_system_entity_the_library_uses_is_simulated(library):
+    used = {}
+    for process in library.processes.values():
+        for path in sorted((process.folder / "intents").glob("*.json")):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            rows = data if isinstance(data, list) else [
+                {"data": [{"meta": p.get("dataType", "")} for r in data.get("responses", []) for p in r.get("parameters", [])]}]
+            for row in rows:
+                for part in row.get("data", []):
+                    meta = str(part.get("meta", ""))
+                    if meta.startswith("@sys."):
+                        used.setdefault(meta[1:], path.relative_to(REPO).as_posix())
+    unsupported = {e: where for e, where in used.items() if e not in SUPPORTED_SYSTEM}
+    assert not unsupported, (f"system entities the simulator does not handle: {unsupported}; "
+                             "add them to functions/townhall/simulator/entities.py")
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def copied(tmp_path) -> Path:
+    folder = tmp_path / "library"
+    shutil.copytree(LIBRARY_DIR, folder, ignore=shutil.ignore_patterns("__pycache__", "tests"))
+    return folder
+
+
+def _add_entity(process_folder: Path, name: str, entries: list, regexp: bool = True) -> None:
+    folder = process_folder / "entities"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps({"id": "e", "name": name, "isRegexp": regexp, "isEnum": False}))
+    for language in ("en", "cy"):
+        (folder / f"{name}_entries_{language}.json").write_text(json.dumps(entries))
+
+
+def test_an_entity_two_processes_ship_alike_is_written_once(copied):
+    entries = [{"value": "[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}", "synonyms": []}]
+    _add_entity(copied / "contact", "uk-postcode", entries)
+    _add_entity(copied / "faq", "uk-postcode", entries)
+    export = build_tenant("cardiff", TENANTS, Library.load(copied))
+    assert [e["name"] for e in export.entities()] == ["faq-topic", "uk-postcode"]
+    assert export.entries("uk-postcode", "cy") == entries
+
+
+def test_conflicting_entities_fail_naming_both_files(copied):
+    _add_entity(copied / "contact", "uk-postcode", [{"value": "[A-Z]+", "synonyms": []}])
+    _add_entity(copied / "faq", "uk-postcode", [{"value": "[0-9]+", "synonyms": []}])
+    with pytest.raises(BuildError, match=r"'uk-postcode' is defined differently by library/contact/entities/"
+                                         r"uk-postcode.json and library/faq/entities/uk-postcode.json"):
+        build_tenant("oxford", TENANTS, Library.load(copied))
+
+
+def test_agent_py_must_return_entries_of_a_shipped_entity(copied, tmp_path):
+    # a fresh interpreter: the copy's faq/agent.py is not the one this process imported
+    (copied / "faq" / "agent.py").write_text("def entities(settings, language):\n    return {'nope': []}\n")
+    done = townhall("--library", str(copied), "agent", "build", "oxford", "--out", str(tmp_path / "o.zip"))
+    assert done.returncode == 1
+    assert "library/faq/agent.py: entities()['nope']" in done.stderr
+
+
+def test_a_tenant_without_welcome_or_fallback_is_refused(tmp_path, library):
+    doc = yaml.safe_load((TENANTS / "oxford.yaml").read_text())
+    del doc["processes"]["fallback"]
+    (tmp_path / "oxford.yaml").write_text(yaml.safe_dump(doc))
+    with pytest.raises(BuildError, match="no a fallback intent|no a WELCOME|fallback intent"):
+        build_tenant("oxford", tmp_path, library)
+
+
+def test_bad_input_is_a_clear_error(tmp_path):
+    unknown = townhall("agent", "build", "newport", "--out", str(tmp_path / "x.zip"))
+    assert unknown.returncode == 1 and "no tenant file" in unknown.stderr and "oxford" in unknown.stderr
+    (tmp_path / "broken.yaml").write_text("id: broken\nname: [\n")
+    broken = townhall("--tenants-dir", str(tmp_path), "agent", "build", "broken", "--out", str(tmp_path / "b.zip"))
+    assert broken.returncode == 1 and "broken.yaml" in broken.stderr
+    neither = townhall("agent", "build", "--out", str(tmp_path / "y.zip"))
+    assert neither.returncode == 2 and "--all" in neither.stderr

@@ -1,0 +1,106 @@
+"""``townhall agent deploy``: the real google-cloud-dialogflow client, over real gRPC, against a
+fake Dialogflow API on loopback (tests/fake_dialogflow.py) that checks and records what it gets."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from types import SimpleNamespace
+
+import pytest
+
+from fake_dialogflow import FakeDialogflow, Serving
+from support import PASSWORDS, PROJECTS, REPO
+from townhall.cli import main
+
+URL = "https://europe-west2-townhall-platform.cloudfunctions.net/webhook"
+
+
+@pytest.fixture
+def fake():
+    serving = Serving(FakeDialogflow(projects=set(PROJECTS.values())))
+    try:
+        yield serving
+    finally:
+        serving.stop()
+
+
+@pytest.fixture
+def deploy(monkeypatch, capsys):
+    """Run ``townhall agent deploy ARGS`` in this process (the CLI's own main) with ``env``."""
+
+    def run(fake: Serving, *args: str, **env: str) -> SimpleNamespace:
+        for key in ("TOWNHALL_WEBHOOK_URL", "TOWNHALL_WEBHOOK_PASSWORD", "GOOGLE_CLOUD_PROJECT",
+                    "TOWNHALL_PLATFORM_PROJECT"):
+            monkeypatch.delenv(key, raising=False)
+        monkeypatch.setenv("TOWNHALL_DIALOGFLOW_ENDPOINT", fake.endpoint)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.chdir(REPO)
+        code = main(["agent", "deploy", *args])
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+    return run
+
+
+@pytest.mark.parametrize("tenant", sorted(PROJECTS))
+def test_deploy_restores_trains_and_sets_the_fulfillment(fake, deploy, tenant):
+    done = deploy(fake, tenant, "--webhook-url", URL, "--password-from-env", "SECRET", SECRET=PASSWORDS[tenant])
+    assert done.returncode == 0, done.stderr
+    parent = f"projects/{PROJECTS[tenant]}"
+    assert fake.fake.methods() == ["RestoreAgent", "TrainAgent", "UpdateFulfillment"]
+    restore, train, update = (c.request for c in fake.fake.calls)
+    assert restore.parent == parent and train.parent == parent
+    with zipfile.ZipFile(io.BytesIO(restore.agent_content)) as zf:
+        names = zf.namelist()
+        agent = json.loads(zf.read("agent.json"))
+    assert "intents/welcome.hello.json" in names and "intents/contact.opening_hours_usersays_en.json" in names
+    assert agent["displayName"] == {"oxford": "Oxford City Council", "cardiff": "Cardiff Council"}[tenant]
+    assert f"{tenant}: agent restored, trained, fulfillment set" in done.stdout
+    fulfillment = update.fulfillment
+    assert fulfillment.name == f"{parent}/agent/fulfillment"
+    assert fulfillment.enabled is True
+    assert fulfillment.generic_web_service.uri == URL
+    assert fulfillment.generic_web_service.username == tenant
+    assert fulfillment.generic_web_service.password == PASSWORDS[tenant]
+    assert set(update.update_mask.paths) == {"display_name", "enabled", "generic_web_service"}
+    assert PASSWORDS[tenant].encode() not in restore.agent_content
+
+
+def test_password_and_url_from_the_environment(fake, deploy):
+    done = deploy(fake, "oxford", TOWNHALL_WEBHOOK_URL=URL, TOWNHALL_WEBHOOK_PASSWORD=PASSWORDS["oxford"])
+    assert done.returncode == 0, done.stderr
+    assert fake.fake.fulfillments["townhall-demo-oxford"].generic_web_service.uri == URL
+
+
+def test_a_password_that_does_not_match_the_tenant_file_sends_nothing(fake, deploy):
+    done = deploy(fake, "oxford", "--webhook-url", URL, TOWNHALL_WEBHOOK_PASSWORD="not-the-secret")
+    assert done.returncode == 1
+    assert "does not match webhook.password_sha256" in done.stderr
+    assert fake.fake.calls == []
+
+
+def test_no_webhook_url_is_a_clear_error(fake, deploy):
+    done = deploy(fake, "oxford", TOWNHALL_WEBHOOK_PASSWORD=PASSWORDS["oxford"])
+    assert done.returncode == 1 and "--webhook-url" in done.stderr and "TOWNHALL_WEBHOOK_URL" in done.stderr
+    plain = deploy(fake, "oxford", "--webhook-url", "http://example.org/", TOWNHALL_WEBHOOK_PASSWORD=PASSWORDS["oxford"])
+    assert plain.returncode == 1 and "HTTPS" in plain.stderr
+    assert fake.fake.calls == []
+
+
+def test_no_password_anywhere_says_how_to_give_one(fake, deploy):
+    done = deploy(fake, "oxford", "--webhook-url", URL)
+    assert done.returncode == 1
+    assert "--password-from-env" in done.stderr and "townhall-webhook-oxford" in done.stderr
+
+
+def test_dialogflow_refusing_is_reported(deploy):
+    serving = Serving(FakeDialogflow(projects={"someone-else"}))  # no agent in the tenant's project
+    try:
+        done = deploy(serving, "cardiff", "--webhook-url", URL, TOWNHALL_WEBHOOK_PASSWORD=PASSWORDS["cardiff"])
+    finally:
+        serving.stop()
+    assert done.returncode == 1
+    assert "Dialogflow refused (projects/townhall-demo-cardiff)" in done.stderr and "no agent" in done.stderr

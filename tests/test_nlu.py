@@ -1,0 +1,163 @@
+"""The simulator's understanding: entity extraction, intent classification, ``townhall nlu``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from support import REPO, TENANTS
+from townhall.agent.build import build_tenant
+from townhall.library import Library
+from townhall.simulator.entities import Extractor
+from townhall.simulator.nlu import NLU, NluError, evaluate, read_export
+
+TOWNHALL = str(Path(sys.executable).with_name("townhall"))
+NOW = datetime(2026, 12, 1, 10, 0)  # a Tuesday
+
+
+@pytest.fixture(scope="module")
+def exports():
+    library = Library.load(REPO / "library")
+    return {t: build_tenant(t, TENANTS, library) for t in ("oxford", "cardiff")}
+
+
+def extract(text: str, language: str = "en", custom=None) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for m in Extractor(custom or {}, language).find(text, NOW):
+        found.setdefault(m.entity, []).append(m.value)
+    return found
+
+
+POSTCODE = {"uk-postcode": ({"name": "uk-postcode", "isRegexp": True}, [{"value": "x", "synonyms": []}])}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("my postcode is ox11bx", "OX1 1BX"),
+    ("OX1 1BX please", "OX1 1BX"),
+    ("it's cf10 4uw.", "CF10 4UW"),
+    ("sw1a1aa", "SW1A 1AA"),
+])
+def test_postcodes_are_found_and_normalised(text, expected):
+    assert extract(text, custom=POSTCODE)["uk-postcode"] == [expected]
+
+
+def test_a_postcodes_digits_are_not_also_a_number():
+    assert "sys.number" not in extract("OX1 1BX", custom=POSTCODE)
+
+
+@pytest.mark.parametrize(("text", "language", "day"), [
+    ("when are you open tomorrow", "en", "2026-12-02"),
+    ("what about today", "en", "2026-12-01"),
+    ("is it collected on friday", "en", "2026-12-04"),
+    ("next tuesday", "en", "2026-12-08"),
+    ("on 25 december", "en", "2026-12-25"),
+    ("december 24th", "en", "2026-12-24"),
+    ("1st of january", "en", "2027-01-01"),
+    ("24/12/2026", "en", "2026-12-24"),
+    ("2027-01-04", "en", "2027-01-04"),
+    ("ydych chi ar agor yfory", "cy", "2026-12-02"),
+    ("dydd Gwener", "cy", "2026-12-04"),
+    ("ar ddydd Sadwrn", "cy", "2026-12-05"),
+    ("25 Rhagfyr", "cy", "2026-12-25"),
+])
+def test_dates(text, language, day):
+    values = extract(text, language)["sys.date"]
+    assert values == [f"{day}T12:00:00+00:00"]
+
+
+def test_summer_dates_carry_the_london_offset():
+    assert extract("2027-07-01")["sys.date"] == ["2027-07-01T12:00:00+01:00"]
+
+
+def test_numbers_emails_and_phone_numbers():
+    found = extract("I have 3 bins and two boxes, email me at a.resident@example.org or call 01632 960001")
+    assert found["sys.number"] == [3, 2]
+    assert found["sys.email"] == ["a.resident@example.org"]
+    assert found["sys.phone-number"] == ["01632 960001"]
+    assert extract("tri bag", "cy")["sys.number"] == [3]
+
+
+def test_custom_entities_by_synonym_ignoring_case_accents_and_punctuation():
+    custom = {"faq-topic": ({"name": "faq-topic", "isRegexp": False}, [
+        {"value": "garden-waste", "synonyms": ["garden waste", "green bin"]},
+        {"value": "sign-up", "synonyms": ["How do I sign up for garden waste collections?"]},
+    ])}
+    assert extract("Can I get a GREEN bin?", custom=custom)["faq-topic"] == ["garden-waste"]
+    assert extract("how do i sign up for garden waste collections", custom=custom)["faq-topic"] == ["sign-up"]
+    assert "faq-topic" not in extract("a greenbin", custom=custom)
+
+
+def test_classification_of_library_phrases_and_fallback(exports):
+    nlu = NLU(exports["oxford"], "en")
+    assert nlu.understand("when are you open", (), NOW).intent.name == "contact.opening_hours"
+    assert nlu.understand("can i talk to a real person", (), NOW).intent.name == "contact.human"
+    got = nlu.understand("how do I get rid of an old sofa", (), NOW)
+    assert got.intent.name == "faq.ask" and got.parameters == {"topic": "bulky-waste"}
+    for junk in ("asdfgh qwerty", "purple elephants dancing", "zzz"):
+        assert nlu.understand(junk, (), NOW).intent is None, junk
+
+
+def test_welsh_classification(exports):
+    nlu = NLU(exports["cardiff"], "cy")
+    assert nlu.understand("beth yw eich oriau agor", (), NOW).intent.name == "contact.opening_hours"
+    got = nlu.understand("ble galla i gael bagiau ailgylchu", (), NOW)
+    assert got.intent.name == "faq.ask" and got.parameters["topic"] == "recycling-bags"
+
+
+def test_intents_with_input_contexts_match_only_when_those_are_active(exports):
+    nlu = NLU(exports["oxford"], "en")
+    intent = nlu.by_name["contact.human"]
+    intent.input_contexts = ("waiting-for-callback",)  # as a follow-up intent would declare
+    try:
+        without = nlu.understand("speak to someone", (), NOW).intent
+        assert without is None or without.name != "contact.human"
+        assert nlu.understand("speak to someone", ("waiting-for-callback",), NOW).intent.name == "contact.human"
+    finally:
+        intent.input_contexts = ()
+
+
+def test_an_unsupported_system_entity_fails_naming_it(exports):
+    export = build_tenant("oxford", TENANTS, Library.load(REPO / "library"))
+    export.files["intents/faq.ask.json"]["responses"][0]["parameters"][0]["dataType"] = "@sys.geo-city"
+    with pytest.raises(NluError, match=r"@sys.geo-city \(used by faq.ask\)"):
+        read_export(export, "en")
+
+
+def test_the_evaluation_is_deterministic_and_counts_every_held_out_phrase(exports):
+    first, again = evaluate(exports["cardiff"], "cy", seed=3), evaluate(exports["cardiff"], "cy", seed=3)
+    assert (first.correct, first.total, first.confused) == (again.correct, again.total, again.confused)
+    assert first.total == sum(t for _, t in first.by_process.values()) > 0
+    assert first.correct + sum(first.confused.values()) == first.total
+
+
+def run(*args, stdin=""):
+    return subprocess.run([TOWNHALL, *args], cwd=REPO, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def test_nlu_classify_writes_one_json_line_per_utterance():
+    done = run("nlu", "classify", "--tenant", "cardiff", "--lang", "cy",
+               stdin="pryd ydych chi ar agor\n\nsdfsdf sdfsdf\n")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["text"] for line in lines] == ["pryd ydych chi ar agor", "sdfsdf sdfsdf"]
+    assert lines[0]["intent"] == "contact.opening_hours" and 0 < lines[0]["confidence"] <= 1
+    assert lines[1]["intent"] is None and lines[1]["parameters"] == {}
+    assert set(lines[0]) == {"text", "intent", "confidence", "parameters"}
+
+
+def test_nlu_eval_reports_accuracy_per_process_and_confusions():
+    done = run("nlu", "eval", "--tenant", "cardiff")
+    assert done.returncode == 0, done.stderr
+    assert "[en] top-1 accuracy" in done.stdout and "[cy] top-1 accuracy" in done.stdout
+    assert "contact" in done.stdout and "held out 20%" in done.stdout
+
+
+def test_nlu_bad_input():
+    assert "no tenant file" in run("nlu", "eval", "--tenant", "nowhere").stderr
+    wrong = run("nlu", "classify", "--tenant", "oxford", "--lang", "cy", stdin="helo\n")
+    assert wrong.returncode == 1 and "offers en, not 'cy'" in wrong.stderr
