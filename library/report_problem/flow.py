@@ -22,7 +22,8 @@ from .categories import Category
 DATA = "report_problem-report"
 LIFESPAN = 5  # turns the collected report survives a detour
 STEP_LIFESPAN = 2
-# The steps residents answer through their own intents; the rest through the context's fallback.
+# Each step's context lets its own intents match; anything else typed reaches the fallback
+# intent of the report_problem-report context, which is read as the answer to the step too.
 STEP_CONTEXTS = {
     "category": "report_problem-category",
     "location": "report_problem-location",
