@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import delivery, wire
+from . import delivery, onboarding, wire
 from .library import Library, LibraryError, default_library_dir
 from .settings import TENANT_ID, BackendError, FilesBackend, FirestoreBackend
 from .tenants import validate
@@ -108,6 +108,10 @@ def cmd_settings_push(args) -> int:
     return 0
 
 
+def cmd_tenants_new(args) -> int:
+    return onboarding.cmd_new(args, _tenants_dir(args), _library(args))
+
+
 def cmd_tenants_changed(args) -> int:
     library_root = Path(args.library) if args.library else default_library_dir()
     return delivery.cmd_tenants_changed(args, _files(args), library_root)
@@ -157,10 +161,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--library", help="process library folder (default ./library)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    tenants = sub.add_parser("tenants", help="tenant files").add_subparsers(dest="action", required=True)
+    tenants = sub.add_parser("tenants", aliases=["tenant"], help="tenant files").add_subparsers(dest="action", required=True)
     v = tenants.add_parser("validate", help="check tenant files against the core and process schemas")
     v.add_argument("files", nargs="*", help="files to check (default: every file in the tenants folder)")
     v.set_defaults(func=cmd_tenants_validate)
+    new = tenants.add_parser("new", help="scaffold infra/tenants/<id>.yaml for a new council (docs/onboarding.md)")
+    onboarding.add_arguments(new)
+    new.set_defaults(func=cmd_tenants_new)
     ch = tenants.add_parser("changed", help="print the councils whose agent changed since the fingerprints in --since")
     ch.add_argument("--since", metavar="FILE", help="fingerprints JSON of the last deploy (none: every council)")
     ch.add_argument("--write", metavar="FILE", help="write the current fingerprints here (for the next run)")
