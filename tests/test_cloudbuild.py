@@ -22,8 +22,8 @@ SCRIPTS = REPO / "infra" / "scripts"
 TOWNHALL = str(Path(sys.executable).with_name("townhall"))
 BUILT_IN = {"PROJECT_ID", "BUILD_ID", "PROJECT_NUMBER", "LOCATION", "COMMIT_SHA", "SHORT_SHA", "REPO_NAME",
             "BRANCH_NAME", "TAG_NAME", "REVISION_ID", "TRIGGER_NAME", "SERVICE_ACCOUNT"}
-# `townhall agent deploy` belongs to the agent builder, which is written separately from this
-# delivery code; until it is in the parser, it is the one subcommand the scripts may call ahead.
+# `townhall agent deploy` is the agent builder's command (it builds an agent from the library and
+# restores it): the one subcommand the scripts may name that this parser need not list.
 PENDING_SUBCOMMANDS = {("agent", "deploy")}
 
 

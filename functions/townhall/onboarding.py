@@ -94,8 +94,13 @@ def existing_tenants(tenants_dir: Path) -> dict[str, Any]:
     return out
 
 
-def check_new(tenant_id: str, gss: str, project: str, tenants_dir: Path, codes: DistrictCodes) -> list[str]:
-    """Everything wrong with the request, each with how to fix it; empty when the tenant can be made."""
+def default_project(tenant_id: str) -> str:
+    return f"townhall-{tenant_id}"
+
+
+def check_new(tenant_id: str, gss: str, project: str | None, tenants_dir: Path, codes: DistrictCodes) -> list[str]:
+    """Everything wrong with the request, each with how to fix it; empty when the tenant can be made.
+    ``project`` None means the default, townhall-<id>."""
     problems = []
     if not TENANT_ID.match(tenant_id):
         hint = suggest_id(tenant_id)
@@ -126,7 +131,9 @@ def check_new(tenant_id: str, gss: str, project: str, tenants_dir: Path, codes: 
                     f"GSS code {gss} ({codes.names[gss]}) already belongs to tenant {other!r} "
                     f"({Path(tenants_dir) / f'{other}.yaml'}): one council, one tenant file"
                 )
-    if not PROJECT.match(project):
+    if project is None and TENANT_ID.match(tenant_id):
+        project = default_project(tenant_id)
+    if project is not None and not PROJECT.match(project):
         problems.append(
             f"Dialogflow project {project!r} is not a valid Google Cloud project id (6 to 30 lower-case "
             "letters, digits and hyphens, starting with a letter): pass --project with the council's project"
@@ -310,8 +317,7 @@ def cmd_new(args, tenants_dir: Path, library: Library) -> int:
     except OnboardingError as e:
         print(f"townhall: {e}", file=sys.stderr)
         return 1
-    project = args.project or f"townhall-{args.id}"
-    problems = check_new(args.id, args.gss, project, tenants_dir, codes)
+    problems = check_new(args.id, args.gss, args.project, tenants_dir, codes)
     if args.name_cy and not args.welsh:
         problems.append("--name-cy is only used with --welsh: add --welsh, or leave --name-cy out")
     if problems:
@@ -320,7 +326,8 @@ def cmd_new(args, tenants_dir: Path, library: Library) -> int:
         print("no tenant file written", file=sys.stderr)
         return 1
     text = scaffold(
-        args.id, args.name, args.gss, codes, library, welsh=args.welsh, name_cy=args.name_cy, project=project,
+        args.id, args.name, args.gss, codes, library, welsh=args.welsh, name_cy=args.name_cy,
+        project=args.project or default_project(args.id),
         contact={"phone": args.phone, "email": args.email, "web_form": args.web_form, "website": args.website},
     )
     path = Path(tenants_dir) / f"{args.id}.yaml"
