@@ -171,9 +171,13 @@ def app():
             data = {"field": e.field, **data}
         return Response(json.dumps(data), e.status, content_type="application/json")
 
-    def authorised() -> bool:
+    def refused(body: Any = None) -> Response | None:
+        """401 with no body, as GOV.UK Pay answers a missing or unknown API key; None if the key is good."""
         header = request.headers.get("Authorization", "")
-        return header.startswith("Bearer ") and bool(KEY.match(header[7:]))
+        if header.startswith("Bearer ") and KEY.match(header[7:]):
+            return None
+        record(401, body)
+        return Response(b"", 401)
 
     def state_of(payment: dict) -> dict:
         if payment["status"] not in FINISHED and time.time() - payment["created"] > EXPIRES_AFTER:
@@ -239,9 +243,8 @@ def app():
                 accept and not any(a.strip().split(";")[0] in ("application/json", "*/*", "application/*")
                                    for a in accept.split(","))):
             return error(firewall, logged)
-        if not authorised():
-            record(401, logged)
-            return Response(b"", 401)
+        if (unauthorised := refused(logged)) is not None:
+            return unauthorised
         try:
             body = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
@@ -288,9 +291,8 @@ def app():
 
     @fake.get("/v1/payments/<payment_id>")
     def get_payment(payment_id: str):
-        if not authorised():
-            record(401, None)
-            return Response(b"", 401)
+        if (unauthorised := refused()) is not None:
+            return unauthorised
         with lock:
             payment = payments.get(payment_id)
             data = view(payment) if payment else None
@@ -300,9 +302,8 @@ def app():
 
     @fake.post("/v1/payments/<payment_id>/cancel")
     def cancel_payment(payment_id: str):
-        if not authorised():
-            record(401, None)
-            return Response(b"", 401)
+        if (unauthorised := refused()) is not None:
+            return unauthorised
         with lock:
             payment = payments.get(payment_id)
             if payment is None:
