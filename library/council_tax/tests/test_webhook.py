@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import requests
 
@@ -79,3 +80,19 @@ def test_account_numbers_and_amounts_never_reach_the_logs(make_app, sandbox_tena
     for secret in ("27182818", "2718281", "271.82", "27182", "999.99", "99999", "2718 2818"):
         assert secret not in text, f"{secret!r} is in the logs:\n{text}"
     assert json.dumps("27182818") not in text
+
+
+def test_a_slow_gov_uk_pay_still_gets_an_answer_inside_the_turn(make_app, sandbox_tenants):
+    """The fake sleeps past any budget for the account number 99999999: the resident still gets a
+    useful reply (the payment page, the council's contact details) inside the turn's budget."""
+    http = make_app(TOWNHALL_TENANTS_DIR=str(sandbox_tenants), TOWNHALL_TURN_BUDGET="1.0",
+                    TOWNHALL_SECRETS_FILE=str(REPO / "examples" / "demo-secrets.yaml"))
+    body = wire.build_request(PROJECTS["oxford"], "council_tax.pay_confirm", text="yes", session_id="ct-slow-0001",
+                              contexts={"council_tax-payment": {"payment_account": "99999999", "payment_pence": 5000,
+                                                                "payment_step": "confirm"}})
+    http.post(body, "oxford")  # settings read and imports: not what is measured
+    started = time.monotonic()
+    response = http.post(dict(body, responseId="again"), "oxford").json
+    assert time.monotonic() - started < 1.5
+    assert "couldn't set up your payment" in response["fulfillmentText"] and "01632 960001" in response["fulfillmentText"]
+    assert "https://example.org/demo/oxford/council-tax/pay" in links(response)
