@@ -36,7 +36,9 @@ PAID = "council_tax-paid"
 LIFESPAN = 5
 LINK_LIFETIME = timedelta(minutes=85)  # GOV.UK Pay expires an unpaid payment after 90 minutes
 MAX_ATTEMPTS = 3  # payments made for the same details in one conversation after failed ones
-BAND_IN_TEXT = re.compile(r"\b(?:band|mand|fand)[\s-]*([a-i])\b|\b([a-i])[\s-]*band\b", re.IGNORECASE)
+# "band D", Welsh "ym mand D", "fand D"; then "D band" (not "a band": that is the article).
+BAND_FIRST = re.compile(r"\b(?:band|mand|fand)[\s-]*([a-i])\b(?!['\u2019])", re.IGNORECASE)
+BAND_AFTER = re.compile(r"\b([b-i])[\s-]*band\b", re.IGNORECASE)
 MAX_CHOICES = 10
 STEPS = ("account", "amount", "confirm", "change")
 
@@ -126,8 +128,8 @@ def _band(turn: Turn) -> str | None:
     given = turn.param("band")
     if isinstance(given, str) and re.fullmatch(r"(?:band[\s-]*)?[a-i]", given.strip(), re.IGNORECASE):
         return given.strip()[-1].upper()
-    m = BAND_IN_TEXT.search(turn.query_text or "")
-    return (m.group(1) or m.group(2)).upper() if m else None
+    m = BAND_FIRST.search(turn.query_text or "") or BAND_AFTER.search(turn.query_text or "")
+    return m.group(1).upper() if m else None
 
 
 def charges(turn: Turn, settings: Settings) -> Reply:

@@ -63,10 +63,15 @@ def test_uneven_instalments_put_the_odd_pence_first():
 
 @pytest.mark.parametrize(("parameters", "text"), [
     ({"band": "d"}, ""), ({"band": "band d"}, ""), ({}, "how much is band d"), ({}, "wats a d band cost"),
-    ({}, "council tax for Band-D please"),
+    ({}, "council tax for Band-D please"), ({}, "how much is a band d property"),
 ])
 def test_the_band_from_the_parameter_or_the_words(parameters, text):
     assert ask("charges", parameters, text=text).text[0].startswith("Band D is £2,450.00")
+
+
+def test_words_that_only_look_like_a_band():
+    assert ask("charges", text="how much for a band").text[0].startswith("How much you pay depends")
+    assert ask("charges", text="what band i'm in").text[0].startswith("How much you pay depends")
 
 
 def test_welsh_band_answer_and_mutated_band():
