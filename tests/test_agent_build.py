@@ -154,7 +154,8 @@ def test_an_entity_two_processes_ship_alike_is_written_once(copied):
     _add_entity(copied / "contact", "uk-postcode", entries)
     _add_entity(copied / "faq", "uk-postcode", entries)
     export = build_tenant("cardiff", TENANTS, Library.load(copied))
-    assert [e["name"] for e in export.entities()] == ["faq-topic", "uk-postcode"]
+    names = [e["name"] for e in export.entities()]
+    assert names.count("uk-postcode") == 1 and "faq-topic" in names
     assert export.entries("uk-postcode", "cy") == entries
 
 
