@@ -138,7 +138,8 @@ def _contact(value: Any) -> Contact | None:
     if value is None:
         return None
     data = _object(value, "a contact")
-    return Contact(*(_text(data.get(k)) for k in ("name", "nation", "address", "postcode", "phone", "email", "website")))
+    fields = ("name", "nation", "address", "postcode", "phone", "email", "website")
+    return Contact(*(_text(data.get(k)) for k in fields))
 
 
 def _station(value: Any) -> Station | None:

@@ -48,7 +48,8 @@ ELECTORAL_SERVICES = {
 VOTER_ID = {
     "type": "voter_id", "url": "https://example.org/demo/voter-id",
     "title": "You need to show photographic ID to vote in this election",
-    "detail": "You'll need to show an accepted form of photo ID, like a passport or driving licence, at the polling station.",
+    "detail": ("You'll need to show an accepted form of photo ID, like a passport or driving licence, "
+               "at the polling station."),
 }
 
 
@@ -76,8 +77,8 @@ def _candidate(ynr_id: int, name: str, party_id: str, party: str) -> dict:
     slug = name.lower().replace(" ", "-")
     return {"list_position": None, "party": {"party_id": party_id, "party_name": party},
             "previous_party_affiliations": None,
-            "person": {"ynr_id": ynr_id, "name": name, "absolute_url": f"https://example.org/demo/person/{ynr_id}/{slug}",
-                       "email": None, "photo_url": None, "leaflets": None}}
+            "person": {"ynr_id": ynr_id, "name": name, "email": None, "photo_url": None, "leaflets": None,
+                       "absolute_url": f"https://example.org/demo/person/{ynr_id}/{slug}"}}
 
 
 CANDIDATES = [_candidate(900001, "Alex Example", "party:demo-1", "Demo Party"),
@@ -97,11 +98,13 @@ def _ballot(ballot_id: str, title: str, day: str, *, role: str = "Local Councill
         "timetable": {"notice_of_election_deadline": None, "close_of_nominations": None,
                       "sopn_publish_deadline": None, "registration_deadline": None,
                       "postal_vote_application_deadline": None, "vac_application_deadline": None},
-        "election_id": election_id, "election_name": title.split(f" {post}")[0] if role == "Local Councillor" else title, "post_name": post,
+        "election_id": election_id, "post_name": post,
+        "election_name": title.split(f" {post}")[0] if role == "Local Councillor" else title,
         "postal_voting_requirements": "EA-2022" if voter_id == "EA-2022" else None,
         "candidates_verified": True, "by_election_reason": None,
         "voting_system": {"slug": "FPTP", "name": "First-past-the-post", "uses_party_lists": False},
-        "hustings": None, "seats_contested": 1, "candidates": [] if cancelled and reason == "NO_CANDIDATES" else CANDIDATES,
+        "hustings": None, "seats_contested": 1,
+        "candidates": [] if cancelled and reason == "NO_CANDIDATES" else CANDIDATES,
         "wcivf_url": f"https://example.org/demo/elections/{ballot_id}/",
     }
 
@@ -179,7 +182,8 @@ POSTCODES: dict[str, dict] = {
                     voter_id="EFA-2002", post="Demo North"),
         ], [{"type": "voter_id", "url": "https://example.org/demo/eoni/voter-id",
              "title": "You need to show photographic ID to vote in this election",
-             "detail": "Voters in Northern Ireland are required to show one form of photo ID, like a passport or driving licence."}]),
+             "detail": ("Voters in Northern Ireland are required to show one form of photo ID, like a passport "
+                        "or driving licence.")}]),
     ], services=NI_SERVICES, lon=-5.93, lat=54.597),
     "EH11YJ": _answer([], services=SCOTTISH_SERVICES, registration=SCOTTISH_REGISTRATION, lon=-3.19, lat=55.95),
 }

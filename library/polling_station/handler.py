@@ -18,7 +18,7 @@ import unicodedata
 from datetime import date
 
 from townhall.contract import Deadline, Link, OutputContext, Reply, Settings, Texts, Turn
-from townhall.postcodes import find, normalise
+from townhall.postcodes import normalise, said
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
 
@@ -47,11 +47,8 @@ ORDINALS = {  # "the second one", "yr ail un": a choice by position in the list 
 
 def _postcode(turn: Turn) -> tuple[str | None, bool]:
     """(the postcode in standard form, whether the resident gave anything that should be one)."""
-    given = turn.param("postcode")
-    if isinstance(given, list):
-        given = next((g for g in given if isinstance(g, str) and g.strip()), None)
-    found = normalise(given) or find(turn.query_text)
-    return found, bool(found or given or turn.action == "postcode")
+    found, given = said(turn.param("postcode"), turn.query_text)
+    return found, given or turn.action == "postcode"
 
 
 def _fold(text: str) -> str:
@@ -116,7 +113,8 @@ def _services_name(t: Texts, contact: Contact) -> str:
 
 
 def _reason(t: Texts, ballot: Ballot) -> str:
-    return t(f"reason_{ballot.cancellation_reason.lower()}") if ballot.cancellation_reason in REASONS else t("reason_unknown")
+    reason = ballot.cancellation_reason
+    return t(f"reason_{reason.lower()}") if reason in REASONS else t("reason_unknown")
 
 
 class Answer:

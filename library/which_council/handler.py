@@ -12,7 +12,7 @@ the resident can simply type the postcode again.
 from __future__ import annotations
 
 from townhall.contract import Deadline, Link, OutputContext, Reply, Settings, Turn
-from townhall.postcodes import find, normalise
+from townhall.postcodes import said
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
 from townhall.upstreams import postcodes
@@ -35,11 +35,8 @@ def _sentence(text: str) -> str:
 
 def _postcode(turn: Turn) -> tuple[str | None, bool]:
     """(the postcode in standard form, whether the resident gave anything that should be one)."""
-    given = turn.param("postcode")
-    if isinstance(given, list):
-        given = next((g for g in given if isinstance(g, str) and g.strip()), None)
-    found = normalise(given) or find(turn.query_text)
-    return found, bool(found or given or turn.action == "postcode")
+    found, given = said(turn.param("postcode"), turn.query_text)
+    return found, given or turn.action == "postcode"
 
 
 def _keep(text, links=()) -> Reply:

@@ -143,7 +143,8 @@ def app(include_terminated: bool = True):
             return jsonify({"status": 200, "result": PLACES[postcode]})
         retired = TERMINATED.get(postcode)
         if retired and include_terminated:
-            block = {k: retired[k] for k in ("postcode", "year_terminated", "month_terminated", "longitude", "latitude")}
+            block = {k: retired[k] for k in ("postcode", "year_terminated", "month_terminated",
+                                             "longitude", "latitude")}
             return error(404, "Postcode not found", terminated=block)
         return error(404, "Postcode not found")
 
