@@ -7,14 +7,12 @@ AA1 5AA Northern Ireland; EH1 1YJ Scotland. ZZ50 0AA fails, ZZ99 9AA is slow.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import replace
 
 import pytest
 
 from townhall.contract import Link, OutputContext
-from townhall.fakes import point_at
 from townhall.library import default_library
 from townhall.testing import sandbox_upstream, settings_for, tenant_doc, turn
 from townhall.upstream import Http, Upstream
@@ -35,8 +33,6 @@ PICKER = [{"address": "1 Sandbox Road, Democracy Town", "slug": "10035187881"},
 @pytest.fixture
 def settings(served_fakes, tmp_path):
     def make(tenant="oxford", language="en", override=None, upstream=None):
-        if override is not None:
-            override = json.loads(point_at(json.dumps(override), served_fakes.url))
         return settings_for("polling_station", tenant, language=language, fakes=served_fakes.url, override=override,
                             upstream=upstream or sandbox_upstream(tenant, tmp_path))
     return make

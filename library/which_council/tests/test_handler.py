@@ -8,14 +8,12 @@ BT1 5GS Belfast (N09); E1W 1UU retired in February 2015.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import replace
 
 import pytest
 
 from townhall.contract import Link, OutputContext
-from townhall.fakes import point_at
 from townhall.library import default_library
 from townhall.testing import sandbox_upstream, settings_for, tenant_doc, turn
 from townhall.upstreams.postcodes import Place
@@ -33,8 +31,6 @@ FINDER = Link("Find your local council", "https://www.gov.uk/find-local-council"
 @pytest.fixture
 def settings(served_fakes, tmp_path):
     def make(tenant="oxford", language="en", override=None):
-        if override is not None:  # point its URLs at the served fakes too
-            override = json.loads(point_at(json.dumps(override), served_fakes.url))
         return settings_for("which_council", tenant, language=language, fakes=served_fakes.url,
                             upstream=sandbox_upstream(tenant, tmp_path), override=override)
     return make
