@@ -56,10 +56,10 @@ def _fold(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", "".join(c for c in text if not unicodedata.combining(c))))
 
 
-def choose(addresses: list[dict], said: list[str]) -> dict | None:
+def choose(addresses: list[dict], typed: list[str]) -> dict | None:
     """The address the resident picked: the text of one (as tapped or typed, in part), or its
     position ("the second one"). None when nothing fits one address."""
-    for text in said:
+    for text in typed:
         folded = _fold(text)
         if not folded:
             continue
@@ -308,8 +308,8 @@ def by_address(turn: Turn, settings: Settings) -> Reply:
     postcode = normalise((context.parameters.get("postcode") if context else None) or "")
     if not addresses or postcode is None:  # the context expired or was cleared
         return _ask_postcode(t("address_gone"))
-    said = [turn.query_text, *(v for v in [turn.param("address")] if isinstance(v, str))]
-    chosen = choose(addresses, said)
+    typed = [turn.query_text, *(v for v in [turn.param("address")] if isinstance(v, str))]
+    chosen = choose(addresses, typed)
     keep = OutputContext(ADDRESS_CONTEXT, ADDRESS_LIFESPAN, {"postcode": postcode, "addresses": addresses})
     if chosen is None:
         return Reply(t("pick_again", postcode=postcode), quick_replies=[a["address"] for a in addresses[:MAX_OFFERED]],

@@ -20,7 +20,6 @@ from townhall.upstreams import postcodes
 CONTEXT = "which_council-postcode"
 LIFESPAN = 2
 RESERVE = 0.2  # seconds of the turn kept back to answer when postcodes.io is slow
-NATIONS = ("England", "Wales", "Scotland", "Northern Ireland")
 SINGLE_TIER = ("E06", "E08", "E09", "W06", "S12", "N09")  # kinds of council that do everything
 
 
@@ -126,7 +125,7 @@ def describe(place: postcodes.Place, turn: Turn, settings: Settings) -> Reply:
     """Who serves the place, worded for its nation and tiers, from the council's point of view."""
     t, names = settings.texts, Names(settings, turn.language)
     if place.district_code is None or not place.district:
-        if place.country and place.country not in NATIONS:  # Channel Islands, Isle of Man
+        if place.country and place.country not in postcodes.NATIONS:  # Channel Islands, Isle of Man
             return Reply(t("no_council", postcode=place.postcode, country=place.country))
         hint, links = _finder(settings)
         return Reply([t("unknown_area", postcode=place.postcode), *hint], links=links)

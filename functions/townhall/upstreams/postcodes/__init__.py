@@ -29,7 +29,7 @@ from townhall.upstream import Http, UpstreamError
 
 # Codes postcodes.io gives where an area has no such tier (no county outside two-tier England).
 PSEUDO_CODES = frozenset({"E99999999", "W99999999", "S99999999", "N99999999", "L99999999", "M99999999"})
-NATIONS = ("England", "Wales", "Scotland", "Northern Ireland")
+NATIONS = ("England", "Wales", "Scotland", "Northern Ireland")  # countries with UK councils
 
 
 class InvalidPostcode(Exception):
@@ -66,7 +66,7 @@ class Place:
     district: str | None         # admin_district: the district, borough or unitary area's name
     district_code: str | None    # its ONS GSS code (E06/E07/E08/E09, W06, S12, N09)
     county: str | None           # admin_county: the county in two-tier England, else None
-    county_code: str | None      # E10... in two-tier England, else a pseudo code or None
+    county_code: str | None      # E10... in two-tier England, else None (raw keeps the pseudo code)
     ward: str | None
     parish: str | None           # the civil parish (England) or community (Wales)
     latitude: float | None
