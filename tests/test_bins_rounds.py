@@ -10,8 +10,6 @@ import json
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 from townhall.library import default_library
 from townhall.upstreams.bins import Collection, Property, collections, schema
 from townhall.upstreams.bins.checks import settings_problems
@@ -201,3 +199,13 @@ def test_every_process_using_the_address_steps_has_their_messages():
         for language, messages in process.messages.items():
             missing = [key for key in MESSAGES if key not in messages]
             assert not missing, f"library/{process.id}/messages/{language}.yaml lacks {missing}"
+
+
+def test_the_bin_processes_ship_identical_entities():
+    """bin-type (and the canonical uk-postcode) are merged into one agent: the copies must match."""
+    shipped = {}
+    for path in schema.users(LIBRARY):
+        for entity in sorted((path.parent / "entities").glob("*.json")):
+            shipped.setdefault(entity.name, set()).add(entity.read_bytes())
+    assert "bin-type_entries_cy.json" in shipped
+    assert {name for name, copies in shipped.items() if len(copies) > 1} == set()

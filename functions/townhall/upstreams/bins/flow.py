@@ -40,13 +40,14 @@ MESSAGES = ("ask_postcode", "bad_postcode", "no_addresses", "choose_address", "m
 Answer = Callable[[Property, Mapping[str, Any]], Reply]
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
+    """Lower-case words, punctuation dropped: "It's 12, Demo Rd." -> ["it", "s", "12", "demo", "rd"]."""
     return re.sub(r"[^\w\s]", " ", text.casefold()).split()
 
 
-def _listed(text: str) -> set[str]:
+def phrases(text: str) -> set[str]:
     """A message holding comma-separated phrases, as a set of normalised phrases."""
-    return {" ".join(_words(part)) for part in text.split(",") if part.strip()}
+    return {" ".join(words(part)) for part in text.split(",") if part.strip()}
 
 
 def labels(choices: list[Property]) -> list[str]:
@@ -124,10 +125,11 @@ class AddressFlow:
 
     # -- steps -----------------------------------------------------------------------------------
 
-    def start(self, carry: Mapping[str, Any]) -> Reply:
-        """The main intent: a postcode in the turn, else the property already known, else ask."""
+    def start(self, carry: Mapping[str, Any], postcode: str | None = None) -> Reply:
+        """The main intent: a postcode in the turn (or ``postcode``, one given earlier), else the
+        property already known, else ask."""
         given = self.turn.param("postcode")
-        postcode = normalise(given) or find(self.turn.query_text)
+        postcode = normalise(given) or find(self.turn.query_text) or normalise(postcode)
         known = self.known_property()
         if postcode and (known is None or known.postcode != postcode):
             return self.lookup(postcode, carry)
@@ -168,19 +170,19 @@ class AddressFlow:
         carry = self._carry("address")
         if not postcode or not choices or None in choices:
             return self.start(carry)  # the picker has gone: start again from what was typed
-        said = " ".join(_words(self.turn.query_text))
+        said = " ".join(words(self.turn.query_text))
         page = params.get("page")
         start = int(page) if isinstance(page, (int, float)) and 0 <= page < len(choices) else 0
-        if said in _listed(self.t("not_listed_words")) | _listed(self.t("not_listed")):
+        if said in phrases(self.t("not_listed_words")) | phrases(self.t("not_listed")):
             reach, links = how_to_reach(self.settings.council, self.turn.language)
             return Reply([self.t("not_listed_reply"), reach], links=links,
                          contexts=(OutputContext(self._name("address"), 0), self._asking_postcode(carry)))
-        if said in _listed(self.t("more_words")) | _listed(self.t("more_addresses")):
+        if said in phrases(self.t("more_words")) | phrases(self.t("more_addresses")):
             return self._picker(postcode, choices, carry, start + PAGE if start + PAGE < len(choices) else 0)
         typed = normalise(self.turn.param("postcode")) or find(self.turn.query_text)
         if typed and typed != postcode:
             return self.lookup(typed, carry)  # a different postcode instead of an address
-        matches = match(self.turn.query_text, labels(choices), set(_words(self.t("address_filler"))))
+        matches = match(self.turn.query_text, labels(choices), set(words(self.t("address_filler"))))
         if len(matches) == 1:
             return self.finish(choices[matches[0]], carry)
         if not matches:  # nothing fits: the same page again, saying so
@@ -192,26 +194,26 @@ class AddressFlow:
 def match(text: str, names: list[str], filler: set[str]) -> list[int]:
     """The addresses the resident's words pick: the one typed in full, else every address holding
     all the words they typed (filler such as "number" or "it's" left out)."""
-    said = [w for w in _words(text) if w not in filler]
+    said = [w for w in words(text) if w not in filler]
     if not said:
         return []
-    exact = [i for i, name in enumerate(names) if _words(name) == said]
+    exact = [i for i, name in enumerate(names) if words(name) == said]
     if exact:
         return exact
     wanted = set(said)
-    return [i for i, name in enumerate(names) if wanted <= set(_words(name))]
+    return [i for i, name in enumerate(names) if wanted <= set(words(name))]
 
 
 def bin_asked(turn: Turn, bins: Mapping[str, Any]) -> str | None:
     """Which of the council's bins the resident means: its name or words (the longest found in
     what they typed, in their language or English), else the bin-type entity's value."""
-    said = f" {' '.join(_words(turn.query_text))} "
+    said = f" {' '.join(words(turn.query_text))} "
     best, best_length = None, 0
     for kind, spec in bins.items():
-        words = spec.get("words") or {}
+        synonyms = spec.get("words") or {}
         for language in dict.fromkeys((turn.language, "en")):
-            for phrase in [spec["name"].get(language), *(words.get(language) or [])]:
-                normal = " ".join(_words(phrase or ""))
+            for phrase in [spec["name"].get(language), *(synonyms.get(language) or [])]:
+                normal = " ".join(words(phrase or ""))
                 if normal and f" {normal} " in said and len(normal) > best_length:
                     best, best_length = kind, len(normal)
     if best is not None:
