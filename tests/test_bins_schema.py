@@ -16,11 +16,12 @@ LIBRARY = Path(__file__).resolve().parents[1] / "library"
 
 
 def rounds(**extra) -> dict:
+    """Two rounds: rubbish and food on Mondays (A), recycling on Fridays (B)."""
+    week = {"every_weeks": 1}
     return {"type": "rounds", "rounds": [
-        {"id": "MON", "collections": [{"bin": "rubbish", "first": "2026-01-05", "every_weeks": 2},
-                                      {"bin": "food", "first": "2026-01-05", "every_weeks": 1}]},
-        {"id": "FRI", "collections": [{"bin": "recycling", "first": "2026-01-09", "every_weeks": 1}]},
-    ], **extra}
+        {"id": "A", "collections": [{"bin": "rubbish", "first": "2026-01-05", **week},
+                                    {"bin": "food", "first": "2026-01-05", **week}]},
+        {"id": "B", "collections": [{"bin": "recycling", "first": "2026-01-09", **week}]}], **extra}
 
 
 # -- settings checks ------------------------------------------------------------------------------
@@ -55,7 +56,7 @@ def test_a_welsh_council_names_its_bins_in_welsh():
 def test_rounds_must_be_known_wherever_they_are_named():
     source = rounds(assign={"streets": {"High St": "TUE"}}, exceptions=[
         {"date": "2026-12-25", "moved_to": "2026-12-25", "round": "SAT"}])
-    source["rounds"].append({"id": "MON", "collections": [{"bin": "food", "first": "2026-01-05", "every_weeks": 1}]})
+    source["rounds"].append({"id": "A", "collections": [{"bin": "food", "first": "2026-01-05", "every_weeks": 1}]})
     table = {"type": "table", "properties": [{"address": "a", "postcode": "OX1 2JD", "round": "SUN"}]}
     assert paths({"source": source, "bins": BINS, "addresses": table}) == [
         "source.rounds[2].id", "source.assign.streets.High St", "source.exceptions[0].round",
