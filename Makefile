@@ -3,6 +3,8 @@
 #   make test   run the whole suite (starts and stops the Firestore emulator itself)
 #   make bench  measure throughput, latency, cold import and settings reads against baselines,
 #               and the simulator classifier's speed and held-out accuracy
+#   make bundle build/function/ and build/function.zip, the webhook's Cloud Functions source
+#   make plan   terraform init and validate (and plan, with TOWNHALL_STATE_BUCKET set): infra/README.md
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -12,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 FAKES_PORT ?= 8090
 
-.PHONY: run test bench clean
+.PHONY: run test bench bundle plan clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,5 +43,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/nlu.py
 	$(BIN)/python bench/run.py
 
+bundle:
+	$(PYTHON) infra/scripts/bundle.py
+
+plan: bundle
+	infra/scripts/ci.sh plan
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis build .venv-bundle .tools

@@ -26,6 +26,14 @@ PROCESS_IDS = sorted(p.parent.name for p in LIBRARY.glob("*/manifest.yaml"))
 MESSAGE_QUICK_REPLIES = {
     ("fallback", "speak_to_someone"): "contact.human",
     ("faq", "another"): "faq.list",
+    ("bin_collection", "more_addresses"): "bin_collection.address",
+    ("bin_collection", "not_listed"): "bin_collection.address",
+    ("bin_collection", "report_missed"): "missed_bin.report",
+    ("missed_bin", "more_addresses"): "missed_bin.address",
+    ("missed_bin", "not_listed"): "missed_bin.address",
+    ("missed_bin", "yes_report"): "missed_bin.confirm",
+    ("missed_bin", "no_report"): "missed_bin.decline",
+    ("missed_bin", "no_thanks"): "missed_bin.contact",
 }
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from townhall.postcodes import compact, find, normalise
+from townhall.postcodes import compact, find, normalise, said
 
 
 @pytest.mark.parametrize(("given", "expected"), [
@@ -17,3 +17,15 @@ def test_find_in_text():
     assert find("bins at OX1 1BX?") == "OX1 1BX"
     assert find("no postcode here, flat 12b") is None
     assert compact("OX1 1BX") == "OX11BX"
+
+
+@pytest.mark.parametrize(("parameter", "text", "expected"), [
+    ("ox11bx", "", ("OX1 1BX", True)),
+    (["", "cf10 3nd"], "", ("CF10 3ND", True)),
+    (None, "its ox4 1aa thanks", ("OX4 1AA", True)),
+    ("12345", "12345", (None, True)),          # given, but not a postcode: format help
+    (None, "which council am i in", (None, False)),  # nothing given: ask for one
+    ("  ", "", (None, False)),
+])
+def test_said(parameter, text, expected):
+    assert said(parameter, text) == expected

@@ -164,6 +164,14 @@ def test_invalid_settings_are_reported_with_paths(tmp_path):
     assert {"gss_code", "processes.nosuch", "processes.faq.entries[0].links[0].url"} <= paths
 
 
+def test_handlers_see_the_councils_gss_code():
+    """Processes tell the council's own area from others' by its ONS code."""
+    from townhall.testing import settings_for
+
+    assert settings_for("contact", "oxford").council.gss_code == "E07000178"
+    assert settings_for("contact", "cardiff", language="cy").council.gss_code == "W06000015"
+
+
 def test_ttl_from_environment_is_checked():
     lib = default_library()
     assert SettingsCache.from_env(lib, {"TOWNHALL_SETTINGS_TTL": "5"}).ttl == 5

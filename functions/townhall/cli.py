@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import wire
+from . import delivery, onboarding, wire
 from .agent import commands as agent_commands
 from .simulator import commands as simulator_commands
 from .library import Library, LibraryError, default_library_dir
@@ -78,6 +78,15 @@ def cmd_settings_push(args) -> int:
     else:
         files = _files(args)
     docs, errors = check_files(files, _library(args))
+    if not errors:
+        try:
+            hashes = delivery.load_webhook_hashes(Path(args.webhook_hashes)) if args.webhook_hashes else None
+        except delivery.DeliveryError as e:
+            errors = [str(e)]
+        else:
+            docs, notes, errors = delivery.apply_webhook_hashes(docs, hashes)
+            for line in notes:
+                print(line, file=sys.stderr)
     if errors:
         for line in errors:
             print(line, file=sys.stderr)
@@ -99,6 +108,15 @@ def cmd_settings_push(args) -> int:
     print(f"{total} tenant(s): {counts['created']} created, {counts['updated']} updated, "
           f"{counts['unchanged']} unchanged{' (dry run, nothing written)' if args.dry_run else ''}")
     return 0
+
+
+def cmd_tenants_new(args) -> int:
+    return onboarding.cmd_new(args, _tenants_dir(args), _library(args))
+
+
+def cmd_tenants_changed(args) -> int:
+    library_root = Path(args.library) if args.library else default_library_dir()
+    return delivery.cmd_tenants_changed(args, _files(args), library_root)
 
 
 def _value(text: str):
@@ -199,16 +217,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--library", help="process library folder (default ./library)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    tenants = sub.add_parser("tenants", help="tenant files").add_subparsers(dest="action", required=True)
+    tenants = sub.add_parser("tenants", aliases=["tenant"], help="tenant files").add_subparsers(dest="action", required=True)
     v = tenants.add_parser("validate", help="check tenant files against the core and process schemas")
     v.add_argument("files", nargs="*", help="files to check (default: every file in the tenants folder)")
     v.set_defaults(func=cmd_tenants_validate)
+    new = tenants.add_parser("new", help="scaffold infra/tenants/<id>.yaml for a new council (docs/onboarding.md)")
+    onboarding.add_arguments(new)
+    new.set_defaults(func=cmd_tenants_new)
+    ch = tenants.add_parser("changed", help="print the councils whose agent changed since the fingerprints in --since")
+    ch.add_argument("--since", metavar="FILE", help="fingerprints JSON of the last deploy (none: every council)")
+    ch.add_argument("--write", metavar="FILE", help="write the current fingerprints here (for the next run)")
+    ch.add_argument("--demo", action="store_true", help="include demo tenants")
+    ch.set_defaults(func=cmd_tenants_changed, files=None)
 
     settings = sub.add_parser("settings", help="settings in Firestore").add_subparsers(dest="action", required=True)
     push = settings.add_parser("push", help="validate tenant files and write them to Firestore (idempotent)")
     push.add_argument("--tenant", action="append", help="only this tenant (repeatable)")
     push.add_argument("--project", help="Google Cloud project of the Firestore database")
     push.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    push.add_argument("--webhook-hashes", metavar="FILE",
+                      help="Terraform's webhook_password_sha256 output (JSON): push only those tenants, with those hashes")
     push.set_defaults(func=cmd_settings_push, files=None)
 
     r = sub.add_parser("request", help="print a WebhookRequest for a tenant, e.g. to send with curl")

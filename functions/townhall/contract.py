@@ -138,13 +138,18 @@ class Service:
 
 @dataclass(frozen=True)
 class Council:
-    """The tenant's core settings a handler may use, with labels in the turn's language."""
+    """The tenant's core settings a handler may use, with labels in the turn's language.
+
+    ``gss_code`` is the council's ONS local authority code (``E07000178``), to tell whether a
+    postcode's area is the council's own.
+    """
 
     id: str
     name: str
     contact: Contact
     languages: tuple[str, ...]
     services: tuple[Service, ...]
+    gss_code: str = ""
 
     def offers(self, process: str) -> bool:
         return any(s.process == process for s in self.services)

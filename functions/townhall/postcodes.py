@@ -2,6 +2,7 @@
 
     normalise("ox11bx") == "OX1 1BX";  normalise("not a postcode") is None
     compact("OX1 1BX") == "OX11BX"     (for URLs such as postcodes.io and Democracy Club)
+    said(turn.param("postcode"), turn.query_text) == ("OX1 1BX", True)   (what a resident gave)
 
 The pattern is the one the library's ``@uk-postcode`` regexp entity uses (format only: whether a
 postcode exists is for postcodes.io or the council's address service to say).
@@ -34,3 +35,16 @@ def find(text: str) -> str | None:
 
 def compact(postcode: str) -> str:
     return postcode.replace(" ", "").upper()
+
+
+def said(parameter: object, text: str) -> tuple[str | None, bool]:
+    """The postcode a resident gave, and whether they gave anything meant as one.
+
+    ``parameter`` is Dialogflow's ``@uk-postcode`` value (a string, or a list whose first text
+    counts); without a valid one, the first postcode written in ``text``. ``(None, True)`` means
+    something was given that is not a postcode: answer with format help rather than asking again.
+    """
+    if isinstance(parameter, list):
+        parameter = next((p for p in parameter if isinstance(p, str) and p.strip()), None)
+    found = normalise(parameter) or find(text)
+    return found, bool(found or (isinstance(parameter, str) and parameter.strip()))

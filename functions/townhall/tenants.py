@@ -84,6 +84,7 @@ class Tenant:
     contact: Contact
     processes: Mapping[str, Mapping[str, Any]]  # enabled processes only, without 'enabled'
     names: Mapping[str, str] = field(default_factory=dict)  # council name per language
+    gss_code: str = ""
     _councils: dict = field(default_factory=dict, repr=False, compare=False)
     _settings: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -106,6 +107,7 @@ class Tenant:
                 contact=self.contact,
                 languages=self.languages,
                 services=services,
+                gss_code=self.gss_code,
             )
             self._councils[language] = council
         return council
@@ -142,4 +144,5 @@ def compile_tenant(doc: Mapping[str, Any]) -> Tenant:
         contact=Contact(**doc["contact"]),
         processes=processes,
         names=names,
+        gss_code=doc["gss_code"],
     )

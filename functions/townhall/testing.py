@@ -57,11 +57,14 @@ def turn(
     )
 
 
-def tenant_doc(tenant: str | Mapping[str, Any]) -> dict:
-    """An example tenant by id (infra/tenants/<id>.yaml) or a tenant document as given."""
-    if isinstance(tenant, str):
-        return load_yaml(REPO / "infra" / "tenants" / f"{tenant}.yaml")
-    return dict(tenant)
+def tenant_doc(tenant: str | Mapping[str, Any], only: tuple[str, ...] | None = None) -> dict:
+    """An example tenant by id (infra/tenants/<id>.yaml) or a tenant document as given; with
+    ``only``, just those of its processes (a test of the menu then does not change each time a
+    demo tenant switches another process on)."""
+    doc = load_yaml(REPO / "infra" / "tenants" / f"{tenant}.yaml") if isinstance(tenant, str) else dict(tenant)
+    if only is not None:
+        doc["processes"] = {k: v for k, v in doc["processes"].items() if k in only}
+    return doc
 
 
 def settings_for(
@@ -82,10 +85,10 @@ def settings_for(
     """
     library = library or default_library()
     doc = tenant_doc(tenant)
-    if fakes is not None:
-        doc = json.loads(point_at(json.dumps(doc), fakes))
     if override is not None:
         doc["processes"] = {**doc["processes"], process: dict(override)}
+    if fakes is not None:  # the overriding settings' sandbox URLs too
+        doc = json.loads(point_at(json.dumps(doc), fakes))
     problems = validate(doc, library, expected_id=doc.get("id"))
     if problems:
         raise AssertionError("tenant settings are invalid: " + "; ".join(map(str, problems)))

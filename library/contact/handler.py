@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from townhall import dates
 from townhall.contract import Link, Reply, Settings, Texts, Turn
 from townhall.replies import how_to_reach
 
@@ -18,16 +19,12 @@ from .hours import WEEKDAYS, Closure, Hours
 
 def clock(t: Texts, value: time) -> str:
     """9am, 5:30pm (9yb, 5:30yh in Welsh)."""
-    hour = value.hour % 12 or 12
-    ampm = t("am") if value.hour < 12 else t("pm")
-    if value.minute:
-        return t("time_minutes", hour=hour, minute=f"{value.minute:02d}", ampm=ampm)
-    return t("time_hour", hour=hour, ampm=ampm)
+    return dates.clock(value, t.language)
 
 
 def on_date(t: Texts, day: date) -> str:
     """"on Monday 28 December" ("ar ddydd Llun 28 Rhagfyr": the weekday mutates after "ar")."""
-    return t("on_date", weekday=t(f"on_{WEEKDAYS[day.weekday()]}"), day=day.day, month=t(f"month_{day.month}"))
+    return dates.on_date(day, t.language)
 
 
 def when(t: Texts, moment: datetime, now: datetime) -> str:
@@ -61,9 +58,9 @@ def prepare(settings: Settings) -> Prepared:
     hours = Hours.from_settings(s["opening_hours"], division, s.get("closures"), t.language)
     chat = s.get("live_chat")
     lines = []
-    for day in WEEKDAYS:
+    for number, day in enumerate(WEEKDAYS):
         shown = ", ".join(t("span", opens=clock(t, x.opens), closes=clock(t, x.closes)) for x in hours.weekly[day])
-        lines.append(t("hours_line", day=t(f"day_{day}"), spans=shown or t("closed")))
+        lines.append(t("hours_line", day=dates.weekday(number, t.language), spans=shown or t("closed")))
     return Prepared(
         hours=hours,
         chat=Hours(chat["hours"], None, hours.closures) if chat else None,

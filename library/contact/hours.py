@@ -1,20 +1,18 @@
-"""Opening hours: weekly ranges, bank holidays (GOV.UK snapshot) and council closure dates.
+"""Opening hours: weekly ranges, bank holidays (``townhall.bankholidays``) and council closure dates.
 
 Pure functions of the settings and a given local time; nothing here reads the clock.
 """
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from pathlib import Path
 from typing import Mapping
 
+from townhall.bankholidays import bank_holidays
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-SNAPSHOT = Path(__file__).with_name("bank-holidays.json")
 LOOKAHEAD_DAYS = 14
 
 
@@ -47,13 +45,6 @@ def parse_spans(value: str | None) -> tuple[Span, ...]:
         start, _, end = part.strip().partition("-")
         spans.append(Span(time.fromisoformat(start.strip()), time.fromisoformat(end.strip())))
     return tuple(spans)
-
-
-@lru_cache(maxsize=None)
-def bank_holidays(division: str) -> Mapping[date, str]:
-    """The bank holidays of a GOV.UK division (england-and-wales, scotland, northern-ireland)."""
-    data = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
-    return {date.fromisoformat(e["date"]): e["title"] for e in data[division]["events"]}
 
 
 class Hours:

@@ -52,6 +52,7 @@ class Category:
 class Offer:
     categories: tuple[Category, ...]
     unavailable: tuple[str, ...] = ()  # tiers whose list could not be read this turn
+    hidden: tuple[Category, ...] = ()  # listed by the endpoints but not offered here (hide_service_codes)
 
 
 def welsh(settings: Mapping[str, Any], text: str, language: str) -> str | None:
@@ -89,6 +90,7 @@ def offer(settings: Mapping[str, Any], upstream: Upstream, deadline: Deadline) -
     """
     _, _, hidden = _routing(settings)
     found: list[Category] = []
+    hidden_found: list[Category] = []
     unavailable: list[str] = []
     first_error: UpstreamError | None = None
     for tier in TIERS:
@@ -102,13 +104,14 @@ def offer(settings: Mapping[str, Any], upstream: Upstream, deadline: Deadline) -
             first_error = first_error or e
             continue
         for service in services:
-            if service.code in hidden or (tier == "county") != owned_by_county(settings, service):
+            if (tier == "county") != owned_by_county(settings, service):
                 continue
-            found.append(Category(tier, service.code, service.name, service.group, service.type,
-                                  service.keywords, service.metadata))
+            category = Category(tier, service.code, service.name, service.group, service.type, service.keywords,
+                                service.metadata)
+            (hidden_found if service.code in hidden else found).append(category)
     if not found and first_error is not None:
         raise first_error
-    return Offer(tuple(found), tuple(unavailable))
+    return Offer(tuple(found), tuple(unavailable), tuple(hidden_found))
 
 
 def labels(settings: Mapping[str, Any], category: Category) -> tuple[str, ...]:

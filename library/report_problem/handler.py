@@ -160,6 +160,11 @@ def choose_category(turn: Turn, settings: Settings, flow: Flow, lead: list[str] 
     if matching.is_other(text):
         return _failure(turn, settings, [*lead, t("not_listed")], flow.with_(asked="category", group=None),
                         quick_replies=categories.menu(s, pool, turn.language))
+    if offer.hidden and not matching.match(text, pool, labels, strict=True):
+        elsewhere = matching.match(text, offer.hidden, {c: categories.labels(s, c) for c in offer.hidden}, strict=True)
+        if len(elsewhere) == 1:  # a service the council takes through another process
+            lead.append(t("not_here", category=_label(settings, elsewhere[0], turn.language)))
+            return offer_categories(turn, settings, flow, lead, offer=offer)
     group = matching.group_named(text, categories.groups(s, pool))
     if group is not None:
         in_group = tuple(c for c in pool if c.group == group)

@@ -28,7 +28,7 @@ YES = frozenset(
 )
 OTHER = frozenset({"other", "something else", "none of those", "none of these", "not listed", "its not listed",
                    "not there", "arall", "rhywbeth arall", "dim un o'r rhain", "dim un or rhain", "dim ar y rhestr"})
-NO = frozenset("no n nope nah na nage naddo dim skip none nothing don't dont not".split())
+NO = frozenset("no n nope nah na nage naddo dim skip hepgor sgipio none nothing don't dont not".split())
 # Checked in this order: "email address" is the contact, "contact details" not the details.
 PARTS = {
     "contact": ("contact", "email", "e-mail", "phone", "mobile", "number", "text message", "confirmation",

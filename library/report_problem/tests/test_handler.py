@@ -61,6 +61,12 @@ def settings(served_fakes, tmp_path, tenant="oxford", language="en", **override)
                         upstream=sandbox_upstream(tenant, tmp_path), override=process)
 
 
+def with_missed_bins(served_fakes, tmp_path):
+    """Oxford offering its missed-bin service too (the demo tenant leaves it to missed_bin)."""
+    routing = tenant_doc("oxford")["processes"]["report_problem"]["categories"]
+    return settings(served_fakes, tmp_path, categories={k: v for k, v in routing.items() if k != "hide_service_codes"})
+
+
 def posts(served_fakes, marker):
     found = requests.get(f"{served_fakes.url}/open311/_received", timeout=5).json()["requests"]
     return [p for p in found if marker in p["fields"].get("description", "")]
@@ -88,8 +94,8 @@ def to_confirm(chat, marker, contact="No thanks"):
 
 def test_a_two_tier_menu_is_grouped_and_the_county_owns_roads(served_fakes, tmp_path):
     chat = Chat(settings(served_fakes, tmp_path)).say("I want to report a problem", "report")
-    assert chat.reply.quick_replies == ("Street cleaning", "Bins and recycling", "Vehicles", "Roads and pavements",
-                                        "Street lighting", "Flooding and drainage")
+    assert chat.reply.quick_replies == ("Street cleaning", "Vehicles", "Roads and pavements", "Street lighting",
+                                        "Flooding and drainage")  # missed bins: the missed_bin process
     assert chat.step == "category" and "report_problem-category" in chat.contexts
     chat.say("Street cleaning")
     assert chat.reply.quick_replies == ("Fly-tipping", "Graffiti", "Dog fouling", "Overflowing litter bin")
@@ -101,7 +107,7 @@ def test_a_two_tier_menu_is_grouped_and_the_county_owns_roads(served_fakes, tmp_
 def test_a_unitary_menu_lists_every_category(served_fakes, tmp_path):
     chat = Chat(settings(served_fakes, tmp_path, "cardiff")).say("report a problem", "report")
     assert chat.reply.quick_replies == ("Fly-tipping", "Graffiti", "Dog fouling", "Pothole",
-                                        "Street light not working", "Missed collection")
+                                        "Street light not working")
     welsh = Chat(settings(served_fakes, tmp_path, "cardiff", "cy"), "cy").say("Rhoi gwybod am broblem", "report")
     assert welsh.reply.quick_replies[0] == "Tipio anghyfreithlon" and "Am beth hoffech chi" in welsh.text
 
@@ -124,10 +130,16 @@ def test_a_category_the_council_does_not_list(served_fakes, tmp_path):
 
 
 def test_an_ambiguous_answer_offers_the_candidates(served_fakes, tmp_path):
-    chat = Chat(settings(served_fakes, tmp_path)).say("report a problem", "report").say("bin")
+    chat = Chat(with_missed_bins(served_fakes, tmp_path)).say("report a problem", "report").say("bin")
     assert set(chat.reply.quick_replies) == {"Overflowing litter bin", "Missed bin collection"}
     chat.say("Missed bin collection")
     assert "Which bin was missed?" in chat.text and chat.step == "question"
+
+
+def test_hidden_services_are_not_offered_or_matched(served_fakes, tmp_path):
+    chat = Chat(settings(served_fakes, tmp_path)).say("report a problem", "report").say("Missed bin collection")
+    assert 'can\'t take reports about "Missed bin collection" here' in chat.text and "start again" in chat.text
+    assert chat.step == "category" and "Street cleaning" in chat.reply.quick_replies
 
 
 def test_the_categories_list_failing_keeps_the_conversation(served_fakes, tmp_path):
@@ -151,7 +163,7 @@ def test_without_the_county_list_the_district_categories_are_still_offered(serve
 
 
 def test_required_questions_are_asked_and_checked(served_fakes, tmp_path):
-    chat = Chat(settings(served_fakes, tmp_path)).say("report a missed bin", "report").say("Missed bin collection")
+    chat = Chat(with_missed_bins(served_fakes, tmp_path)).say("report a missed bin", "report").say("Missed bin collection")
     assert chat.reply.quick_replies == ("Rubbish (green bin)", "Recycling (blue bin)", "Food waste caddy",
                                         "Garden waste (brown bin)")
     chat.say("the purple one")
@@ -184,7 +196,7 @@ def test_details_must_say_something(served_fakes, tmp_path):
     chat.say("x " * 600)
     assert "longer than I can send" in chat.text and "1000 at most" in chat.text
     chat.say("A deep pothole in the bus lane")
-    assert chat.step == "contact" and chat.reply.quick_replies == ("No thanks",)
+    assert chat.step == "contact" and chat.reply.quick_replies == ("Skip",)
 
 
 @pytest.mark.parametrize(("typed", "says"), [
@@ -292,7 +304,7 @@ def test_a_slow_council_system_is_answered_in_time(served_fakes, tmp_path):
 
 
 def test_a_rejected_report_says_so(served_fakes, tmp_path):
-    chat = Chat(settings(served_fakes, tmp_path)).say("report a missed bin", "report").say("Missed bin collection")
+    chat = Chat(with_missed_bins(served_fakes, tmp_path)).say("report a missed bin", "report").say("Missed bin collection")
     chat.say("blue bin")
     chat.contexts[DATA]["questions"] = []  # as if the council had added a required question since
     chat.contexts[DATA]["answers"] = {}

@@ -83,7 +83,7 @@ def test_yes(text):
     assert is_yes(text) and not is_no(text)
 
 
-@pytest.mark.parametrize("text", ["no", "No thanks", "nope", "na", "Dim diolch", "skip"])
+@pytest.mark.parametrize("text", ["no", "No thanks", "nope", "na", "Dim diolch", "skip", "Hepgor"])
 def test_no(text):
     assert is_no(text) and not is_yes(text)
 

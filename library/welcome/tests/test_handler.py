@@ -12,6 +12,7 @@ from townhall.library import default_library
 from townhall.testing import settings_for, tenant_doc, turn
 
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+MENU = ("welcome", "fallback", "contact", "faq")  # the processes whose labels these tests expect
 
 
 def handle(turn_, settings):
@@ -20,7 +21,7 @@ def handle(turn_, settings):
 
 def hello(tenant="oxford", language="en", override=None) -> Reply:
     handle = default_library().processes["welcome"].handler
-    settings = settings_for("welcome", tenant, language=language, override=override)
+    settings = settings_for("welcome", tenant_doc(tenant, only=MENU), language=language, override=override)
     reply = handle(turn("welcome.hello", language=language), settings)
     assert isinstance(reply, Reply)
     for line in (*reply.text, *reply.quick_replies):
@@ -50,29 +51,25 @@ def test_greeting_says_it_is_a_computer_and_a_person_is_available():
     assert "speak to a person" in greeting
 
 
-def menu(tenant="oxford", language="en") -> tuple[str, ...]:
-    """The labels of the processes the example tenant offers (every process with a menu label)."""
-    return tuple(s.label for s in settings_for("welcome", tenant, language=language).council.services)
-
-
 def test_quick_replies_are_the_enabled_services_in_english():
     reply = hello("oxford")
-    assert reply.quick_replies == menu() and menu()[:2] == ("Contact the council", "Common questions")
-    assert reply.text[-1] == f"I can help with: {', '.join(menu())}. What would you like to do?"
+    assert reply.quick_replies == ("Contact the council", "Common questions")
+    assert reply.text[-1] == "I can help with: Contact the council, Common questions. What would you like to do?"
 
 
 def test_quick_replies_are_the_services_in_welsh_for_a_welsh_turn():
     reply = hello("cardiff", "cy")
-    welsh = menu("cardiff", "cy")
-    assert reply.quick_replies == welsh and welsh[:2] == ("Cysylltu â'r cyngor", "Cwestiynau cyffredin")
-    assert reply.text[-1] == f"Gallaf helpu gyda: {', '.join(welsh)}. Beth hoffech chi ei wneud?"
+    assert reply.quick_replies == ("Cysylltu â'r cyngor", "Cwestiynau cyffredin")
+    assert reply.text[-1] == (
+        "Gallaf helpu gyda: Cysylltu â'r cyngor, Cwestiynau cyffredin. Beth hoffech chi ei wneud?"
+    )
 
 
 def test_switched_off_process_is_not_offered():
-    doc = tenant_doc("oxford")
+    doc = tenant_doc("oxford", only=MENU)
     doc["processes"]["contact"] = {**doc["processes"]["contact"], "enabled": False}
     reply = hello(doc)
-    assert reply.quick_replies == tuple(label for label in menu() if label != "Contact the council")
+    assert reply.quick_replies == ("Common questions",)
     assert "Contact the council" not in " ".join(reply.text)
 
 

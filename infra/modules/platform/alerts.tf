@@ -1,0 +1,154 @@
+# Alerts on the webhook. Each one's meaning and what to do is in docs/operations.md ("Alerts").
+#
+# The webhook writes one JSON log line per turn (message "turn", with tenant and outcome); the
+# log-based metric below counts them by outcome and tenant.
+
+locals {
+  turn_metric = "logging.googleapis.com/user/${google_logging_metric.turns.name}"
+  runbook     = "docs/operations.md in the Townhall repository, section Alerts"
+
+  turn_alerts = {
+    failures = {
+      title     = "Townhall: process failures or timeouts"
+      outcomes  = ["handler_error", "timeout", "render_error", "runtime_error"]
+      threshold = 5
+      period    = "300s"
+      meaning   = "More than 5 turns in 5 minutes for one council ended in a process failure or timeout: residents got the apology with the council's contact details."
+    }
+    settings = {
+      title     = "Townhall: council settings invalid or unavailable"
+      outcomes  = ["settings_invalid", "settings_unavailable"]
+      threshold = 0
+      period    = "300s"
+      meaning   = "A council's residents are getting the generic reply: its settings in Firestore are invalid, or Firestore cannot be read."
+    }
+    credentials = {
+      title     = "Townhall: webhook credentials rejected"
+      outcomes  = ["unauthenticated", "forbidden"]
+      threshold = 10
+      period    = "600s"
+      meaning   = "More than 10 requests in 10 minutes were refused (401/403) for one tenant name: usually a webhook secret and its hash out of step after a rotation, else someone probing the webhook."
+    }
+  }
+}
+
+resource "google_logging_metric" "turns" {
+  project = var.project
+  name    = "townhall-turns"
+  filter  = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.function_name}\" AND jsonPayload.message=\"turn\""
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "Townhall turns"
+
+    labels {
+      key         = "outcome"
+      value_type  = "STRING"
+      description = "ok, unauthenticated, handler_error, timeout, settings_invalid, ..."
+    }
+
+    labels {
+      key         = "tenant"
+      value_type  = "STRING"
+      description = "Tenant id (empty when the request named none)."
+    }
+  }
+
+  label_extractors = {
+    outcome = "EXTRACT(jsonPayload.outcome)"
+    tenant  = "EXTRACT(jsonPayload.tenant)"
+  }
+}
+
+# Alerts on turns, from the metric above: per council, so one council's trouble names it.
+resource "google_monitoring_alert_policy" "turns" {
+  for_each = local.turn_alerts
+
+  project               = var.project
+  display_name          = each.value.title
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  conditions {
+    display_name = "${join(", ", each.value.outcomes)} turns, per council"
+
+    condition_threshold {
+      filter          = "metric.type=\"${local.turn_metric}\" AND resource.type=\"cloud_run_revision\" AND metric.label.outcome=one_of(${join(", ", formatlist("\"%s\"", each.value.outcomes))})"
+      comparison      = "COMPARISON_GT"
+      threshold_value = each.value.threshold
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = each.value.period
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["metric.label.tenant"]
+      }
+    }
+  }
+
+  documentation {
+    content   = "${each.value.meaning} See ${local.runbook}."
+    mime_type = "text/markdown"
+  }
+}
+
+resource "google_monitoring_alert_policy" "server_errors" {
+  project               = var.project
+  display_name          = "Townhall: webhook answered 5xx"
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  conditions {
+    display_name = "any 5xx from the webhook's service"
+
+    condition_threshold {
+      filter          = "metric.type=\"run.googleapis.com/request_count\" AND resource.type=\"cloud_run_revision\" AND resource.label.service_name=\"${local.function_name}\" AND metric.label.response_code_class=\"5xx\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  documentation {
+    content   = "The webhook never answers 5xx itself, so these come from the platform: instances crashing, out of memory, failing to start, or no instance available. Dialogflow then gives residents its default response. See ${local.runbook}."
+    mime_type = "text/markdown"
+  }
+}
+
+resource "google_monitoring_alert_policy" "latency" {
+  project               = var.project
+  display_name          = "Townhall: slow turns"
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  conditions {
+    display_name = "95th percentile request latency over 3 s for 10 minutes"
+
+    condition_threshold {
+      filter          = "metric.type=\"run.googleapis.com/request_latencies\" AND resource.type=\"cloud_run_revision\" AND resource.label.service_name=\"${local.function_name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 3000
+      duration        = "600s"
+
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_PERCENTILE_95"
+        cross_series_reducer = "REDUCE_MAX"
+      }
+    }
+  }
+
+  documentation {
+    content   = "Turns are getting close to Dialogflow's 5 s deadline (the webhook's own budget is 4 s): an upstream service is slow, cold starts are frequent, or instances are saturated. See ${local.runbook}."
+    mime_type = "text/markdown"
+  }
+}

@@ -1,0 +1,24 @@
+output "webhook_url" {
+  description = "HTTPS address of the webhook function (every council's fulfillment URI)."
+  value       = google_cloudfunctions2_function.webhook.service_config[0].uri
+}
+
+output "service_account_email" {
+  description = "Service account the webhook runs as (granted read access to each council's upstream key secrets by the tenant module)."
+  value       = google_service_account.webhook.email
+}
+
+output "function_name" {
+  description = "Name of the Cloud Function (and of its Cloud Run service, where logs and metrics live)."
+  value       = google_cloudfunctions2_function.webhook.name
+}
+
+output "source_object" {
+  description = "gs:// address of the bundle the function was built from."
+  value       = "gs://${google_storage_bucket.sources.name}/${google_storage_bucket_object.source.name}"
+}
+
+output "firestore_database" {
+  description = "Firestore database id of tenant settings (collection tenants, document id = tenant id)."
+  value       = google_firestore_database.settings.name
+}

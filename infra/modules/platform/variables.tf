@@ -1,0 +1,78 @@
+variable "project" {
+  description = "Google Cloud project of the platform: the webhook function, Firestore settings, bundles and tenants' secrets."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project))
+    error_message = "project must be a Google Cloud project id: 6 to 30 lower-case letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "Region of the webhook function and its bundle bucket: a UK or EU region."
+  type        = string
+  default     = "europe-west2"
+
+  validation {
+    condition     = can(regex("^europe-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a European region such as europe-west2 (London)."
+  }
+}
+
+variable "firestore_location" {
+  description = "Location of the Firestore database of tenant settings: eur3 or a European region. It cannot change later."
+  type        = string
+  default     = "europe-west2"
+
+  validation {
+    condition     = var.firestore_location == "eur3" || can(regex("^europe-[a-z]+[0-9]+$", var.firestore_location))
+    error_message = "firestore_location must be eur3 (EU multi-region) or a European region such as europe-west2 (London)."
+  }
+}
+
+variable "source_zip" {
+  description = "Path of the webhook bundle zip (functions + library + pinned requirements, made by `make bundle`)."
+  type        = string
+
+  validation {
+    condition     = endswith(var.source_zip, ".zip")
+    error_message = "source_zip must be the .zip made by `make bundle` (build/function.zip)."
+  }
+}
+
+variable "function" {
+  description = "Sizing of the webhook function: instances, requests per instance and memory."
+  type = object({
+    min_instances = optional(number, 0)
+    max_instances = optional(number, 20)
+    concurrency   = optional(number, 20)
+    memory        = optional(string, "512Mi")
+  })
+  default = {}
+
+  validation {
+    condition     = var.function.max_instances >= 1 && var.function.min_instances >= 0 && var.function.min_instances <= var.function.max_instances
+    error_message = "function: need 0 <= min_instances <= max_instances and max_instances >= 1."
+  }
+
+  validation {
+    condition     = var.function.concurrency >= 1 && var.function.concurrency <= 1000
+    error_message = "function.concurrency (requests one instance serves at once) must be between 1 and 1000."
+  }
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.function.memory))
+    error_message = "function.memory must be like 512Mi or 1Gi."
+  }
+}
+
+variable "alert_notification_channels" {
+  description = "Cloud Monitoring notification channel ids that receive the webhook's alerts."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for channel in var.alert_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", channel))])
+    error_message = "Each alert notification channel must be an id like projects/<project>/notificationChannels/<number> (gcloud beta monitoring channels list)."
+  }
+}

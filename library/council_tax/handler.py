@@ -1,0 +1,390 @@
+"""council_tax: charges per band, discounts, moving home, and paying through GOV.UK Pay.
+
+Charges, discounts and moving home are answered from the council's settings. Paying is a short
+flow carried in the context ``council_tax-payment`` (``payment_account``, ``payment_pence``,
+``payment_step``): the account number and the amount are asked for, checked against the council's
+format and GOV.UK Pay's limits, and confirmed; then one GOV.UK Pay payment is made for the
+conversation and those details (``Upstream.once``, and GOV.UK Pay's ``Idempotency-Key`` derived
+from the same key) and its link offered. ``council_tax-paid`` remembers that the link was shown,
+so asking again offers the same link, or says it has been paid, or makes a new one if that payment
+failed or expired. Context values are checked again on every turn: a context is only a hint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Mapping
+
+from townhall.contract import Link, OutputContext, Reply, Settings, Turn
+from townhall.replies import how_to_reach
+from townhall.upstream import UpstreamError
+
+from . import details
+from .client import PayClient, payment_body
+from .money import MAX_PENCE, MIN_PENCE, in_range, instalments, pounds, to_pence
+
+FOLDER = Path(__file__).resolve().parent
+PAYMENT = "council_tax-payment"
+PAID = "council_tax-paid"
+LIFESPAN = 5
+LINK_LIFETIME = timedelta(minutes=85)  # GOV.UK Pay expires an unpaid payment after 90 minutes
+MAX_ATTEMPTS = 3  # payments made for the same details in one conversation after failed ones
+# "band D", Welsh "ym mand D", "fand D"; then "D band" (not "a band": that is the article).
+BAND_FIRST = re.compile(r"\b(?:band|mand|fand)[\s-]*([a-i])\b(?!['\u2019])", re.IGNORECASE)
+BAND_AFTER = re.compile(r"\b([b-i])[\s-]*band\b", re.IGNORECASE)
+MAX_CHOICES = 10
+STEPS = ("account", "amount", "confirm", "change")
+
+
+# -- settings, prepared once per settings load and language -----------------------------------------
+
+@dataclass(frozen=True)
+class Prepared:
+    bands: dict[str, int]  # band letter -> a year's charge in pence, A first
+    discount_words: dict[str, tuple[str, ...]]  # the council's discount id -> words residents use for it
+    standard_words: dict[str, tuple[str, ...]]  # the same for every discount the library knows
+    move_words: dict[str, tuple[str, ...]]  # into / out / within -> words
+    account: re.Pattern | None  # the council's account number format, when GOV.UK Pay is set up
+
+
+def _entity(name: str, language: str) -> dict[str, list[str]]:
+    """An entity's entries shipped with the process: value -> synonyms (this language and English)."""
+    found: dict[str, list[str]] = {}
+    for lang in dict.fromkeys((language, "en")):
+        path = FOLDER / "entities" / f"{name}_entries_{lang}.json"
+        if path.is_file():
+            for entry in json.loads(path.read_text(encoding="utf-8")):
+                found.setdefault(entry["value"], []).extend(entry["synonyms"])
+    return found
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().replace("\u2019", "'").split())
+
+
+def prepare(settings: Settings) -> Prepared:
+    s, language = settings.process, settings.texts.language
+    order = "ABCDEFGHI"
+    bands = {band: to_pence(s["bands"][band]) for band in order if band in s["bands"]}
+    standard = _entity("council-tax-discount", language)
+    discount_words: dict[str, list[str]] = {}
+    for discount in s["discounts"]:
+        words = [*standard.get(discount["id"], []), *discount["title"].values()]
+        for lang in dict.fromkeys((language, "en")):
+            words += (discount.get("keywords") or {}).get(lang, [])
+        discount_words[discount["id"]] = words
+    pattern = s["payments"].get("account_reference", {}).get("pattern")
+    return Prepared(bands, _words(discount_words), _words(standard), _words(_entity("council-tax-move", language)),
+                    re.compile(pattern) if pattern else None)
+
+
+def _words(entries: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    return {value: tuple(sorted({_fold(w) for w in words}, key=len, reverse=True)) for value, words in entries.items()}
+
+
+def _prepared(settings: Settings) -> Prepared:
+    return settings.prepared if isinstance(settings.prepared, Prepared) else prepare(settings)
+
+
+def _local(text: Mapping[str, str] | None, language: str) -> str | None:
+    return (text.get(language) or text.get("en")) if text else None
+
+
+def _said(words: tuple[str, ...], text: str) -> int:
+    """The length of the longest of ``words`` said in ``text`` as whole words (0 if none)."""
+    for word in words:  # longest first
+        if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text):
+            return len(word)
+    return 0
+
+
+def _best(table: Mapping[str, tuple[str, ...]], text: str) -> str | None:
+    folded = _fold(text)
+    scores = {key: _said(words, folded) for key, words in table.items()}
+    best = max(scores, key=scores.get, default=None)
+    return best if best is not None and scores[best] else None
+
+
+# -- overview, charges, discounts, moving home -----------------------------------------------------
+
+def _menu(settings: Settings) -> list[str]:
+    t = settings.texts
+    return [t("menu_charges"), t("menu_discounts"), t("menu_moving"), t("menu_pay")]
+
+
+def overview(turn: Turn, settings: Settings) -> Reply:
+    t = settings.texts
+    return Reply([t("overview"), t("overview_ask")], quick_replies=_menu(settings))
+
+
+def _band(turn: Turn) -> str | None:
+    given = turn.param("band")
+    if isinstance(given, str) and re.fullmatch(r"(?:band[\s-]*)?[a-i]", given.strip(), re.IGNORECASE):
+        return given.strip()[-1].upper()
+    m = BAND_FIRST.search(turn.query_text or "") or BAND_AFTER.search(turn.query_text or "")
+    return m.group(1).upper() if m else None
+
+
+def charges(turn: Turn, settings: Settings) -> Reply:
+    t, s, p = settings.texts, settings.process, _prepared(settings)
+    year = s["financial_year"]
+    precepts = s.get("precepts")
+    note = [_local(precepts["note"], turn.language)] if precepts else []
+    links = []
+    if s.get("charges_link"):
+        links.append(Link(t("charges_link"), s["charges_link"]))
+    if precepts and precepts.get("link"):
+        links.append(Link(t("precepts_link"), precepts["link"]))
+    band = _band(turn)
+    if band in p.bands:
+        charge = p.bands[band]
+        first, rest = instalments(charge, s["instalments"])
+        count = s["instalments"]
+        paid_in = (t("instalments_even", count=count, amount=pounds(rest)) if first == rest else
+                   t("instalments_uneven", count=count, first=pounds(first), rest_count=count - 1, amount=pounds(rest)))
+        text = [t("band_charge", band=band, amount=pounds(charge), year=year), paid_in, *note, t("discounts_can_help")]
+        return Reply(text, quick_replies=[t("menu_discounts"), t("menu_pay")], links=links)
+    letters = list(p.bands)
+    lead = [t("no_such_band", band=band, first=letters[0], last=letters[-1])] if band else []
+    table = "\n".join([t("charges_intro", year=year),
+                       *(t("band_line", band=b, amount=pounds(charge)) for b, charge in p.bands.items())])
+    if s.get("find_band_link"):
+        links.insert(0, Link(t("find_band_link"), s["find_band_link"]))
+    return Reply([*lead, table, *note, t("which_band")],
+                 quick_replies=[t("band_chip", band=b) for b in letters], links=links)
+
+
+def discounts(turn: Turn, settings: Settings) -> Reply:
+    t, s, p = settings.texts, settings.process, _prepared(settings)
+    language = turn.language
+    given = turn.param("discount")
+    wanted = given if isinstance(given, str) and given else None
+    entry = next((d for d in s["discounts"] if d["id"] == wanted), None)
+    if entry is None:
+        found = _best(p.discount_words, turn.query_text or "")
+        entry = next((d for d in s["discounts"] if d["id"] == found), None)
+    if entry is not None:
+        title = _local(entry["title"], language)
+        text = [_local(entry["summary"], language), t("discount_who", who=_local(entry["who"], language))]
+        return Reply(text, quick_replies=[t("other_discounts"), t("menu_pay")],
+                     links=[Link(t("discount_link", title=title), entry["link"])])
+    asked = wanted is not None or _best(p.standard_words, turn.query_text or "") is not None
+    lead = [t("discount_unknown")] if asked else []
+    titles = [_local(d["title"], language) for d in s["discounts"][:MAX_CHOICES]]
+    return Reply([*lead, t("discounts_intro")], quick_replies=titles)
+
+
+def moving(turn: Turn, settings: Settings) -> Reply:
+    t, s, p = settings.texts, settings.process["moving_home"], _prepared(settings)
+    given = turn.param("move")
+    direction = given if given in ("into", "out", "within") else _best(p.move_words, turn.query_text or "")
+    if direction is None:
+        return Reply([t("moving_ask")],
+                     quick_replies=[t("move_into_chip"), t("move_out_chip"), t("move_within_chip")])
+    note = _local(s.get("note"), turn.language)
+    return Reply([t(f"moving_{direction}"), *([note] if note else [])],
+                 links=[Link(t("moving_link"), s.get(direction) or s["link"])],
+                 quick_replies=[t("menu_discounts"), t("menu_charges")])
+
+
+# -- paying -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class State:
+    account: str | None = None
+    pence: int | None = None
+    step: str | None = None  # what the bot last asked for: account, amount, confirm or change
+
+    def context(self) -> OutputContext:
+        values = {"payment_account": self.account, "payment_pence": self.pence, "payment_step": self.step}
+        return OutputContext(PAYMENT, LIFESPAN, {k: v for k, v in values.items() if v is not None})
+
+
+def _pence(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value != int(value):
+        return None
+    return int(value) if in_range(int(value)) else None
+
+
+def _valid_account(value: Any, pattern: re.Pattern) -> str | None:
+    return value if isinstance(value, str) and pattern.fullmatch(value) else None
+
+
+def _state(turn: Turn, pattern: re.Pattern) -> State:
+    """The flow so far, from the payment context; anything that no longer checks out is dropped."""
+    context = turn.context(PAYMENT)
+    if context is None:
+        return State()
+    params = context.parameters
+    step = params.get("payment_step")
+    return State(_valid_account(params.get("payment_account"), pattern), _pence(params.get("payment_pence")),
+                 step if step in STEPS else None)
+
+
+def _paid(turn: Turn, state: State) -> bool:
+    """Whether this conversation has already been shown a payment link for these details."""
+    context = turn.context(PAID)
+    if context is None or state.account is None or state.pence is None:
+        return False
+    params = context.parameters
+    return params.get("payment_account") == state.account and _pence(params.get("payment_pence")) == state.pence
+
+
+def _page(settings: Settings, turn: Turn) -> Reply:
+    t = settings.texts
+    return Reply([t("pay_page")], links=[Link(t("pay_page_link"), settings.process["payments"]["page"])])
+
+
+def _next_step(settings: Settings, state: State, said: details.Details, example: str) -> Reply:
+    """Ask for what is missing or wrong, or ask to confirm."""
+    t = settings.texts
+    if said.account_problem and state.account is None:
+        return Reply([t("bad_account", example=example)], contexts=[State(None, state.pence, "account").context()])
+    if said.amount_problem is not None and said.amount is None:
+        key = "bad_amount_range" if said.amount_problem == "range" else "bad_amount_format"
+        reply = t(key, min=pounds(MIN_PENCE), max=pounds(MAX_PENCE))
+        return Reply([reply], contexts=[State(state.account, None, "amount").context()])
+    if state.account is None:
+        return Reply([t("ask_account", example=example)], contexts=[State(None, state.pence, "account").context()])
+    if state.pence is None:
+        return Reply([t("ask_amount")], contexts=[State(state.account, None, "amount").context()])
+    confirmed = State(state.account, state.pence, "confirm")
+    return Reply([t("confirm", amount=pounds(state.pence), account=state.account)],
+                 quick_replies=[t("confirm_yes"), t("confirm_change")], contexts=[confirmed.context()])
+
+
+def _gather(turn: Turn, settings: Settings, state: State) -> Reply:
+    s = settings.process["payments"]
+    pattern = _prepared(settings).account
+    said = details.read(turn.query_text, turn.parameters, pattern, state.step)
+    if said.account_problem or said.account:
+        state = State(said.account or None, state.pence, state.step)
+    if said.amount is not None or said.amount_problem:
+        state = State(state.account, said.amount, state.step)
+    if said.empty and state.step == "confirm":
+        return Reply([settings.texts("change")], contexts=[State(state.account, state.pence, "change").context()])
+    return _next_step(settings, state, said, s["account_reference"]["example"])
+
+
+def pay(turn: Turn, settings: Settings) -> Reply:
+    """'Pay my council tax', perhaps with the details: start (or restart) the flow."""
+    if not settings.process["payments"].get("base_url"):
+        return _page(settings, turn)
+    return _gather(turn, settings, State())
+
+
+def pay_details(turn: Turn, settings: Settings) -> Reply:
+    """The resident gives or corrects the account number or amount."""
+    if not settings.process["payments"].get("base_url"):
+        return _page(settings, turn)
+    return _gather(turn, settings, _state(turn, _prepared(settings).account))
+
+
+def _key(turn: Turn, state: State) -> str:
+    return f"council_tax:pay:{turn.conversation}:{state.account}:{state.pence}"
+
+
+def _idempotency_key(council: str, key: str) -> str:
+    """GOV.UK Pay's Idempotency-Key for a once-key: hex, so only letters and digits."""
+    return hashlib.sha256(f"{council}:{key}".encode()).hexdigest()
+
+
+def _chat_payment_id(api_key: str, key: str) -> str:
+    """Our own id for the payment, appended to return_url: unguessable without the API key."""
+    return hmac.new(api_key.encode(), f"return:{key}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _with_id(url: str, chat_id: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}chat_payment={chat_id}"
+
+
+def _make_payment(turn: Turn, settings: Settings, state: State) -> tuple[str, dict]:
+    """(how to answer, the payment {payment_id, next_url, created}) for confirmed details.
+
+    ``ready``: a payment made now, or this same request repeated; ``again``: the link this
+    conversation was already shown, still open; ``paid``: that payment has been paid."""
+    s, up, deadline = settings.process["payments"], settings.upstream, turn.deadline
+    api_key = up.secret(s["api_key_secret"])
+    client = PayClient(up.http, s["base_url"], api_key)
+    language = turn.language if turn.language in ("en", "cy") else "en"
+    shown = _paid(turn, state)
+    base = key = _key(turn, state)
+    for _ in range(MAX_ATTEMPTS):
+        made: list[bool] = []
+
+        def create(key: str = key, made: list[bool] = made) -> dict:
+            chat_id = _chat_payment_id(api_key, key)
+            body = payment_body(amount=state.pence, reference=state.account,
+                                description=_local(s["description"], language), language=language,
+                                return_url=_with_id(s["return_url"], chat_id), metadata={"chat_payment": chat_id})
+            payment = client.create(body, idempotency_key=_idempotency_key(settings.council.id, key), deadline=deadline)
+            made.append(True)
+            return {"payment_id": payment.payment_id, "next_url": payment.next_url, "created": turn.now.isoformat()}
+
+        result = up.once(key, create, deadline)
+        if made:
+            return "ready", result
+        old = turn.now - datetime.fromisoformat(result["created"]) > LINK_LIFETIME
+        if not shown and not old:
+            return "ready", result  # the same request again (Dialogflow retrying): the same answer
+        try:
+            payment = client.get(result["payment_id"], deadline=deadline)
+        except UpstreamError:
+            if old:
+                raise
+            return "again", result  # cannot tell: the link we gave is the best there is
+        if payment.status == "success":
+            return "paid", result
+        if not payment.finished:
+            return "again", result
+        key = f"{base}:after:{result['payment_id']}"  # failed, cancelled or expired: a new payment
+    raise UpstreamError("busy", "too many payments for the same details in one conversation")
+
+
+def pay_confirm(turn: Turn, settings: Settings) -> Reply:
+    """'Yes, pay now': make (or find) the payment and offer its link."""
+    t, s = settings.texts, settings.process["payments"]
+    if not s.get("base_url"):
+        return _page(settings, turn)
+    state = _state(turn, _prepared(settings).account)
+    if state.account is None or state.pence is None:  # the flow was left, or never started
+        return _next_step(settings, state, details.Details(), s["account_reference"]["example"])
+    confirmed = State(state.account, state.pence, "confirm")
+    try:
+        outcome, payment = _make_payment(turn, settings, confirmed)
+    except (UpstreamError, ValueError):
+        reach, links = how_to_reach(settings.council, turn.language)
+        return Reply([t("pay_failed"), reach], quick_replies=[t("retry_chip")],
+                     links=[Link(t("pay_page_link"), s["page"]), *links], contexts=[confirmed.context()])
+    amount = pounds(state.pence)
+    paid = OutputContext(PAID, LIFESPAN, {"payment_account": state.account, "payment_pence": state.pence,
+                                          "payment_id": payment["payment_id"], "next_url": payment["next_url"]})
+    if outcome == "paid":
+        return Reply([t("already_paid", amount=amount, account=state.account)],
+                     links=[Link(t("pay_page_link"), s["page"])], contexts=[State(state.account, None, "amount").context(), paid])
+    key = "payment_again" if outcome == "again" else "payment_ready"
+    return Reply([t(key, amount=amount, account=state.account)],
+                 links=[Link(t("payment_link", amount=amount), payment["next_url"])],
+                 contexts=[confirmed.context(), paid])
+
+
+ACTIONS = {
+    "overview": overview,
+    "charges": charges,
+    "discounts": discounts,
+    "moving": moving,
+    "pay": pay,
+    "pay_details": pay_details,
+    "pay_confirm": pay_confirm,
+}
+
+
+def handle(turn: Turn, settings: Settings) -> Reply:
+    return ACTIONS[turn.action](turn, settings)

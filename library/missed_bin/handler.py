@@ -1,0 +1,261 @@
+"""missed_bin: report a missed bin collection, after checking it really is missed.
+
+Which bin, then the address (``AddressFlow``: postcode, picker), then the property's collections
+(``townhall.upstreams.bins``) decide (``due.verdict``): still due today before the crews finish,
+not due yet, too late to report online, or reportable. A confirmed report goes to the council's
+Open311 endpoint once per conversation, property, bin and date (``upstream.once``), and the
+reference is kept in ``missed_bin-report``; an optional confirmation goes by GOV.UK Notify.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from typing import Any, Mapping
+
+from townhall import dates
+from townhall.bankholidays import bank_holidays
+from townhall.contract import OutputContext, Reply, Settings, Texts, Turn
+from townhall.postcodes import find, normalise
+from townhall.replies import how_to_reach
+from townhall.upstream import UpstreamError
+from townhall.upstreams import notify, open311
+from townhall.upstreams.bins import Property, collections
+from townhall.upstreams.bins.flow import AddressFlow, bin_asked, phrases, words
+
+from .due import verdict
+
+PROCESS = "missed_bin"
+ASKING_BIN, CONFIRMING, REPORTED = "missed_bin-bin", "missed_bin-confirm", "missed_bin-report"
+
+
+# -- words -----------------------------------------------------------------------------------------
+
+def bin_name(settings: Settings, kind: str, language: str) -> str:
+    name = settings.process["bins"][kind]["name"]
+    return name.get(language) or name["en"]
+
+
+def on_day(t: Texts, day: date, today: date) -> str:
+    """"today", "yesterday", or "on Tuesday 1 December" ("ar ddydd Mawrth 1 Rhagfyr")."""
+    if day == today:
+        return t("day_today")
+    if day == today - timedelta(days=1):
+        return t("day_yesterday")
+    return dates.on_date(day, t.language)
+
+
+def day_words(t: Texts, day: date, today: date) -> str:
+    """"tomorrow", or "Tuesday 8 December" ("Dydd Mawrth 8 Rhagfyr")."""
+    return t("day_tomorrow") if day == today + timedelta(days=1) else dates.long_date(day, t.language)
+
+
+def crews_finish(settings: Settings) -> time:
+    return time.fromisoformat(settings.process.get("crews_finish", "17:00"))
+
+
+def failed(turn: Turn, settings: Settings, key: str, contexts=(), **values: Any) -> Reply:
+    reach, links = how_to_reach(settings.council, turn.language)
+    return Reply([settings.texts(key, **values), reach], links=links, contexts=contexts)
+
+
+# -- which bin -------------------------------------------------------------------------------------
+
+def ask_which(turn: Turn, settings: Settings, lead: list[str], postcode: str | None) -> Reply:
+    names = [bin_name(settings, kind, turn.language) for kind in settings.process["bins"]]
+    return Reply([*lead, settings.texts("which_bin")], quick_replies=[n[:1].upper() + n[1:] for n in names],
+                 contexts=(OutputContext(ASKING_BIN, 2, {"postcode": postcode} if postcode else {}),))
+
+
+def start(turn: Turn, settings: Settings, postcode: str | None) -> Reply:
+    wanted = bin_asked(turn, settings.process["bins"])
+    if wanted in settings.process["bins"]:
+        return flow(turn, settings).start({"bin": wanted}, postcode)
+    t = settings.texts
+    lead = [t("no_such_bin", kind=t(f"kind_{wanted}"))] if wanted else []
+    if turn.action == "which" and not wanted:
+        lead = [t("which_bin_again")]
+    return ask_which(turn, settings, lead, postcode)
+
+
+def report(turn: Turn, settings: Settings) -> Reply:
+    return start(turn, settings, normalise(turn.param("postcode")) or find(turn.query_text))
+
+
+def which(turn: Turn, settings: Settings) -> Reply:
+    asked = turn.context(ASKING_BIN)
+    return start(turn, settings, normalise(asked.parameters.get("postcode")) if asked else None)
+
+
+# -- is it missed? ---------------------------------------------------------------------------------
+
+def check(turn: Turn, settings: Settings, prop: Property, carry: Mapping[str, Any]) -> Reply:
+    """The property is known: decide whether the bin is missed, and offer to report it."""
+    t, s = settings.texts, settings.process
+    kind = carry["bin"]
+    today = turn.now.date()
+    try:
+        found = collections(s["source"], prop, settings.upstream, turn.deadline, today)
+    except UpstreamError:
+        return failed(turn, settings, "collections_failed")
+    division = s.get("bank_holidays", "england-and-wales")
+    holidays = bank_holidays(division) if division != "none" else {}
+    window = s.get("report_within_days", 2)
+    finish = crews_finish(settings)
+    found_verdict = verdict(found, kind, turn.now, finish, window, holidays)
+    name = bin_name(settings, kind, turn.language)
+    if found_verdict.kind == "not_yet":
+        return Reply([t("not_yet", bin=name, time=dates.clock(finish, turn.language))])
+    if found_verdict.kind == "not_due":
+        return Reply([t("not_due", bin=name, date=day_words(t, found_verdict.day, today))])
+    if found_verdict.kind == "unknown":
+        return failed(turn, settings, "no_collections", bin=name)
+    if found_verdict.kind == "too_late":
+        text = [t("too_late", bin=name, date=on_day(t, found_verdict.day, today), days=window)]
+        if found_verdict.next:
+            text.append(t("next_collection", bin=name, date=day_words(t, found_verdict.next, today)))
+        reach, links = how_to_reach(settings.council, turn.language)
+        return Reply([*text, reach], links=links)
+    pending = {**prop.to_context(), "bin": kind, "date": found_verdict.day.isoformat()}
+    return Reply([t("confirm_report", bin=name, address=prop.address, date=on_day(t, found_verdict.day, today))],
+                 quick_replies=[t("yes_report"), t("no_report")], contexts=(OutputContext(CONFIRMING, 2, pending),))
+
+
+def flow(turn: Turn, settings: Settings) -> AddressFlow:
+    return AddressFlow(PROCESS, turn, settings, lambda prop, carry: check(turn, settings, prop, carry))
+
+
+# -- the report ------------------------------------------------------------------------------------
+
+def pending_report(turn: Turn, settings: Settings) -> tuple[Property, str, date] | None:
+    """What the resident is confirming (from ``missed_bin-confirm``), checked again."""
+    context = turn.context(CONFIRMING)
+    if context is None:
+        return None
+    prop = Property.from_context(context.parameters)
+    kind = context.parameters.get("bin")
+    try:
+        day = date.fromisoformat(str(context.parameters.get("date")))
+    except ValueError:
+        return None
+    if prop is None or kind not in settings.process["bins"]:
+        return None
+    return prop, kind, day
+
+
+def attributes(definition: open311.Definition, settings: Mapping[str, Any], prop: Property, kind: str,
+               day: date, address: str) -> dict[str, str]:
+    """The attributes FixMyStreet would send: uprn and closest_address always, the bin and the date
+    as the settings map them; a required question we cannot answer means we cannot report."""
+    o = settings["open311"]
+    known = {"uprn": prop.uprn, "closest_address": address}
+    if o.get("bin_attribute"):
+        known[o["bin_attribute"]["code"]] = o["bin_attribute"]["values"].get(kind)
+    if o.get("date_attribute"):
+        known[o["date_attribute"]] = day.isoformat()
+    filled = {code: value for code, value in known.items() if value}
+    for attribute in definition.attributes:
+        value = filled.get(attribute.code)
+        if value is not None and attribute.values and value not in {v.key for v in attribute.values}:
+            raise UpstreamError("unconfigured", f"attribute {attribute.code}: {value!r} is not one of its values")
+        if value is None and attribute.required and attribute.asked:
+            raise UpstreamError("unconfigured", f"service asks {attribute.code}, which this process cannot answer")
+    return filled
+
+
+def submit(turn: Turn, settings: Settings, prop: Property, kind: str, day: date) -> dict:
+    """POST the report to the council's Open311 endpoint (run once, through ``upstream.once``)."""
+    s, up = settings.process, settings.upstream
+    o = s["open311"]
+    code = (o.get("service_codes") or {}).get(kind) or o["service_code"]
+    client = open311.Client(up, o["endpoint"])
+    address = prop.address if prop.address == prop.postcode else f"{prop.address}, {prop.postcode}"
+    name = s["bins"][kind]["name"]["en"]  # the council's own staff read the report
+    detail = (f"The {name} at {address} was due to be collected on {dates.long_date(day, 'en')} {day.year} "
+              f"({day.isoformat()}) and was not.")
+    report = open311.Report(
+        service_code=code, address_string=address,
+        description=open311.description(f"Missed bin collection: {name}", detail,
+                                        f"Reported through {settings.council.name}'s chatbot"),
+        attributes=attributes(client.definition(code, turn.deadline), s, prop, kind, day, address))
+    sent = client.submit(report, turn.deadline)
+    return {"reference": sent.reference, "token": sent.token}
+
+
+def confirm(turn: Turn, settings: Settings) -> Reply:
+    t = settings.texts
+    pending = pending_report(turn, settings)
+    if pending is None:
+        done = turn.context(REPORTED)
+        reference = done and (done.parameters.get("reference") or done.parameters.get("token"))
+        if reference:
+            return Reply([t("already_reported", reference=reference)],
+                         contexts=(OutputContext(REPORTED, 3, dict(done.parameters)),))
+        return ask_which(turn, settings, [], None)
+    prop, kind, day = pending
+    key = f"missed_bin:{turn.conversation}:{prop.uprn or prop.address}:{kind}:{day.isoformat()}"
+    try:
+        sent = settings.upstream.once(key, lambda: submit(turn, settings, prop, kind, day), turn.deadline)
+    except UpstreamError:
+        keep = OutputContext(CONFIRMING, 2, dict(turn.context(CONFIRMING).parameters))
+        return failed(turn, settings, "report_failed", contexts=(keep,))
+    name = bin_name(settings, kind, turn.language)
+    text = [t("reported", bin=name, reference=sent["reference"]) if sent.get("reference")
+            else t("reported_token", bin=name, token=sent["token"])]
+    channels = notify.channels(settings.process.get("notify"))
+    if channels:
+        text.append(t("offer_" + ("both" if len(channels) == 2 else channels[0])))
+    done = {"reference": sent.get("reference"), "token": sent.get("token"), "bin": kind, "date": day.isoformat()}
+    return Reply(text, quick_replies=[t("no_thanks")] if channels else [],
+                 contexts=(OutputContext(CONFIRMING, 0), OutputContext(REPORTED, 3,
+                                                                       {k: v for k, v in done.items() if v})))
+
+
+def decline(turn: Turn, settings: Settings) -> Reply:
+    return Reply([settings.texts("not_reported")], contexts=(OutputContext(CONFIRMING, 0),))
+
+
+# -- the confirmation --------------------------------------------------------------------------------
+
+def contact(turn: Turn, settings: Settings) -> Reply:
+    """An email address or mobile number (or "no thanks") for the confirmation of the report."""
+    t = settings.texts
+    done = turn.context(REPORTED)
+    reference = done and (done.parameters.get("reference") or done.parameters.get("token"))
+    if not reference:
+        return ask_which(turn, settings, [], None)
+    if " ".join(words(turn.query_text)) in phrases(t("no_thanks_words")) | phrases(t("no_thanks")):
+        return Reply([t("no_confirmation", reference=reference)], contexts=(OutputContext(REPORTED, 0),))
+    keep = (OutputContext(REPORTED, 3, dict(done.parameters)),)
+    settings_notify = settings.process.get("notify")
+    text = turn.param("email") or turn.param("phone") or turn.query_text
+    try:
+        found = notify.parse_contact(str(text))
+    except notify.InvalidContact as e:
+        return Reply([t(f"contact_{e.reason}")], quick_replies=[t("no_thanks")], contexts=keep)
+    channels = notify.channels(settings_notify)
+    if found.channel not in channels:
+        return Reply([t(f"channel_{channels[0]}_only") if channels else t("no_confirmation", reference=reference)],
+                     quick_replies=[t("no_thanks")] if channels else [], contexts=keep if channels else ())
+    today = turn.now.date()
+    kind, day = done.parameters.get("bin"), done.parameters.get("date")
+    try:
+        when = on_day(t, date.fromisoformat(str(day)), today)
+        summary = t("summary", bin=bin_name(settings, kind, turn.language), date=when)
+    except (ValueError, KeyError):
+        summary = t("summary_plain")
+    result = notify.confirm(settings.upstream, settings_notify, found,
+                            {"council": settings.council.name, "summary": summary, "reference": str(reference)},
+                            str(reference), turn.deadline)
+    if result.sent:
+        return Reply([t("confirmation_sent", contact=found.display, reference=reference)],
+                     contexts=(OutputContext(REPORTED, 0),))
+    return failed(turn, settings, "confirmation_failed", reference=reference)
+
+
+ACTIONS = {"report": report, "which": which, "confirm": confirm, "decline": decline, "contact": contact,
+           "postcode": lambda turn, settings: flow(turn, settings).postcode(),
+           "address": lambda turn, settings: flow(turn, settings).address()}
+
+
+def handle(turn: Turn, settings: Settings) -> Reply:
+    return ACTIONS[turn.action](turn, settings)

@@ -1,0 +1,38 @@
+"""polling_station/checks.py through townhall.tenants.validate: a Welsh council needs Welsh texts."""
+
+from __future__ import annotations
+
+from townhall.library import default_library
+from townhall.tenants import Problem, validate
+from townhall.testing import tenant_doc
+from townhall.yamlio import load_yaml
+
+
+def validated(doc: dict) -> list[Problem]:
+    return validate(doc, default_library(), expected_id=doc["id"])
+
+
+def test_example_settings_are_valid_for_a_welsh_council():
+    doc = tenant_doc("cardiff")
+    doc["processes"]["polling_station"] = load_yaml(default_library().processes["polling_station"].folder / "example.yaml")
+    assert validated(doc) == []
+
+
+def test_a_welsh_council_needs_welsh_poll_hours_and_advice():
+    doc = tenant_doc("cardiff")
+    settings = doc["processes"]["polling_station"]
+    settings["poll_hours"] = {"en": "7am to 10pm"}
+    settings["advice"] = {"en": "Vote by post if you can't get there."}
+    assert validated(doc) == [
+        Problem("processes.polling_station.poll_hours", "missing 'cy': the council offers that language"),
+        Problem("processes.polling_station.advice", "missing 'cy': the council offers that language"),
+    ]
+
+
+def test_the_key_is_named_never_written_and_urls_are_checked():
+    doc = tenant_doc("oxford")
+    settings = doc["processes"]["polling_station"]
+    settings["api_key_secret"] = "Key: abc123 with spaces"
+    settings["voter_id_url"] = "http://insecure.example"
+    assert sorted(p.path for p in validated(doc)) == ["processes.polling_station.api_key_secret",
+                                                      "processes.polling_station.voter_id_url"]

@@ -1,0 +1,355 @@
+"""Terraform in infra/, checked without providers: formatting, types and descriptions, README tables,
+the tenant factory, and the invariants of secrets, IAM and projects.
+
+`terraform validate` and `plan` need the google provider, which cannot be downloaded here: they run
+in CI and in `make plan` (infra/README.md, "Running Terraform").
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from support import REPO, TENANTS
+
+INFRA = REPO / "infra"
+MODULES = {"root": INFRA, "platform": INFRA / "modules" / "platform", "tenant": INFRA / "modules" / "tenant"}
+UPSTREAM_KEYS = {"pay-api-key", "notify-api-key", "open311-api-key", "democracy-club-api-key"}
+
+
+def _tfdocs():
+    spec = importlib.util.spec_from_file_location("tfdocs", INFRA / "scripts" / "tfdocs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tfdocs = _tfdocs()
+unquote = tfdocs.unquote
+
+
+def resources(folder: Path) -> dict[tuple[str, str], dict]:
+    """{(type, name): body} of a module's resources."""
+    out = {}
+    for block in tfdocs.parse(folder).get("resource", []):
+        for kind, named in block.items():
+            for name, body in named.items():
+                out[(unquote(kind), unquote(name))] = body
+    return out
+
+
+def module_calls(folder: Path) -> dict[str, dict]:
+    return tfdocs.named(tfdocs.parse(folder).get("module", []))
+
+
+def object_attributes(type_expression: str) -> set[str]:
+    """Top-level attribute names of an object({...}) type constraint."""
+    inner = re.fullmatch(r"object\(\{(.*)\}\)", unquote(type_expression).strip(), re.S).group(1)
+    names, depth, current = set(), 0, ""
+    for char in inner + ",":
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        if char == "," and depth == 0:
+            names.add(current.split("=", 1)[0].strip())
+            current = ""
+        else:
+            current += char
+    return {n for n in names if n}
+
+
+def tenant_docs() -> dict[str, dict]:
+    return {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(TENANTS.glob("*.yaml"))}
+
+
+# -- Formatting and parsing ---------------------------------------------------------------------------
+
+
+def test_terraform_fmt_check():
+    terraform = shutil.which("terraform")
+    assert terraform, "terraform is not on PATH: install it (infra/versions.tf gives the version) to run make test"
+    env = dict(os.environ)
+    if not Path(env.get("TF_CLI_CONFIG_FILE", "/nonexistent")).exists():
+        env.pop("TF_CLI_CONFIG_FILE", None)  # a missing CLI config only adds a warning
+    done = subprocess.run([terraform, "fmt", "-check", "-recursive", "-diff", str(INFRA)],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, f"run: terraform fmt -recursive infra\n{done.stdout}{done.stderr}"
+
+
+def test_every_tf_file_parses_and_modules_have_the_standard_files():
+    for name, folder in MODULES.items():
+        for required in ("versions.tf", "variables.tf", "outputs.tf", "main.tf", "README.md"):
+            assert (folder / required).is_file(), f"{name}: missing {required}"
+        parsed = tfdocs.parse(folder)
+        assert parsed.get("variable") and parsed.get("output"), name
+
+
+def test_versions_are_pinned_in_every_module():
+    for name, folder in MODULES.items():
+        blocks = tfdocs.parse(folder)["terraform"]
+        settings = {k: v for block in blocks for k, v in block.items()}
+        assert re.fullmatch(r">= 1\.\d+\.\d+, < 2\.0\.0", unquote(settings["required_version"])), name
+        providers = {k: v for block in settings["required_providers"] for k, v in block.items() if not k.startswith("__")}
+        assert "google" in providers, name
+        for provider, spec in providers.items():
+            assert re.fullmatch(r"~> \d+\.\d+", unquote(spec["version"])), f"{name}: pin {provider} with ~> X.Y"
+            assert unquote(spec["source"]).startswith("hashicorp/"), (name, provider)
+    root = {k: v for b in tfdocs.parse(INFRA)["terraform"] for k, v in b.items()}
+    assert "gcs" in {unquote(k) for b in root["backend"] for k in b}, "state goes to a GCS bucket"
+
+
+def test_every_variable_has_a_type_and_description_and_every_output_a_description():
+    for name, folder in MODULES.items():
+        for var, body in tfdocs.variables(folder).items():
+            assert body.get("type"), f"{name}: variable {var} needs a type"
+            assert len(unquote(body.get("description", ""))) > 15, f"{name}: variable {var} needs a description"
+        for out, body in tfdocs.outputs(folder).items():
+            assert len(unquote(body.get("description", ""))) > 15, f"{name}: output {out} needs a description"
+
+
+def test_readme_tables_match_variables_and_outputs():
+    for folder in tfdocs.modules():
+        readme = (folder / "README.md").read_text(encoding="utf-8")
+        assert tfdocs.updated(readme, folder) == readme, (
+            f"{folder / 'README.md'} is out of date: run .venv/bin/python infra/scripts/tfdocs.py")
+        for var in tfdocs.variables(folder):
+            assert f"| `{var}` |" in readme
+
+
+def test_validation_blocks_guard_ids_codes_and_languages():
+    tenant = tfdocs.variables(MODULES["tenant"])["tenant"]
+    conditions = " ".join(unquote(v["condition"]) for v in tenant["validation"])
+    for field in ("id", "gss_code", "languages", "project", "location"):
+        assert f"var.tenant.{field}" in conditions, f"no validation of tenant.{field}"
+    for v in tenant["validation"]:
+        assert len(unquote(v["error_message"])) > 40, "error messages say what is wrong and how to fix it"
+    platform = tfdocs.variables(MODULES["platform"])
+    for var in ("project", "region", "firestore_location", "source_zip", "function", "alert_notification_channels"):
+        assert platform[var].get("validation"), f"platform: variable {var} needs a validation block"
+    root = tfdocs.variables(INFRA)
+    assert root["secret_adders"].get("validation"), "the root validates what only it takes"
+    for var, body in root.items():  # the rest reaches a module that validates it
+        assert body.get("validation") or var in ("include_demo_tenants", "function_source_zip") or \
+            any(f"var.{var}" == unquote(v) for call in module_calls(INFRA).values() for v in call.values()
+                if isinstance(v, str)), var
+
+
+# -- The tenant factory ---------------------------------------------------------------------------------
+
+
+def test_tenant_files_carry_the_schema_modeline():
+    for path in sorted(TENANTS.glob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first == "# yaml-language-server: $schema=../../functions/townhall/schemas/tenant.schema.json", path
+        schema = (path.parent / first.split("$schema=", 1)[1]).resolve()
+        assert schema.is_file(), schema
+
+
+def test_root_instantiates_the_tenant_module_once_per_tenant_file():
+    locals_ = {k: unquote(v) for b in tfdocs.parse(INFRA)["locals"] for k, v in b.items()}
+    assert locals_["tenant_files"] == 'fileset("${path.module}/tenants", "*.yaml")'
+    assert re.search(r'trimsuffix\(file, "\.yaml"\) => yamldecode\(file\("\$\{path\.module\}/tenants/\$\{file\}"\)\)',
+                     locals_["all_tenants"])
+    # Every file is kept, except demo tenants unless include_demo_tenants is set.
+    assert locals_["tenants"] == "{for id, doc in local.all_tenants : id => doc if var.include_demo_tenants || !try(doc.demo, false)}"
+    calls = module_calls(INFRA)
+    tenant_calls = [c for c in calls.values() if unquote(c["source"]) == "./modules/tenant"]
+    assert len(tenant_calls) == 1 and unquote(tenant_calls[0]["for_each"]) == "local.tenants"
+    assert (INFRA / "tenants") == TENANTS and len(list(TENANTS.glob("*.yaml"))) >= 2
+
+
+def test_every_tenant_file_maps_onto_the_tenant_module_inputs():
+    call = module_calls(INFRA)["tenant"]
+    declared = tfdocs.variables(MODULES["tenant"])
+    passed = set(call) - {"source", "for_each", "__is_block__"}
+    required = {v for v, body in declared.items() if "default" not in body}
+    assert required <= passed <= set(declared), (passed, set(declared))
+
+    attributes = object_attributes(declared["tenant"]["type"])
+    mapping = {k: unquote(v) for k, v in call["tenant"].items()}
+    assert set(mapping) == attributes, "the root passes exactly the tenant object's attributes"
+
+    for tenant_id, doc in tenant_docs().items():
+        for attribute, expression in mapping.items():
+            optional = expression.startswith("try(")
+            path = re.search(r"each\.value\.([\w.]+)", expression).group(1).split(".")
+            value = doc
+            for part in path:
+                value = value.get(part) if isinstance(value, dict) else None
+            assert value is not None or optional, f"{tenant_id}.yaml has no {'.'.join(path)} for tenant.{attribute}"
+        assert doc["id"] == tenant_id
+
+
+def test_every_tenant_file_passes_the_modules_regex_validations():
+    tenant = tfdocs.variables(MODULES["tenant"])["tenant"]
+    checks = []
+    for v in tenant["validation"]:
+        for pattern, field in re.findall(r'regex\("((?:[^"\\]|\\.)*)", var\.tenant\.(\w+)\)', unquote(v["condition"])):
+            checks.append((re.compile(pattern.replace("\\\\", "\\")), field))
+    assert {f for _, f in checks} >= {"id", "gss_code", "project"}
+    call = {k: unquote(v) for k, v in module_calls(INFRA)["tenant"]["tenant"].items()}
+    for tenant_id, doc in tenant_docs().items():
+        values = {"id": doc["id"], "gss_code": doc["gss_code"], "project": doc["dialogflow"]["project"]}
+        for pattern, field in checks:
+            assert pattern.fullmatch(values[field]), f"{tenant_id}.yaml: {field} {values[field]!r} fails {pattern.pattern}"
+        assert doc["languages"][0] == "en" and set(doc["languages"]) <= {"en", "cy"}
+        assert "location" not in doc["dialogflow"], "regional agents are refused by the tenant module"
+    assert call["project"] == "each.value.dialogflow.project"
+
+
+# -- Invariants of the tenant module ----------------------------------------------------------------------
+
+
+def test_agent_has_british_english_welsh_when_offered_and_london_time():
+    agent = resources(MODULES["tenant"])[("google_dialogflow_agent", "agent")]
+    assert unquote(agent["default_language_code"]) == "en-gb"
+    assert unquote(agent["supported_language_codes"]) == 'local.welsh ? ["cy"] : []'
+    assert unquote(agent["time_zone"]) == "Europe/London"
+    assert agent["enable_logging"] is False, "Dialogflow's own logs would keep residents' words"
+    local = {k: unquote(v) for b in tfdocs.parse(MODULES["tenant"])["locals"] for k, v in b.items()}
+    assert local["welsh"] == 'contains(var.tenant.languages, "cy")'
+
+
+def test_fulfillment_uses_basic_auth_with_the_tenant_id_and_the_generated_secret():
+    found = resources(MODULES["tenant"])
+    web = found[("google_dialogflow_fulfillment", "webhook")]["generic_web_service"][0]
+    assert unquote(web["username"]) == "var.tenant.id"
+    assert unquote(web["password"]) == "random_password.webhook.result"
+    assert unquote(web["uri"]) == "var.platform.webhook_url"
+    assert found[("random_password", "webhook")]["length"] >= 32
+    version = found[("google_secret_manager_secret_version", "webhook_password")]
+    assert unquote(version["secret_data"]) == "random_password.webhook.result"
+    outputs = tfdocs.outputs(MODULES["tenant"])
+    assert unquote(outputs["webhook_password_sha256"]["value"]) == "nonsensitive(sha256(random_password.webhook.result))"
+    root = tfdocs.outputs(INFRA)
+    assert "tenant.webhook_password_sha256" in unquote(root["webhook_password_sha256"]["value"])
+
+
+def test_upstream_secrets_are_named_townhall_tenant_name_in_the_platform_project():
+    found = resources(MODULES["tenant"])
+    local = {k: unquote(v) for b in tfdocs.parse(MODULES["tenant"])["locals"] for k, v in b.items()}
+    assert set(re.findall(r'"([a-z0-9-]+)"', local["upstream_keys"])) == UPSTREAM_KEYS
+    assert local["secret_prefix"] == "townhall-${var.tenant.id}"
+    assert local["secrets"] == ('merge({"webhook-password" = "webhook-password"}, '
+                                '{for key in local.upstream_keys : key => "upstream-key"})')
+    secrets = found[("google_secret_manager_secret", "secrets")]
+    assert unquote(secrets["for_each"]) == "local.secrets"
+    assert unquote(secrets["secret_id"]) == "${local.secret_prefix}-${each.key}"
+    assert unquote(secrets["project"]) == "var.platform.project"
+    replicas = secrets["replication"][0]["user_managed"][0]["replicas"][0]
+    assert unquote(replicas["location"]) == "var.platform.region", "secrets stay in the platform's region"
+    version = found[("google_secret_manager_secret_version", "webhook_password")]
+    assert unquote(version["secret"]) == 'google_secret_manager_secret.secrets["webhook-password"].id'
+
+
+def test_webhook_reads_exactly_the_upstream_secrets_and_nothing_project_wide():
+    found = resources(MODULES["tenant"])
+    grant = found[("google_secret_manager_secret_iam_member", "webhook_reads_upstream")]
+    assert unquote(grant["for_each"]) == "local.upstream_keys", "not the webhook password"
+    assert unquote(grant["secret_id"]) == "google_secret_manager_secret.secrets[each.key].secret_id"
+    assert unquote(grant["role"]) == "roles/secretmanager.secretAccessor"
+    assert unquote(grant["member"]) == "serviceAccount:${var.platform.webhook_service_account}"
+    adders = found[("google_secret_manager_secret_iam_member", "council_adds_versions")]
+    assert unquote(adders["role"]) == "roles/secretmanager.secretVersionAdder", "councils add keys, never read them"
+    accessors = [key for key, body in found.items() if "secretAccessor" in unquote(body.get("role", ""))]
+    assert accessors == [("google_secret_manager_secret_iam_member", "webhook_reads_upstream")]
+    for folder in MODULES.values():
+        for (kind, name), body in resources(folder).items():
+            if kind.startswith("google_project_iam"):
+                role = unquote(body.get("role", "")) + unquote(body.get("for_each", ""))
+                assert "secretmanager" not in role, f"{kind}.{name}: secret access must be per secret"
+
+
+# Resources whose API takes no project: a bucket object (its bucket decides), a secret version (its
+# secret's full id decides), and Terraform's own random values.
+NO_PROJECT_ARGUMENT = {"google_storage_bucket_object", "google_secret_manager_secret_version", "random_password"}
+
+
+def test_every_resource_names_its_project():
+    for name, folder in MODULES.items():
+        for (kind, label), body in resources(folder).items():
+            if kind not in NO_PROJECT_ARGUMENT:
+                assert "project" in body, f"{name}: {kind}.{label} must set project (infra/README.md, 'One provider')"
+    tenant = resources(MODULES["tenant"])
+    for key in [("google_project_service", "apis"), ("google_dialogflow_agent", "agent"),
+                ("google_dialogflow_fulfillment", "webhook")]:
+        assert unquote(tenant[key]["project"]) == "var.tenant.project", key
+    provider = tfdocs.parse(INFRA)["provider"][0]['"google"']
+    assert provider["user_project_override"] is True
+
+
+# -- Invariants of the platform module -------------------------------------------------------------------
+
+
+def test_function_runs_python_311_from_the_bundle_with_firestore_settings():
+    found = resources(MODULES["platform"])
+    function = found[("google_cloudfunctions2_function", "webhook")]
+    build = function["build_config"][0]
+    assert unquote(build["runtime"]) == "python311" and unquote(build["entry_point"]) == "webhook"
+    storage = build["source"][0]["storage_source"][0]
+    assert unquote(storage["object"]) == "google_storage_bucket_object.source.name"
+    service = function["service_config"][0]
+    assert service["environment_variables"]["TOWNHALL_SETTINGS_BACKEND"] == '"firestore"'
+    assert unquote(service["service_account_email"]) == "google_service_account.webhook.email"
+    assert unquote(service["ingress_settings"]) == "ALLOW_ALL"
+    assert service["timeout_seconds"] <= 10, "Dialogflow waits 5 s: a longer timeout only keeps instances busy"
+    source = found[("google_storage_bucket_object", "source")]
+    assert "filesha256(var.source_zip)" in unquote(source["name"]), "the bundle object is named by its content"
+    public = found[("google_cloud_run_service_iam_member", "public")]
+    assert unquote(public["role"]) == "roles/run.invoker" and unquote(public["member"]) == "allUsers"
+
+
+def test_firestore_is_native_protected_and_in_the_uk_or_eu():
+    database = resources(MODULES["platform"])[("google_firestore_database", "settings")]
+    assert unquote(database["type"]) == "FIRESTORE_NATIVE"
+    assert unquote(database["delete_protection_state"]) == "DELETE_PROTECTION_ENABLED"
+    assert unquote(database["location_id"]) == "var.firestore_location"
+    assert unquote(tfdocs.variables(INFRA)["firestore_location"]["default"]) == "europe-west2"
+    for folder in (MODULES["platform"],):
+        variable = tfdocs.variables(folder)["firestore_location"]
+        assert unquote(variable["default"]) == "europe-west2"
+        condition = unquote(variable["validation"][0]["condition"])
+        pattern = re.search(r'regex\("([^"]+)"', condition).group(1)
+        for ok in ("europe-west2", "europe-west1"):
+            assert re.fullmatch(pattern, ok)
+        for bad in ("us-central1", "nam5", "asia-east1"):
+            assert not re.fullmatch(pattern, bad) and bad != "eur3"
+
+
+def test_webhook_service_account_has_least_privilege():
+    found = resources(MODULES["platform"])
+    grants = [(k, b) for k, b in found.items() if k[0] == "google_project_iam_member"]
+    webhook_roles = [unquote(b["role"]) for _, b in grants if "google_service_account.webhook" in unquote(b["member"])]
+    assert webhook_roles == ["roles/datastore.viewer"], "the webhook only reads settings at project level"
+
+
+def test_alerts_documented_in_operations():
+    operations = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    runbook = {k: unquote(v) for b in tfdocs.parse(MODULES["platform"])["locals"] for k, v in b.items()}["runbook"]
+    assert "docs/operations.md" in runbook and "Alerts" in runbook
+    locals_ = {k: v for b in tfdocs.parse(MODULES["platform"])["locals"] for k, v in b.items()}
+    titles = []
+    for (kind, name), body in resources(MODULES["platform"]).items():
+        if kind == "google_monitoring_alert_policy":
+            title = unquote(body["display_name"])
+            if title == "each.value.title":
+                assert unquote(body["for_each"]) == "local.turn_alerts", name
+                titles += [unquote(alert["title"]) for alert in locals_["turn_alerts"].values()]
+            else:
+                titles.append(title)
+            assert "${local.runbook}" in unquote(body["documentation"][0]["content"])
+            assert unquote(body["notification_channels"]) == "var.alert_notification_channels"
+    assert len(titles) == 5
+    for title in titles:
+        assert f"| {title} |" in operations, f"docs/operations.md, Alerts, must explain {title!r}"
+    outcomes = {unquote(o) for alert in locals_["turn_alerts"].values() for o in alert["outcomes"]}
+    webhook = (REPO / "functions" / "townhall" / "webhook.py").read_text(encoding="utf-8")
+    for outcome in outcomes:
+        assert f'"{outcome}"' in webhook, f"the webhook never logs the outcome {outcome!r}"
