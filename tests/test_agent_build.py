@@ -161,10 +161,10 @@ def test_an_entity_two_processes_ship_alike_is_written_once(copied):
 
 
 def test_conflicting_entities_fail_naming_both_files(copied):
-    _add_entity(copied / "contact", "uk-postcode", [{"value": "[A-Z]+", "synonyms": []}])
-    _add_entity(copied / "faq", "uk-postcode", [{"value": "[0-9]+", "synonyms": []}])
-    with pytest.raises(BuildError, match=r"'uk-postcode' is defined differently by library/contact/entities/"
-                                         r"uk-postcode.json and library/faq/entities/uk-postcode.json"):
+    _add_entity(copied / "contact", "demo-code", [{"value": "[A-Z]+", "synonyms": []}])
+    _add_entity(copied / "faq", "demo-code", [{"value": "[0-9]+", "synonyms": []}])
+    with pytest.raises(BuildError, match=r"'demo-code' is defined differently by library/contact/entities/"
+                                         r"demo-code.json and library/faq/entities/demo-code.json"):
         build_tenant("oxford", TENANTS, Library.load(copied))
 
 

@@ -260,10 +260,12 @@ class Extractor:
                 add(name, table[words(m.group(0))], m.start(), m.end())
         return [m for m in found if m.entity in self.wanted]
 
-    def find(self, text: str, now: datetime) -> list[Match]:
-        """Non-overlapping matches, longest first (a postcode's digits are not also a number)."""
+    def find(self, text: str, now: datetime, entities: set[str] | None = None) -> list[Match]:
+        """Non-overlapping matches, longest first (a postcode's digits are not also a number);
+        with ``entities``, only those (as Dialogflow looks only for the matched intent's)."""
         chosen: list[Match] = []
-        for match in sorted(self.candidates(text, now), key=lambda m: (m.start - m.end, m.start)):
+        candidates = [m for m in self.candidates(text, now) if entities is None or m.entity in entities]
+        for match in sorted(candidates, key=lambda m: (m.start - m.end, m.start)):
             if all(match.end <= c.start or match.start >= c.end for c in chosen):
                 chosen.append(match)
         return sorted(chosen, key=lambda m: m.start)

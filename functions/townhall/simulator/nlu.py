@@ -288,7 +288,7 @@ class NLU:
     # parameters
     def parameters(self, intent: Intent, text: str, now: datetime,
                    contexts: Mapping[str, Mapping[str, Any]]) -> tuple[dict, dict, list[Match]]:
-        matches = self.extractor.find(text, now)
+        matches = self.extractor.find(text, now, {p.entity for p in intent.parameters})
         used: set[int] = set()
         values: dict[str, Any] = {}
         originals: dict[str, Any] = {}

@@ -58,7 +58,7 @@ def test_unknown_topic_falls_back_to_the_words():
 
 
 def test_non_string_topic_falls_back_to_the_words():
-    reply = ask("my green bin", topic=["bulky-waste"])
+    reply = ask("my brown bin", topic=["bulky-waste"])
     assert reply.text[0].startswith("Garden waste collection is a paid service")
 
 
@@ -74,13 +74,13 @@ def test_question_typed_in_another_case_without_punctuation_matches():
 
 
 def test_keyword_in_a_sentence_matches():
-    reply = ask("Can I get my green bin emptied?")
+    reply = ask("Can I get my brown bin emptied?")
     assert reply.text[0].startswith("Garden waste collection is a paid service")
     assert reply.links == (Link("Subscribe to garden waste", "https://example.org/demo/oxford/garden-waste"),)
 
 
-def test_keyword_my_green_bin():
-    assert ask("my green bin").text[0].startswith("Garden waste collection is a paid service")
+def test_keyword_my_brown_bin():
+    assert ask("my brown bin").text[0].startswith("Garden waste collection is a paid service")
 
 
 def test_keywords_match_in_any_case():
