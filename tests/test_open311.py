@@ -129,7 +129,7 @@ def test_lat_long_and_multi_value_attributes(served_fakes, tmp_path):
     sent = open311.Client(up, endpoint(served_fakes, "cardiff", "json")).submit(
         open311.Report("FLYTIP", open311.description("Fly-tipping", marker), lat=51.4816, long=-3.1791,
                        attributes={"waste_type": ["furniture", "garden"]}), Deadline.after(3))
-    assert sent.reference.startswith("CDF-")
+    assert sent.reference.startswith("CAR-")
     [post] = received(served_fakes, marker)
     assert post["fields"]["lat"] == "51.481600" and post["fields"]["long"] == "-3.179100"
     assert post["lists"] == {"attribute[waste_type][]": ["furniture", "garden"]}

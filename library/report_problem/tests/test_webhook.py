@@ -63,7 +63,7 @@ def test_contact_details_and_descriptions_stay_out_of_the_logs(http, served, ser
     chat.say("report_problem.location", "Outside 7 Heol Eglwys Fair, CF10 1EP", postcode="CF10 1EP")
     chat.say("report_problem.answer", f"Dog mess all over the path {marker}")
     chat.say("report_problem.contact", "07700 900246", phone="07700 900246")
-    assert "Your reference is CDF-" in reply_text(chat.say("report_problem.confirm", "Yes, send it"))
+    assert "Your reference is CAR-" in reply_text(chat.say("report_problem.confirm", "Yes, send it"))
     log = served.log.read_text(encoding="utf-8")
     for secret in (marker, "900246", "Eglwys Fair", "CF10 1EP"):
         assert secret not in log, secret

@@ -146,7 +146,7 @@ COUNCILS = {
     "oxford": Council(OXFORD, frozenset({"demo-oxford-open311-key-not-a-secret"}), "OXF"),
     "oxfordshire": Council(OXFORDSHIRE, frozenset({"demo-oxford-open311-county-key-not-a-secret"}), "OCC",
                            jurisdiction_id="oxfordshire-demo"),
-    "cardiff": Council(CARDIFF, frozenset({"demo-cardiff-open311-key-not-a-secret"}), "CDF"),
+    "cardiff": Council(CARDIFF, frozenset({"demo-cardiff-open311-key-not-a-secret"}), "CAR"),
     "slow": Council(OXFORD, frozenset({"demo-oxford-open311-key-not-a-secret"}), "SLW", slow=True),
 }
 
