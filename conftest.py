@@ -80,10 +80,13 @@ class Caller:
         return answer
 
     def turn(self, tenant: str, intent: str, **kw) -> dict:
+        return self.turn_with_headers(tenant, intent, {}, **kw)
+
+    def turn_with_headers(self, tenant: str, intent: str, headers: dict, **kw) -> dict:
         from townhall import wire
 
         body = wire.build_request(PROJECTS[tenant], intent, **kw)
-        answer = self.post(body, tenant)
+        answer = self.post(body, tenant, headers=headers)
         assert answer.status == 200, answer.json
         return answer.json
 
@@ -171,7 +174,7 @@ def make_app(monkeypatch, tmp_path):
 
     def build(**env: str) -> Caller:
         for key in ("TOWNHALL_SETTINGS_BACKEND", "TOWNHALL_TENANTS_DIR", "TOWNHALL_LIBRARY_DIR",
-                    "TOWNHALL_SETTINGS_TTL", "TOWNHALL_TURN_BUDGET"):
+                    "TOWNHALL_SETTINGS_TTL", "TOWNHALL_TURN_BUDGET", "TOWNHALL_DEV_CLOCK"):
             monkeypatch.delenv(key, raising=False)
         monkeypatch.setenv("TOWNHALL_TENANTS_DIR", str(TENANTS))
         monkeypatch.setenv("TOWNHALL_STATE_DIR", str(tmp_path / "state"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from types import SimpleNamespace
 
@@ -93,7 +94,7 @@ def test_no_webhook_url_is_a_clear_error(fake, deploy):
 def test_no_password_anywhere_says_how_to_give_one(fake, deploy):
     done = deploy(fake, "oxford", "--webhook-url", URL)
     assert done.returncode == 1
-    assert "--password-from-env" in done.stderr and "townhall-webhook-oxford" in done.stderr
+    assert "--password-from-env" in done.stderr and "townhall-oxford-webhook-password" in done.stderr
 
 
 def test_dialogflow_refusing_is_reported(deploy):
@@ -104,3 +105,25 @@ def test_dialogflow_refusing_is_reported(deploy):
         serving.stop()
     assert done.returncode == 1
     assert "Dialogflow refused (projects/townhall-demo-cardiff)" in done.stderr and "no agent" in done.stderr
+
+
+def test_a_council_whose_secret_terraform_owns_deploys_with_that_secret(fake, deploy, tmp_path):
+    """Real councils' files say managed-by-terraform: the secret Terraform keeps is used as it is."""
+    tenants = tmp_path / "tenants"
+    tenants.mkdir()
+    text = (REPO / "infra" / "tenants" / "oxford.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"password_sha256: [0-9a-f]{64}", "password_sha256: managed-by-terraform", text)
+    (tenants / "oxford.yaml").write_text(text, encoding="utf-8")
+    done = deploy(fake, "oxford", "--webhook-url", URL, TOWNHALL_TENANTS_DIR=str(tenants),
+                  TOWNHALL_WEBHOOK_PASSWORD="generated-by-terraform")
+    assert done.returncode == 0, done.stderr
+    assert fake.fake.fulfillments["townhall-demo-oxford"].generic_web_service.password == "generated-by-terraform"
+
+
+def test_the_secret_read_is_the_one_the_tenant_module_makes():
+    from townhall.agent.deploy import secret_name
+
+    module = (REPO / "infra" / "modules" / "tenant" / "main.tf").read_text(encoding="utf-8")
+    assert '"webhook-password"' in module and 'secret_id = "${local.secret_prefix}-${each.key}"' in module
+    assert 'secret_prefix = "townhall-${var.tenant.id}"' in module
+    assert secret_name("oxford", "platform") == "projects/platform/secrets/townhall-oxford-webhook-password/versions/latest"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 from werkzeug.serving import make_server
@@ -199,3 +200,32 @@ def test_upstream_once_scopes_keys_by_tenant(tmp_path):
     assert a.once("k", lambda: 1, Deadline.after(1)) == 1
     assert a.once("k", lambda: 2, Deadline.after(1)) == 1
     assert b.once("k", lambda: 3, Deadline.after(1)) == 3
+
+
+def test_secret_manager_reads_the_tenants_secret_caches_it_and_keeps_the_last_good_value():
+    from townhall.secrets import SecretManagerSecrets
+
+    class Client:
+        """Stands in for SecretManagerServiceClient: records the names asked for."""
+
+        def __init__(self):
+            self.asked, self.failing = [], False
+
+        def access_secret_version(self, name, timeout):
+            self.asked.append(name)
+            if self.failing:
+                raise RuntimeError("unavailable")
+            if "missing" in name:
+                raise KeyError(name)
+            return SimpleNamespace(payload=SimpleNamespace(data=b"s3cret"))
+
+    client = Client()
+    secrets = SecretManagerSecrets("platform", ttl=0.2, client=client)
+    assert secrets("oxford", "pay-api-key") == "s3cret"
+    assert secrets("oxford", "pay-api-key") == "s3cret"
+    assert client.asked == ["projects/platform/secrets/townhall-oxford-pay-api-key/versions/latest"]
+    assert secrets("oxford", "missing-key") is None
+    time.sleep(0.25)
+    client.failing = True
+    assert secrets("oxford", "pay-api-key") == "s3cret"  # the last good value, logged as an error
+    assert len(client.asked) == 3

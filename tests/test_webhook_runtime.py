@@ -259,3 +259,14 @@ def test_proven_credentials_are_remembered_only_for_their_stored_hash():
     assert not auth.check_password("guess", old)
     assert not auth.check_password("first-secret", None)
     assert not auth.check_password("first-secret", 12345)
+
+
+def test_the_clock_header_is_honoured_only_with_the_dev_clock(make_app):
+    """X-Townhall-Now sets a turn's clock for scripted conversations, never in production."""
+    christmas = {"X-Townhall-Now": "2026-12-25T11:00:00"}
+    dev = make_app(TOWNHALL_DEV_CLOCK="1").turn_with_headers("oxford", "contact.open_now", christmas)
+    assert "Christmas" in dev["fulfillmentText"], dev["fulfillmentText"]
+    production = make_app()
+    ignored = production.turn_with_headers("oxford", "contact.open_now", christmas)
+    plain = production.turn_with_headers("oxford", "contact.open_now", {})
+    assert ignored["fulfillmentText"] == plain["fulfillmentText"]

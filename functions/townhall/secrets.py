@@ -16,7 +16,6 @@ A process's settings say ``api_key_secret: pay-api-key``; the handler asks
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from pathlib import Path
@@ -24,9 +23,6 @@ from typing import Any, Callable, Mapping
 
 from . import logs
 from .yamlio import YamlError, load_yaml
-
-SECRET_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
-
 
 def secret_id(tenant: str, name: str) -> str:
     """The Secret Manager secret id of a tenant's secret (the Terraform tenant module creates it)."""

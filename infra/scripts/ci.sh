@@ -131,6 +131,7 @@ stage_apply() {
   terraform_inputs
   "$tf" -chdir=infra apply -input=false "$PWD/build/tfplan"
   "$tf" -chdir=infra output -json webhook_password_sha256 > build/webhook-hashes.json
+  "$tf" -chdir=infra output -raw webhook_url > build/webhook-url.txt
 }
 
 stage_settings() {
@@ -151,7 +152,11 @@ stage_agents_fetch() {
 
 stage_agents() {
   deploying || return 0
-  TOWNHALL=$TOWNHALL infra/scripts/deploy-agents.sh build/agent-fingerprints.previous.json build/agent-fingerprints.json
+  need TOWNHALL_PLATFORM_PROJECT
+  # agent deploy sets each fulfillment to the webhook Terraform made, with the password Terraform
+  # keeps in Secret Manager (townhall-<id>-webhook-password in the platform project).
+  TOWNHALL_WEBHOOK_URL=$(cat build/webhook-url.txt) TOWNHALL=$TOWNHALL \
+    infra/scripts/deploy-agents.sh build/agent-fingerprints.previous.json build/agent-fingerprints.json
 }
 
 stage_agents_record() {

@@ -84,7 +84,7 @@ def register(sub) -> None:
     d.add_argument("--webhook-url", help="the webhook's https:// URL (default $TOWNHALL_WEBHOOK_URL)")
     d.add_argument("--password-from-env", metavar="VAR",
                    help="read the webhook secret from this environment variable (default $TOWNHALL_WEBHOOK_PASSWORD, "
-                        "else Secret Manager townhall-webhook-<tenant>)")
+                        "else Secret Manager townhall-<tenant>-webhook-password)")
     d.add_argument("--platform-project", help="project holding the Secret Manager secrets "
                                               "(default $TOWNHALL_PLATFORM_PROJECT or $GOOGLE_CLOUD_PROJECT)")
     d.set_defaults(func=cmd_deploy)

@@ -7,7 +7,8 @@
    username and the tenant's webhook secret as password, enabled.
 
 The secret comes, in this order, from ``--password-from-env VAR``, ``TOWNHALL_WEBHOOK_PASSWORD``,
-or Secret Manager (``townhall-webhook-<tenant>`` in the platform project, when
+or Secret Manager (``townhall-<tenant>-webhook-password`` in the platform project, where Terraform
+keeps it, when
 ``google-cloud-secret-manager`` is installed). Before anything is sent it must match the
 ``webhook.password_sha256`` of the tenant file, or every turn would be refused.
 
@@ -22,6 +23,8 @@ import hmac
 import os
 from typing import Callable
 
+from ..delivery import WEBHOOK_PLACEHOLDER
+from ..secrets import secret_id
 from ..tenants import Tenant
 from .build import AgentExport
 
@@ -29,6 +32,7 @@ ENDPOINT_ENV = "TOWNHALL_DIALOGFLOW_ENDPOINT"
 URL_ENV = "TOWNHALL_WEBHOOK_URL"
 PASSWORD_ENV = "TOWNHALL_WEBHOOK_PASSWORD"
 PLATFORM_ENV = "TOWNHALL_PLATFORM_PROJECT"
+WEBHOOK_SECRET = "webhook-password"  # the tenant module's Secret Manager secret townhall-<id>-webhook-password
 OPERATION_TIMEOUT = 600.0  # seconds for restore and for training
 
 
@@ -37,7 +41,7 @@ class DeployError(Exception):
 
 
 def secret_name(tenant_id: str, platform_project: str) -> str:
-    return f"projects/{platform_project}/secrets/townhall-webhook-{tenant_id}/versions/latest"
+    return f"projects/{platform_project}/secrets/{secret_id(tenant_id, WEBHOOK_SECRET)}/versions/latest"
 
 
 def webhook_url(given: str | None) -> str:
@@ -60,6 +64,10 @@ def webhook_password(tenant: Tenant, from_env: str | None = None, platform_proje
         password = os.environ[PASSWORD_ENV]
     else:
         password = _from_secret_manager(tenant, platform_project)
+    if tenant.password_sha256 == WEBHOOK_PLACEHOLDER:
+        # Terraform owns this council's secret and delivers its hash to the settings itself
+        # (settings push --webhook-hashes); the file has nothing to check the password against.
+        return password
     digest = hashlib.sha256(password.encode()).hexdigest()
     if not hmac.compare_digest(digest, tenant.password_sha256):
         raise DeployError(f"the webhook password given for {tenant.id!r} does not match webhook.password_sha256 in "
@@ -73,12 +81,12 @@ def _from_secret_manager(tenant: Tenant, platform_project: str | None) -> str:
     how = f"pass --password-from-env VAR or set {PASSWORD_ENV}"
     if not project:
         raise DeployError(f"no webhook password: {how}, or name the platform project holding Secret Manager "
-                          f"secret townhall-webhook-{tenant.id} (--platform-project or {PLATFORM_ENV})")
+                          f"secret {secret_id(tenant.id, WEBHOOK_SECRET)} (--platform-project or {PLATFORM_ENV})")
     try:
         from google.cloud import secretmanager  # optional: only deploys that read Secret Manager need it
     except ImportError:
         raise DeployError(f"no webhook password: {how}, or pip install google-cloud-secret-manager "
-                          f"to read secret townhall-webhook-{tenant.id} from {project}") from None
+                          f"to read secret {secret_id(tenant.id, WEBHOOK_SECRET)} from {project}") from None
     name = secret_name(tenant.id, project)
     try:
         response = secretmanager.SecretManagerServiceClient().access_secret_version(name=name)
