@@ -7,7 +7,7 @@ closures and live chat are this process's settings. ``turn.now`` is the local ti
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from townhall import dates
@@ -44,12 +44,14 @@ def reason(t: Texts, closure: Closure) -> str:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The council's timetables and weekly hours text, built once per settings load and language."""
+    """The council's timetables and weekly hours text, built once per settings load and language,
+    and the replies already given (see ``handle``)."""
 
     hours: Hours
     chat: Hours | None
     chat_url: str | None
     week: str  # "Our opening hours are:" and a line per weekday
+    replies: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def prepare(settings: Settings) -> Prepared:
@@ -153,5 +155,20 @@ def human(turn: Turn, settings: Settings) -> Reply:
 ACTIONS = {"details": details, "opening_hours": opening_hours, "open_now": open_now, "human": human}
 
 
+REMEMBERED = 512  # replies kept per council and language: a few days' worth
+
+
 def handle(turn: Turn, settings: Settings) -> Reply:
-    return ACTIONS[turn.action](turn, settings)
+    """Every reply here depends on the time only through the date and the stretch of the day
+    (``Hours.stretch``) of the opening hours and of the live chat hours, so a reply is worked out
+    once per action, date and stretches, and then given again to every resident who asks."""
+    prepared, now = _prepared(settings), turn.now
+    key = (turn.action, turn.language, now.date(), now.tzinfo, prepared.hours.stretch(now),
+           prepared.chat.stretch(now) if prepared.chat is not None else 0)
+    reply = prepared.replies.get(key)
+    if reply is None:
+        reply = ACTIONS[turn.action](turn, settings)
+        if len(prepared.replies) >= REMEMBERED:
+            prepared.replies.clear()
+        prepared.replies[key] = reply
+    return reply

@@ -47,11 +47,18 @@ def parse_spans(value: str | None) -> tuple[Span, ...]:
     return tuple(spans)
 
 
+ONE_DAY = timedelta(days=1)
+
+
 class Hours:
-    """A weekly timetable with its closures."""
+    """A weekly timetable with its closures. Built once per settings load; each turn only looks
+    things up (a resident's question runs ``status`` and ``next_open`` once each)."""
 
     def __init__(self, weekly: Mapping[str, str], division: str | None, closures: Mapping[date, str]):
         self.weekly = {day: parse_spans(weekly.get(day)) for day in WEEKDAYS}
+        self._by_weekday = tuple(self.weekly[day] for day in WEEKDAYS)  # Monday = 0, as date.weekday()
+        # Each weekday's openings and closings in order: they cut the day into stretches.
+        self._bounds = tuple(tuple(sorted(t for x in spans for t in (x.opens, x.closes))) for spans in self._by_weekday)
         self.division = division
         # Bank holidays and the council's own closures in one map; the council's reasons win.
         self.closures = {**(bank_holidays(division) if division else {}), **closures}
@@ -71,29 +78,40 @@ class Hours:
         return None if reason is None else Closure(day, reason)
 
     def spans(self, day: date) -> tuple[Span, ...]:
-        return () if self.closure(day) else self.weekly[WEEKDAYS[day.weekday()]]
+        return () if day in self.closures else self._by_weekday[day.weekday()]
+
+    def stretch(self, now: datetime) -> int:
+        """Which stretch of its day ``now`` falls in, between two of the day's openings or
+        closings (0 before the first; always 0 on a closure day). Throughout one stretch of one
+        date, ``status`` and ``next_open`` give the same answers."""
+        day = now.date()
+        return 0 if day in self.closures else bisect_right(self._bounds[day.weekday()], now.time())
 
     def status(self, now: datetime) -> Status:
         today = now.date()
-        for span in self.spans(today):
-            if span.opens <= now.time() < span.closes:
-                return Status(True, span.closes, None, None)
+        if today not in self.closures:
+            at = now.time()
+            for span in self._by_weekday[today.weekday()]:
+                if span.opens <= at < span.closes:
+                    return Status(True, span.closes, None, None)
         return Status(False, None, self.next_open(now), self.closure(today))
 
     def next_open(self, now: datetime) -> datetime | None:
-        for offset in range(LOOKAHEAD_DAYS + 1):
-            day = now.date() + timedelta(days=offset)
-            for span in self.spans(day):
-                start = datetime.combine(day, span.opens, tzinfo=now.tzinfo)
-                if start > now:
-                    return start
+        day, at = now.date(), now.time()
+        if day not in self.closures:
+            for span in self._by_weekday[day.weekday()]:
+                if span.opens > at:
+                    return datetime.combine(day, span.opens, tzinfo=now.tzinfo)
+        for _ in range(LOOKAHEAD_DAYS):
+            day += ONE_DAY
+            if day not in self.closures:
+                spans = self._by_weekday[day.weekday()]
+                if spans:
+                    return datetime.combine(day, spans[0].opens, tzinfo=now.tzinfo)
         return None
 
     def upcoming_closures(self, now: datetime, days: int = LOOKAHEAD_DAYS) -> list[Closure]:
         """Closures on days the council would otherwise open, within the next ``days`` days."""
-        first, last = now.date(), now.date() + timedelta(days=days)
-        return [
-            Closure(day, self.closures[day])
-            for day in self._days[bisect_left(self._days, first):bisect_right(self._days, last)]
-            if self.weekly[WEEKDAYS[day.weekday()]]
-        ]
+        first = now.date()
+        found = self._days[bisect_left(self._days, first):bisect_right(self._days, first + timedelta(days=days))]
+        return [Closure(day, self.closures[day]) for day in found if self._by_weekday[day.weekday()]]
