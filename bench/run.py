@@ -46,6 +46,9 @@ ROUNDS = 2  # baseline, webhook, baseline, webhook
 SETTINGS_TTL = 5.0  # seconds: shorter than a run, so the cache is refreshed under load
 IMPORT_RUNS = 7
 
+WEBHOOK_ENV = {"TOWNHALL_SETTINGS_BACKEND": "files", "TOWNHALL_TENANTS_DIR": str(ROOT / "infra/tenants"),
+               "TOWNHALL_SETTINGS_TTL": str(SETTINGS_TTL)}
+
 TARGET_THROUGHPUT = 0.8  # webhook requests/s at least 0.8 x the baseline's
 TARGET_IMPORT = 1.3  # webhook cold import at most 1.3 x the baseline's
 TARGET_READS = 1.0  # at most one settings read per tenant per cache period
@@ -93,6 +96,22 @@ def send(url: str, body: bytes | None = None, headers: dict | None = None) -> tu
             return response.status, response.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+def expect_ok(url: str, body: bytes, headers: dict) -> bytes:
+    status, reply = send(url, body, headers)
+    if status != 200:
+        raise BenchError(f"{url} answered {status}: {reply[:300]!r}")
+    return reply
+
+
+def bench_request() -> tuple[bytes, dict]:
+    """The benchmark's WebhookRequest body and headers (Basic credential of the demo tenant)."""
+    from townhall import wire  # from functions/, as the function itself sees it
+
+    body = json.dumps(wire.build_request(PROJECT, INTENT, session_id="bench"), separators=(",", ":")).encode()
+    auth = base64.b64encode(f"{TENANT}:{PASSWORD}".encode()).decode()
+    return body, {"Content-Type": "application/json", "Authorization": f"Basic {auth}"}
 
 
 @contextmanager
@@ -206,19 +225,13 @@ def verdict(ok: bool) -> str:
 
 
 def main() -> int:
-    from townhall import wire  # from functions/, as the function itself sees it
-
     wrk_binary = ensure_wrk()
     work = ROOT / ".bench"  # the servers' logs and the wrk script, kept for a look afterwards
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    body = json.dumps(wire.build_request(PROJECT, INTENT, session_id="bench"), separators=(",", ":")).encode()
-    auth = base64.b64encode(f"{TENANT}:{PASSWORD}".encode()).decode()
-    headers = {"Content-Type": "application/json", "Authorization": f"Basic {auth}"}
+    body, headers = bench_request()
     script = lua_script(work / "request.lua", body, headers)
-    webhook_env = {"TOWNHALL_SETTINGS_BACKEND": "files", "TOWNHALL_TENANTS_DIR": str(ROOT / "infra/tenants"),
-                   "TOWNHALL_SETTINGS_TTL": str(SETTINGS_TTL)}
-    sides = {"baseline": (ROOT / "bench/baseline.py", {}), "webhook": (FUNCTIONS / "main.py", webhook_env)}
+    sides = {"baseline": (ROOT / "bench/baseline.py", {}), "webhook": (FUNCTIONS / "main.py", WEBHOOK_ENV)}
     say(f"servers: functions-framework {SERVER_ENV}; wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} "
         f"-d{DURATION}s --latency after a {WARMUP}s warm-up; {ROUNDS} rounds; logs in {work}")
 
