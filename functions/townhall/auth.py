@@ -11,12 +11,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+from functools import lru_cache
 from typing import Any, Mapping
 
 REALM = 'Basic realm="townhall", charset="UTF-8"'
 _DUMMY = hashlib.sha256(b"no such tenant").hexdigest()
 
 
+@lru_cache(maxsize=256)  # a caller sends the same header on every turn: decode it once
 def parse_basic(header: str | None) -> tuple[str, str] | None:
     """(username, password) from an ``Authorization: Basic ...`` header, or None."""
     if not header:

@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 CONTEXT_NAME = re.compile(r"^[a-z0-9_-]{1,100}$")
 EVENT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,150}$")
@@ -40,9 +40,8 @@ class Deadline:
         return cls(time.monotonic() + seconds)
 
 
-@dataclass(frozen=True)
-class Turn:
-    """One resident turn, parsed and checked.
+class Turn(NamedTuple):
+    """One resident turn, parsed and checked (immutable; built on every turn, so a named tuple).
 
     ``parameters`` holds only the values the resident gave: Dialogflow's ``""`` (not yet collected)
     and ``null`` are left out. ``intent`` is the full display name (``contact.opening_hours``),
@@ -111,12 +110,13 @@ class Reply:
     event: Event | None = None
 
     def __init__(self, text, quick_replies=(), links=(), contexts=(), event=None):
-        object.__setattr__(self, "text", (text,) if isinstance(text, str) else tuple(text))
-        object.__setattr__(self, "quick_replies", tuple(quick_replies))
-        object.__setattr__(self, "links", tuple(links))
-        object.__setattr__(self, "contexts", tuple(contexts))
-        object.__setattr__(self, "event", event)
-        if not self.text and event is None:
+        fields = self.__dict__  # frozen: set once, here (quicker than object.__setattr__ each)
+        fields["text"] = text = (text,) if isinstance(text, str) else tuple(text)
+        fields["quick_replies"] = tuple(quick_replies)
+        fields["links"] = tuple(links)
+        fields["contexts"] = tuple(contexts)
+        fields["event"] = event
+        if not text and event is None:
             raise ValueError("a reply needs some text or a follow-up event")
 
 

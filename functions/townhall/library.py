@@ -14,6 +14,7 @@ import sys
 import threading
 import types
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -62,7 +63,7 @@ class Process:
         menu = self.manifest.get("menu") or {}
         return menu.get(language) or menu.get("en") or self.manifest["title"]["en"]
 
-    @property
+    @cached_property
     def upstream(self) -> bool:
         """True when the handler calls upstream services: it then runs under the turn's deadline."""
         return bool(self.manifest.get("upstream", False))
@@ -90,7 +91,7 @@ class Process:
                     self._module = _import(self, "handler", "handle")
         return self._module
 
-    @property
+    @cached_property
     def handler(self) -> Handler:
         """``handle(turn, settings) -> Reply``."""
         return self.module.handle

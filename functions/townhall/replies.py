@@ -20,6 +20,7 @@ def _messages(language: str) -> dict:
     return load_yaml(_MESSAGES / f"{language}.yaml")
 
 
+@lru_cache(maxsize=64)
 def runtime_texts(language: str) -> Texts:
     """The runtime's replies in ``language`` (a code such as ``cy`` or ``cy-GB``), else English."""
     language = language.split("-", 1)[0].lower()

@@ -194,12 +194,13 @@ class SettingsCache:
 
     def get(self, tenant_id: str) -> Loaded:
         """The tenant's settings as last read; raises ``Unavailable`` if none can be served."""
-        if not TENANT_ID.match(tenant_id):
-            return Loaded(missing=True)
-        slot = self._slot(tenant_id)
-        now = self.clock()
-        if slot.loaded is not None and now - slot.fetched_at < self.ttl:
-            return slot.loaded
+        slot = self._slots.get(tenant_id)
+        if slot is None:
+            if not TENANT_ID.match(tenant_id):
+                return Loaded(missing=True)
+            slot = self._slot(tenant_id)
+        elif slot.loaded is not None and self.clock() - slot.fetched_at < self.ttl:
+            return slot.loaded  # the warm path: one lookup, one clock reading
         if slot.loaded is not None:
             # A copy is held: one turn refreshes it, the others keep serving it meanwhile.
             if slot.lock.acquire(blocking=False):

@@ -87,11 +87,17 @@ class Tenant:
     gss_code: str = ""
     _councils: dict = field(default_factory=dict, repr=False, compare=False)
     _settings: dict = field(default_factory=dict, repr=False, compare=False)
+    _languages: dict = field(default_factory=dict, repr=False, compare=False)
 
     def language_for(self, language_code: str) -> str:
         """The reply language: the request's when the council offers it, English otherwise."""
-        base = language_code.split("-", 1)[0].lower()
-        return base if base in self.languages else "en"
+        found = self._languages.get(language_code)
+        if found is None:
+            base = language_code.split("-", 1)[0].lower()
+            found = base if base in self.languages else "en"
+            if len(self._languages) < 64:  # the codes Dialogflow sends: a handful
+                self._languages[language_code] = found
+        return found
 
     def council(self, library: Library, language: str) -> Council:
         council = self._councils.get(language)

@@ -23,8 +23,9 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
+from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -53,16 +54,17 @@ def _budget() -> float:
         return 4.0
 
 
-@dataclass
-class HttpResult:
-    status: int
-    body: bytes
-    headers: dict
+JSON_HEADERS = {"Content-Type": "application/json"}
+HttpResult = tuple  # (status, body, headers): what a WSGI adapter sends back
 
 
 def _json_error(status: int, message: str, **headers: str) -> HttpResult:
     body = json.dumps({"error": message}).encode()
-    return HttpResult(status, body, {"Content-Type": "application/json", **headers})
+    return status, body, {**JSON_HEADERS, **headers}
+
+
+def _content_length(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
 
 
 def _read_at_most(read, limit: int) -> bytes:
@@ -100,9 +102,9 @@ class Runtime:
                 tenant_id, self.http, lambda name: self.secrets(tenant_id, name), self.side_effects)
         return found
 
-    def _now(self, headers) -> datetime:
+    def _now(self, environ) -> datetime:
         if self.dev_clock:
-            given = headers.get("X-Townhall-Now")
+            given = environ.get("HTTP_X_TOWNHALL_NOW")
             if given:
                 try:
                     now = datetime.fromisoformat(given)
@@ -112,48 +114,47 @@ class Runtime:
         return datetime.now(LONDON)
 
     # -- HTTP ------------------------------------------------------------------------------
-    def handle(self, method: str, content_type: str | None, content_length: int | None,
-               read_body, headers) -> HttpResult:
+    def handle(self, environ: Mapping[str, Any], read_body: Callable[[], bytes]) -> HttpResult:
+        """One HTTP request, given as its WSGI environ (PEP 3333) and a function that reads its
+        body (at most ``MAX_BODY + 1`` bytes; called only once the request passed the checks)."""
         started = time.monotonic()
-        deadline = Deadline(started + self.budget)
-        log = {"trace": headers.get("X-Cloud-Trace-Context")}
+        trace = environ.get("HTTP_X_CLOUD_TRACE_CONTEXT")
+        log = {"tenant": None, "intent": None, "outcome": None, "trace": trace}
         try:
-            result = self._handle(method, content_type, content_length, read_body, headers, deadline, log)
+            result = self._handle(environ, read_body, started, log)
         except Exception:  # the last net: nothing escapes as a 5xx
             logs.event("ERROR", "unexpected error in the runtime\n" + traceback.format_exc(),
-                       **logs.trace_field(log["trace"]))
+                       **logs.trace_field(trace))
             result = self._reply_result(Reply(runtime_texts("en")("unavailable")), None, log)
             log["outcome"] = "runtime_error"
-        status = result.status
-        logs.event(
-            "INFO" if status == 200 and log.get("outcome") == "ok" else ("WARNING" if status < 500 else "ERROR"),
-            "turn",
-            tenant=log.get("tenant"),
-            intent=log.get("intent"),
-            outcome=log.get("outcome"),
-            status=status,
-            latency_ms=round((time.monotonic() - started) * 1000, 1),
-            **logs.trace_field(log["trace"]),
+        status = result[0]
+        logs.turn(
+            "INFO" if status == 200 and log["outcome"] == "ok" else ("WARNING" if status < 500 else "ERROR"),
+            log["tenant"], log["intent"], log["outcome"], status,
+            round((time.monotonic() - started) * 1000, 1), trace,
         )
         return result
 
-    def _handle(self, method, content_type, content_length, read_body, headers, deadline, log) -> HttpResult:
-        if method != "POST":
+    def _handle(self, environ, read_body, started: float, log: dict) -> HttpResult:
+        if environ.get("REQUEST_METHOD") != "POST":
             log["outcome"] = "method_not_allowed"
             return _json_error(405, "use POST", Allow="POST")
-        media = (content_type or "").split(";", 1)[0].strip().lower()
-        if media not in JSON_TYPES:
-            log["outcome"] = "unsupported_media_type"
-            return _json_error(415, "send the WebhookRequest as Content-Type: application/json")
+        media = environ.get("CONTENT_TYPE") or ""
+        if media != "application/json":  # the common case, exactly; else parse the media type
+            media = media.split(";", 1)[0].strip().lower()
+            if media not in JSON_TYPES:
+                log["outcome"] = "unsupported_media_type"
+                return _json_error(415, "send the WebhookRequest as Content-Type: application/json")
+        content_length = _content_length(environ.get("CONTENT_LENGTH"))
         if content_length is not None and content_length > MAX_BODY:
             log["outcome"] = "too_large"
             return _json_error(413, f"request body over {MAX_BODY} bytes")
-        raw = _read_at_most(read_body, MAX_BODY + 1)
+        raw = read_body()
         if len(raw) > MAX_BODY:
             log["outcome"] = "too_large"
             return _json_error(413, f"request body over {MAX_BODY} bytes")
 
-        credential = auth.parse_basic(headers.get("Authorization"))
+        credential = auth.parse_basic(environ.get("HTTP_AUTHORIZATION"))
         if credential is None:
             log["outcome"] = "unauthenticated"
             return _json_error(401, "HTTP Basic credentials required", **{"WWW-Authenticate": auth.REALM})
@@ -167,8 +168,9 @@ class Runtime:
             auth.check_password(password, None)  # same work as a real check: no timing tell
             log["outcome"] = "unauthenticated"
             return _json_error(401, "wrong credentials", **{"WWW-Authenticate": auth.REALM})
+        tenant = loaded.tenant if loaded is not None else None
         stored, project = (
-            (loaded.tenant.password_sha256, loaded.tenant.project) if loaded is not None and loaded.tenant
+            (tenant.password_sha256, tenant.project) if tenant is not None
             else auth.raw_credentials(loaded.raw if loaded is not None else None)
         )
         if stored is not None and not auth.check_password(password, stored):
@@ -191,20 +193,21 @@ class Runtime:
             log["outcome"] = "forbidden"
             return _json_error(403, "this credential does not open this agent's project")
 
-        if loaded is None or loaded.tenant is None:
+        if tenant is None:
             # Settings unreadable or invalid: a safe answer that reveals nothing of the tenant.
             log["outcome"] = "settings_unavailable" if loaded is None else "settings_invalid"
             texts = runtime_texts(request.language_code)
             return self._reply_result(Reply(texts("unavailable")), request, log)
 
-        with logs.sensitive(request.query_text, request.parameters,
-                            [c.parameters for c in request.contexts.values()]):
-            reply = self._dispatch(loaded.tenant, request, deadline, log, self._now(headers))
-            return self._reply_result(reply, request, log, loaded.tenant)
+        with logs.sensitive(request.query_text, request.parameters, request.contexts):
+            reply = self._dispatch(tenant, request, started + self.budget - self.margin, log,
+                                   self._now(environ))
+            return self._reply_result(reply, request, log, tenant)
 
     # -- dispatch --------------------------------------------------------------------------
-    def _dispatch(self, tenant: Tenant, request: wire.Request, deadline: Deadline, log: dict,
+    def _dispatch(self, tenant: Tenant, request: wire.Request, expires_at: float, log: dict,
                   now: datetime) -> Reply:
+        """The handler's reply; ``expires_at`` is when the handler's time is up (monotonic)."""
         language = tenant.language_for(request.language_code)
         process = self.library.for_intent(request.intent)
         if process is None or process.id not in tenant.processes:
@@ -212,13 +215,13 @@ class Runtime:
             return self._menu(tenant, language)
         turn = Turn(
             intent=request.intent,
-            action=request.intent.split(".", 1)[1],
+            action=request.intent.partition(".")[2],
             parameters=request.parameters,
             contexts=request.contexts,
             language=language,
             query_text=request.query_text,
             now=now,
-            deadline=Deadline(deadline.expires_at - self.margin),
+            deadline=Deadline(expires_at),
             all_required_params_present=request.all_required_params_present,
             conversation=request.conversation,
         )
@@ -280,7 +283,7 @@ class Runtime:
             fallback = self._sorry(tenant, language, "handler_error") if tenant else Reply(
                 runtime_texts(language)("unavailable"))
             body = wire.encode(wire.render(fallback, session, language_code))
-        return HttpResult(200, body, {"Content-Type": "application/json"})
+        return 200, body, JSON_HEADERS
 
 
 _runtime: Runtime | None = None
@@ -305,6 +308,15 @@ def reset() -> None:
     library_module._default = None
 
 
+def _body(request) -> Callable[[], bytes]:
+    """How to read a Flask request's body, at most ``MAX_BODY + 1`` bytes of it."""
+    if "CONTENT_LENGTH" in request.environ:
+        # Exactly Content-Length bytes (the runtime checks the length first); kept by werkzeug,
+        # so the framework's own read of the body after the function returns costs nothing.
+        return request.get_data
+    return lambda: _read_at_most(request.stream.read, MAX_BODY + 1)  # chunked: no length given
+
+
 def handle_http(request) -> tuple[bytes, int, dict]:
     """Flask adapter: a functions-framework request in, a (body, status, headers) tuple out."""
     try:
@@ -312,12 +324,6 @@ def handle_http(request) -> tuple[bytes, int, dict]:
     except Exception:  # a broken deployment (library or settings configuration): say so loudly
         logs.event("CRITICAL", "the runtime cannot start\n" + traceback.format_exc())
         body = wire.encode(wire.render(Reply(runtime_texts("en")("unavailable")), "", "en"))
-        return body, 200, {"Content-Type": "application/json"}
-    result = current.handle(
-        request.method,
-        request.headers.get("Content-Type"),
-        request.content_length,
-        request.stream.read,
-        request.headers,
-    )
-    return result.body, result.status, result.headers
+        return body, 200, JSON_HEADERS
+    status, body, headers = current.handle(request.environ, _body(request))
+    return body, status, headers

@@ -13,8 +13,7 @@ import hashlib
 import math
 import re
 import uuid
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import orjson
 
@@ -45,8 +44,7 @@ class BadRequest(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """The parts of a WebhookRequest the runtime uses."""
 
     session: str
@@ -63,20 +61,7 @@ class Request:
         return hashlib.blake2b(self.session.encode(), digest_size=16).hexdigest()
 
 
-def _obj(value: Any, field: str, required: bool = True) -> dict:
-    if value is None and not required:
-        return {}
-    if not isinstance(value, dict):
-        raise BadRequest(field, "must be a JSON object")
-    return value
-
-
-def _str(value: Any, field: str, required: bool = True) -> str:
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str):
-        raise BadRequest(field, "must be a string")
-    return value
+OBJECT, STRING = "must be a JSON object", "must be a string"
 
 
 def _present(params: Mapping[str, Any]) -> dict:
@@ -85,50 +70,71 @@ def _present(params: Mapping[str, Any]) -> dict:
 
 
 def parse_request(body: Any) -> Request:
-    body = _obj(body, "body")
-    session = _str(body.get("session"), "session")
+    # Every check is written out in line: this runs on every turn.
+    if type(body) is not dict:
+        raise BadRequest("body", OBJECT)
+    session = body.get("session")
+    if type(session) is not str:
+        raise BadRequest("session", STRING)
     match = SESSION.match(session)
     if not match:
         raise BadRequest("session", f"must be one of {SESSION_FORMS}")
-    result = _obj(body.get("queryResult"), "queryResult")
-    intent = _obj(result.get("intent"), "queryResult.intent")
-    display_name = _str(intent.get("displayName"), "queryResult.intent.displayName")
-    parameters = _obj(result.get("parameters"), "queryResult.parameters", required=False)
-    language = _str(result.get("languageCode"), "queryResult.languageCode")
-    query_text = _str(result.get("queryText"), "queryResult.queryText", required=False)
+    result = body.get("queryResult")
+    if type(result) is not dict:
+        raise BadRequest("queryResult", OBJECT)
+    intent = result.get("intent")
+    if type(intent) is not dict:
+        raise BadRequest("queryResult.intent", OBJECT)
+    display_name = intent.get("displayName")
+    if type(display_name) is not str:
+        raise BadRequest("queryResult.intent.displayName", STRING)
+    parameters = result.get("parameters")
+    if parameters is None:
+        parameters = {}
+    elif type(parameters) is not dict:
+        raise BadRequest("queryResult.parameters", OBJECT)
+    language = result.get("languageCode")
+    if type(language) is not str:
+        raise BadRequest("queryResult.languageCode", STRING)
+    query_text = result.get("queryText")
+    if query_text is None:
+        query_text = ""
+    elif type(query_text) is not str:
+        raise BadRequest("queryResult.queryText", STRING)
     required_present = result.get("allRequiredParamsPresent", True)
-    if not isinstance(required_present, bool):
+    if type(required_present) is not bool:
         raise BadRequest("queryResult.allRequiredParamsPresent", "must be true or false")
 
-    contexts_in = result.get("outputContexts")
-    if contexts_in is None:
-        contexts_in = []
-    if not isinstance(contexts_in, list):
-        raise BadRequest("queryResult.outputContexts", "must be a list")
-    prefix = session + "/contexts/"
     contexts: dict[str, Context] = {}
-    for i, ctx in enumerate(contexts_in):
-        where = f"queryResult.outputContexts[{i}]"
-        ctx = _obj(ctx, where)
-        name = _str(ctx.get("name"), where + ".name")
-        lifespan = ctx.get("lifespanCount", 0)
-        if isinstance(lifespan, bool) or not isinstance(lifespan, (int, float)):
-            raise BadRequest(where + ".lifespanCount", "must be a number")
-        params = _obj(ctx.get("parameters"), where + ".parameters", required=False)
-        if name.startswith(prefix):  # contexts of another session are not ours to read
-            short = name[len(prefix):]
-            contexts[short] = Context(short, int(lifespan), _present(params))
+    contexts_in = result.get("outputContexts")
+    if contexts_in:
+        if type(contexts_in) is not list:
+            raise BadRequest("queryResult.outputContexts", "must be a list")
+        prefix = session + "/contexts/"
+        for i, ctx in enumerate(contexts_in):
+            where = f"queryResult.outputContexts[{i}]"
+            if type(ctx) is not dict:
+                raise BadRequest(where, OBJECT)
+            name = ctx.get("name")
+            if type(name) is not str:
+                raise BadRequest(where + ".name", STRING)
+            lifespan = ctx.get("lifespanCount", 0)
+            if type(lifespan) is not int and type(lifespan) is not float:
+                raise BadRequest(where + ".lifespanCount", "must be a number")
+            params = ctx.get("parameters")
+            if params is None:
+                params = {}
+            elif type(params) is not dict:
+                raise BadRequest(where + ".parameters", OBJECT)
+            if name.startswith(prefix):  # contexts of another session are not ours to read
+                short = name[len(prefix):]
+                contexts[short] = Context(short, int(lifespan), _present(params))
+    elif contexts_in is not None and type(contexts_in) is not list:
+        raise BadRequest("queryResult.outputContexts", "must be a list")
 
-    return Request(
-        session=session,
-        project=match.group("project"),
-        intent=display_name,
-        parameters=_present(parameters),
-        contexts=contexts,
-        language_code=language,
-        query_text=query_text,
-        all_required_params_present=required_present,
-    )
+    return Request(session, match.group("project"), display_name,
+                   _present(parameters) if parameters else parameters, contexts, language,
+                   query_text, required_present)
 
 
 def _rich_content(reply: Reply) -> list:
