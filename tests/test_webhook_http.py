@@ -162,11 +162,25 @@ def _mutate(path, value):
     (["queryResult", "outputContexts"], [1], "queryResult.outputContexts[0]"),
     (["queryResult", "outputContexts"], [{"name": 5}], "queryResult.outputContexts[0].name"),
     (["queryResult", "allRequiredParamsPresent"], "yes", "queryResult.allRequiredParamsPresent"),
+    (["queryResult", "outputContexts"], [{"name": "x", "lifespanCount": True}],
+     "queryResult.outputContexts[0].lifespanCount"),
+    (["queryResult", "outputContexts"], [{"name": "x", "parameters": []}], "queryResult.outputContexts[0].parameters"),
 ])
 def test_malformed_requests_get_400_naming_the_field(http, path, value, field):
     answer = http.post(_mutate(path, value))
     assert answer.status == 400, answer.json
     assert answer.json["error"].startswith(field + ":"), answer.json
+
+
+@pytest.mark.parametrize("path,value,error", [
+    (["session"], KeyError, "session: is missing"),
+    (["queryResult", "intent", "displayName"], KeyError, "queryResult.intent.displayName: is missing"),
+    (["queryResult", "languageCode"], 1, "queryResult.languageCode: must be a string"),
+    (["queryResult", "outputContexts"], {}, "queryResult.outputContexts: must be a list"),
+])
+def test_a_400_says_what_is_wrong_in_plain_words(http, path, value, error):
+    answer = http.post(_mutate(path, value))
+    assert (answer.status, answer.json) == (400, {"error": error})
 
 
 @pytest.mark.parametrize("data", [b"", b"{", b"[1,2]", b"null", b'"text"', b"NaN", b'{"session": NaN}',
