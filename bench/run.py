@@ -41,10 +41,10 @@ sys.path.insert(0, str(FUNCTIONS))
 TENANT, PASSWORD, PROJECT = "oxford", "townhall-dev-oxford", "townhall-demo-oxford"
 INTENT = "contact.opening_hours"
 SERVER_ENV = {"WORKERS": "1", "THREADS": "8"}  # the same for both servers
-WRK_THREADS, WRK_CONNECTIONS, DURATION, WARMUP = 2, 16, 10, 3  # seconds
-ROUNDS = 2  # baseline, webhook, baseline, webhook
+WRK_THREADS, WRK_CONNECTIONS, DURATION, WARMUP = 2, 16, 6, 3  # seconds
+ROUNDS = 5  # baseline, webhook, baseline, webhook, ...: the machine drifts, so alternate often
 SETTINGS_TTL = 5.0  # seconds: shorter than a run, so the cache is refreshed under load
-IMPORT_RUNS = 7
+IMPORT_RUNS = 9  # the fastest of each side is compared: a slow start is the machine, not the code
 
 WEBHOOK_ENV = {"TOWNHALL_SETTINGS_BACKEND": "files", "TOWNHALL_TENANTS_DIR": str(ROOT / "infra/tenants"),
                "TOWNHALL_SETTINGS_TTL": str(SETTINGS_TTL)}
@@ -282,7 +282,7 @@ def main() -> int:
               for side, rs in runs.items()}
     b, w = median["baseline"], median["webhook"]
     throughput = w["rps"] / b["rps"]
-    imp_b, imp_w = statistics.median(imports["baseline"]), statistics.median(imports["webhook"])
+    imp_b, imp_w = min(imports["baseline"]), min(imports["webhook"])
     import_ratio = imp_w / imp_b
     total_reads = sum(reads.values())
     per_period = max(reads.values(), default=0) / periods
@@ -294,7 +294,7 @@ def main() -> int:
         ("Requests/s, each round", runs_text["baseline"], runs_text["webhook"], "", "", ""),
         ("Latency p50 (ms)", f"{b['p50']:.2f}", f"{w['p50']:.2f}", f"{w['p50'] / b['p50']:.2f}", "", ""),
         ("Latency p99 (ms)", f"{b['p99']:.2f}", f"{w['p99']:.2f}", f"{w['p99'] / b['p99']:.2f}", "", ""),
-        (f"Cold import (ms, median of {IMPORT_RUNS})", f"{imp_b:.0f}", f"{imp_w:.0f}",
+        (f"Cold import (ms, fastest of {IMPORT_RUNS})", f"{imp_b:.0f}", f"{imp_w:.0f}",
          f"{import_ratio:.2f}", f"<= {TARGET_IMPORT}", verdict(import_ratio <= TARGET_IMPORT)),
         ("Settings reads per 1,000 requests", "", f"{1000 * total_reads / turns:.3f}", "", "", ""),
         ("Settings reads per tenant per TTL period", "", f"{per_period:.2f}", "",

@@ -145,15 +145,16 @@ def turn(severity: str, tenant: str | None, intent: str | None, outcome: str | N
          latency_ms: float, trace: str | None) -> None:
     """The one line every turn writes: ``event(severity, "turn", ...)`` without the general
     field-by-field treatment, as every value is one the runtime set or checked itself."""
-    entry = {"severity": severity, "message": "turn"}
-    if tenant is not None:
-        entry["tenant"] = tenant  # set only once the credential opened this tenant's settings
-    if intent is not None:
-        entry["intent"] = _checked(intent)
-    if outcome is not None:
-        entry["outcome"] = outcome
-    entry["status"] = status
-    entry["latency_ms"] = latency_ms
+    if tenant is not None and intent is not None and outcome is not None:  # a turn that was served
+        entry = {"severity": severity, "message": "turn", "tenant": tenant,  # the credential opened it
+                 "intent": _checked(intent), "outcome": outcome, "status": status, "latency_ms": latency_ms}
+    else:
+        entry = {"severity": severity, "message": "turn"}
+        for key, value in (("tenant", tenant), ("intent", intent), ("outcome", outcome)):
+            if value is not None:
+                entry[key] = value if key == "outcome" else _checked(value)
+        entry["status"] = status
+        entry["latency_ms"] = latency_ms
     if trace:
         entry.update(trace_field(trace))
     _write(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))
@@ -162,9 +163,9 @@ def turn(severity: str, tenant: str | None, intent: str | None, outcome: str | N
 def _write(data: bytes) -> None:
     """One line out. On a real stdout, a line of at most PIPE_BUF bytes is one write(2), which
     the kernel keeps whole, so turns on many threads never wait on each other here."""
-    stream = _stream or sys.stdout
+    stream = sys.stdout if _stream is None else _stream
     try:
-        fd = stream.fileno() if _stream is None else -1
+        fd = -1 if _stream is not None else stream.fileno()
     except (AttributeError, ValueError, OSError):
         fd = -1  # stdout replaced by something without a file descriptor
     if fd < 0:
