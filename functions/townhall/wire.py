@@ -143,6 +143,7 @@ def parse_request(raw: bytes) -> Request:
 
 
 def _rich_content(reply: Reply) -> list:
+    """Buttons for the links and chips for the quick replies (the reply has at least one)."""
     items: list[dict] = []
     for link in reply.links:
         items.append(
@@ -150,7 +151,7 @@ def _rich_content(reply: Reply) -> list:
         )
     if reply.quick_replies:
         items.append({"type": "chips", "options": [{"text": q} for q in reply.quick_replies]})
-    return [items] if items else []
+    return [items]
 
 
 def render(reply: Reply, session: str, language_code: str) -> dict:
@@ -162,15 +163,14 @@ def render(reply: Reply, session: str, language_code: str) -> dict:
             "parameters": dict(reply.event.parameters),
             "languageCode": language_code,
         }
-    text = list(reply.text)
+    text = reply.text
     if text:
         response["fulfillmentText"] = "\n\n".join(text)
         messages: list[dict] = [{"text": {"text": [t]}} for t in text]
         if reply.quick_replies:
             messages.append({"quickReplies": {"title": text[-1], "quickReplies": list(reply.quick_replies)}})
-        rich = _rich_content(reply)
-        if rich:
-            messages.append({"payload": {"richContent": rich}})
+        if reply.links or reply.quick_replies:
+            messages.append({"payload": {"richContent": _rich_content(reply)}})
         response["fulfillmentMessages"] = messages
     if reply.contexts:
         response["outputContexts"] = [
