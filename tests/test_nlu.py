@@ -26,6 +26,19 @@ def exports():
     return {t: build_tenant(t, TENANTS, library) for t in ("oxford", "cardiff")}
 
 
+@pytest.fixture(scope="module")
+def nlus(exports):
+    """One classifier per tenant and language, fitted once for the module's tests."""
+    fitted = {}
+
+    def nlu(tenant: str, language: str) -> NLU:
+        if (tenant, language) not in fitted:
+            fitted[tenant, language] = NLU(exports[tenant], language)
+        return fitted[tenant, language]
+
+    return nlu
+
+
 def extract(text: str, language: str = "en", custom=None) -> dict[str, list]:
     found: dict[str, list] = {}
     for m in Extractor(custom or {}, language).find(text, NOW):
@@ -92,8 +105,8 @@ def test_custom_entities_by_synonym_ignoring_case_accents_and_punctuation():
     assert "faq-topic" not in extract("a greenbin", custom=custom)
 
 
-def test_classification_of_library_phrases_and_fallback(exports):
-    nlu = NLU(exports["oxford"], "en")
+def test_classification_of_library_phrases_and_fallback(nlus):
+    nlu = nlus("oxford", "en")
     assert nlu.understand("when are you open", (), NOW).intent.name == "contact.opening_hours"
     assert nlu.understand("can i talk to a real person", (), NOW).intent.name == "contact.human"
     got = nlu.understand("how do I get rid of an old sofa", (), NOW)
@@ -102,15 +115,15 @@ def test_classification_of_library_phrases_and_fallback(exports):
         assert nlu.understand(junk, (), NOW).intent is None, junk
 
 
-def test_welsh_classification(exports):
-    nlu = NLU(exports["cardiff"], "cy")
+def test_welsh_classification(nlus):
+    nlu = nlus("cardiff", "cy")
     assert nlu.understand("beth yw eich oriau agor", (), NOW).intent.name == "contact.opening_hours"
     got = nlu.understand("ble galla i gael bagiau ailgylchu", (), NOW)
     assert got.intent.name == "faq.ask" and got.parameters["topic"] == "recycling-bags"
 
 
-def test_intents_with_input_contexts_match_only_when_those_are_active(exports):
-    nlu = NLU(exports["oxford"], "en")
+def test_intents_with_input_contexts_match_only_when_those_are_active(nlus):
+    nlu = nlus("oxford", "en")
     intent = nlu.by_name["contact.human"]
     intent.input_contexts = ("waiting-for-callback",)  # as a follow-up intent would declare
     try:
@@ -119,6 +132,39 @@ def test_intents_with_input_contexts_match_only_when_those_are_active(exports):
         assert nlu.understand("speak to someone", ("waiting-for-callback",), NOW).intent.name == "contact.human"
     finally:
         intent.input_contexts = ()
+
+
+@pytest.mark.parametrize(("tenant", "language", "context", "text", "intent"), [
+    ("oxford", "en", "missed_bin-postcode", "OX14 5AB", "missed_bin.postcode"),
+    ("oxford", "en", "polling_station-postcode", "EH1 1YJ", "polling_station.postcode"),
+    ("oxford", "en", "council_tax-payment", "its 11223344", "council_tax.pay_details"),
+    ("oxford", "en", "council_tax-payment", "£12.34", "council_tax.pay_details"),
+    ("cardiff", "cy", "polling_station-postcode", "rhowch gynnig ar CF64 2AA", "polling_station.postcode"),
+])
+def test_an_answer_goes_to_the_intent_waiting_for_it(nlus, tenant, language, context, text, intent):
+    assert nlus(tenant, language).understand(text, (context,), NOW).intent.name == intent
+
+
+@pytest.mark.parametrize(("context", "text", "intent"), [
+    ("missed_bin-postcode", "what are your opening hours", "contact.opening_hours"),
+    ("polling_station-address", "cancel", "welcome.cancel"),
+    ("council_tax-payment", "can i speak to someone", "contact.human"),
+])
+def test_a_new_request_leaves_the_question_being_asked(nlus, context, text, intent):
+    assert nlus("oxford", "en").understand(text, (context,), NOW).intent.name == intent
+
+
+def test_the_digits_of_an_entity_do_not_count(nlus):
+    nlu = nlus("oxford", "en")
+    assert nlu.tokens("it's OX14 5AB", NOW)[0] == nlu.tokens("it's cf10 1ep", NOW)[0] == ["it's", "@uk-postcode"]
+    assert nlu.tokens("pay £12.34", NOW)[0] == nlu.tokens("pay £5", NOW)[0] == ["pay", "@sys.number"]
+    assert nlu.tokens("band d", NOW)[0] == ["@council-tax-band", "band", "d"]  # words, not digits, are kept
+
+
+def test_without_scikit_learn_the_classifier_says_what_to_install(exports, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn.linear_model", None)
+    with pytest.raises(NluError, match="needs scikit-learn .*requirements-dev.txt"):
+        NLU(exports["oxford"], "en")
 
 
 def test_an_unsupported_system_entity_fails_naming_it(exports):
