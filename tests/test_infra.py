@@ -20,7 +20,8 @@ from support import REPO, TENANTS
 
 INFRA = REPO / "infra"
 MODULES = {"root": INFRA, "platform": INFRA / "modules" / "platform", "tenant": INFRA / "modules" / "tenant"}
-UPSTREAM_KEYS = {"pay-api-key", "notify-api-key", "open311-api-key", "democracy-club-api-key"}
+UPSTREAM_KEYS = {"pay-api-key", "notify-api-key", "open311-api-key", "open311-county-api-key",
+                 "democracy-club-api-key", "os-places-api-key"}
 
 
 def _tfdocs():
@@ -236,6 +237,11 @@ def test_upstream_secrets_are_named_townhall_tenant_name_in_the_platform_project
     found = resources(MODULES["tenant"])
     local = {k: unquote(v) for b in tfdocs.parse(MODULES["tenant"])["locals"] for k, v in b.items()}
     assert set(re.findall(r'"([a-z0-9-]+)"', local["upstream_keys"])) == UPSTREAM_KEYS
+    # Every secret a tenant file or a process example names has its container.
+    named = set()
+    for path in [*sorted((REPO / "infra" / "tenants").glob("*.yaml")), *sorted((REPO / "library").glob("*/example.yaml"))]:
+        named |= set(re.findall(r"api_key_secret:\s*([a-z0-9-]+)", path.read_text(encoding="utf-8")))
+    assert named and named <= UPSTREAM_KEYS, f"secrets with no container in modules/tenant: {named - UPSTREAM_KEYS}"
     assert local["secret_prefix"] == "townhall-${var.tenant.id}"
     assert local["secrets"] == ('merge({"webhook-password" = "webhook-password"}, '
                                 '{for key in local.upstream_keys : key => "upstream-key"})')

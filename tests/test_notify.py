@@ -248,6 +248,13 @@ def test_a_failed_confirmation_can_be_tried_again(served_fakes, tmp_path):
     assert again.sent and len(sent_to(served_fakes, reference)) == 1
 
 
+def test_references_are_told_from_personal_data():
+    for reference in ("OXF-1001", "1234567890", "tok-12", "2026-12-01-0001"):
+        assert not notify.looks_personal(reference), reference
+    for text in ("a@example.org", "07700 900123", "call 01632 960001", "+44 7700 900123"):
+        assert notify.looks_personal(text), text
+
+
 @pytest.mark.parametrize("reference", ["resident@example.org", "07700 900123", "x" * 1001])
 def test_personal_data_never_goes_in_the_reference(reference, upstream):
     with pytest.raises(ValueError):

@@ -163,6 +163,7 @@ def test_county_endpoint_needs_its_jurisdiction(served_fakes, upstream):
                          Deadline.after(3))
     [post] = received(served_fakes, marker)
     assert post["fields"]["jurisdiction_id"] == "oxfordshire-demo" and sent.reference == post["service_request_id"]
+    assert sent.reference.startswith("OCC-")
     without = open311.Client(upstream, endpoint(served_fakes, "oxfordshire", api_key_secret="open311-county-api-key"))
     with pytest.raises(open311.Open311Error) as e:
         without.services(Deadline.after(3))

@@ -282,7 +282,8 @@ def build(tenant: Tenant, library: Library) -> AgentExport:
             name = intent["name"]
             export.files[f"intents/{name}.json"] = intent
             welcome = welcome or any(e.get("name") == "WELCOME" for e in intent.get("events", []))
-            fallback = fallback or bool(intent.get("fallbackIntent"))
+            # a fallback scoped to a process's own contexts is no default fallback
+            fallback = fallback or (bool(intent.get("fallbackIntent")) and not intent.get("contexts"))
             for language in languages:
                 rows = _usersays(process, name, language)
                 if rows is not None:

@@ -138,6 +138,8 @@ resource "google_cloudfunctions2_function" "webhook" {
       TOWNHALL_SETTINGS_BACKEND   = "firestore"
       TOWNHALL_FIRESTORE_DATABASE = google_firestore_database.settings.name
       GOOGLE_CLOUD_PROJECT        = var.project
+      TOWNHALL_SECRETS_BACKEND    = "secretmanager"
+      TOWNHALL_SECRETS_PROJECT    = var.project
     }
   }
 

@@ -5,7 +5,10 @@
 locals {
   # Upstream keys the council fills in: Secret Manager secret townhall-<tenant>-<name>. Processes
   # refer to them by name in their settings (e.g. api_key_secret: pay-api-key).
-  upstream_keys = toset(["pay-api-key", "notify-api-key", "open311-api-key", "democracy-club-api-key"])
+  upstream_keys = toset([
+    "pay-api-key", "notify-api-key", "open311-api-key", "open311-county-api-key", "democracy-club-api-key",
+    "os-places-api-key",
+  ])
 
   secret_prefix = "townhall-${var.tenant.id}"
   welsh         = contains(var.tenant.languages, "cy")

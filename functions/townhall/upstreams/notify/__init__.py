@@ -185,8 +185,15 @@ def parse_contact(text: str) -> Contact:
 
 
 def looks_personal(text: str) -> bool:
-    """Whether ``text`` could hold an email address or a phone number."""
-    return "@" in text or len(re.sub(r"\D", "", text)) >= 10
+    """Whether ``text`` could hold an email address or a UK phone number (a reference such as
+    ``OXF-1001`` or ``1234567890`` does not)."""
+    if "@" in text:
+        return True
+    for run in re.findall(r"\+?\d[\d\s().\-]{8,}\d", text):
+        digits = re.sub(r"\D", "", run)
+        if re.fullmatch(r"(0|44|0044)\d{9,10}", digits):
+            return True
+    return False
 
 
 # -- the client ------------------------------------------------------------------------------------

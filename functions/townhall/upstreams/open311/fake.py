@@ -6,7 +6,7 @@ Mounted at ``/open311``; one endpoint per demo council, by path:
 | --- | --- | --- |
 | ``/open311/oxford`` | Oxford City Council (district) | street cleaning, bins (batch), vehicles, and a street light service the county owns in practice |
 | ``/open311/oxfordshire`` | Oxfordshire County Council (county) | roads and pavements, street lighting (batch), drainage; needs ``jurisdiction_id=oxfordshire-demo`` |
-| ``/open311/cardiff`` | Cardiff Council (unitary) | street cleansing, roads, street lighting, bins |
+| ``/open311/cardiff`` | Cardiff Council (unitary) | street cleansing (graffiti is ``blackbox``: no id), roads, street lighting, bins; JSON too |
 | ``/open311/slow`` | Oxford's services | every call sleeps ``SLOW_SECONDS``: longer than a turn's budget |
 | ``/open311/broken`` | none | answers 200 with an HTML page, as FixMyStreet's read-only API does on errors |
 
@@ -18,7 +18,7 @@ Each serves ``services.{xml|json}``, ``services/{code}.{fmt}``, ``POST requests.
 character description, answering the documented errors: 400 ``Error in input for
 POST_Service_Request`` (with one line per problem), 403 for a wrong api_key, 404 for an unknown
 service_code or jurisdiction_id. Realtime services answer ``service_request_id``; batch ones a
-``token``, which has an id from its second poll on.
+``token``, which has an id from its second poll on; blackbox ones neither.
 
 Magic inputs (in ``description``), for failure paths:
 
@@ -116,7 +116,8 @@ CARDIFF = [
              "fly tipping, dumped rubbish, tipping, rubbish", attributes=[
                  _attribute("waste_type", "multivaluelist", "What has been dumped? Choose all that apply.",
                             values=WASTE), FMS_ID]),
-    _service("GRAFF", "Graffiti", "Street cleansing", "Graffiti on public property.", "graffiti, tagging, spray paint"),
+    _service("GRAFF", "Graffiti", "Street cleansing", "Graffiti on public property.", "graffiti, tagging, spray paint",
+             kind="blackbox"),
     _service("DOGF", "Dog fouling", "Street cleansing", "Dog mess on pavements, paths and parks.",
              "dog mess, dog poo, dog fouling"),
     _service("POT", "Pothole", "Roads and pavements", "A hole in the road surface.",
@@ -136,16 +137,17 @@ CARDIFF = [
 class Council:
     services: list
     api_keys: frozenset
+    prefix: str  # of its service_request_ids
     jurisdiction_id: str | None = None  # required when set (a multi-jurisdiction endpoint)
     slow: bool = False
 
 
 COUNCILS = {
-    "oxford": Council(OXFORD, frozenset({"demo-oxford-open311-key-not-a-secret"})),
-    "oxfordshire": Council(OXFORDSHIRE, frozenset({"demo-oxford-open311-county-key-not-a-secret"}),
+    "oxford": Council(OXFORD, frozenset({"demo-oxford-open311-key-not-a-secret"}), "OXF"),
+    "oxfordshire": Council(OXFORDSHIRE, frozenset({"demo-oxford-open311-county-key-not-a-secret"}), "OCC",
                            jurisdiction_id="oxfordshire-demo"),
-    "cardiff": Council(CARDIFF, frozenset({"demo-cardiff-open311-key-not-a-secret"})),
-    "slow": Council(OXFORD, frozenset({"demo-oxford-open311-key-not-a-secret"}), slow=True),
+    "cardiff": Council(CARDIFF, frozenset({"demo-cardiff-open311-key-not-a-secret"}), "CAR"),
+    "slow": Council(OXFORD, frozenset({"demo-oxford-open311-key-not-a-secret"}), "SLW", slow=True),
 }
 
 # XML containers (Spark convention): the JSON array's element name in XML.
@@ -302,7 +304,7 @@ def app():
         with state.lock:
             number = state.next_id
             state.next_id += 1
-            request_id = f"{name.upper()[:3]}-{number}"
+            request_id = f"{council.prefix}-{number}"
             stored = {"service_request_id": request_id, "status": "open", "service_name": service["service_name"],
                       "service_code": service["service_code"], "description": form.get("description", ""),
                       "requested_datetime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -313,7 +315,9 @@ def app():
             record = {"council": name, "format": fmt, "fields": dict(fields),
                       "lists": {k: request.form.getlist(k) for k in request.form if k.endswith("[]")},
                       "api_key_valid": True, "service_request_id": request_id, "token": None}
-            if service["type"] == "batch":
+            if service["type"] == "blackbox":
+                body = [{"service_notice": "Thank you (demo): no reference is given for this kind of report."}]
+            elif service["type"] == "batch":
                 token = f"tok-{number}"
                 state.tokens[(name, token)] = {"id": request_id, "polls": 0, "stuck": "demo-token-stuck" in text}
                 record["token"] = token
