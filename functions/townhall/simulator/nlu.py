@@ -176,7 +176,7 @@ class Classifier:
     """
 
     def __init__(self, examples: list[tuple[str, list[str]]], c: float = C):
-        np, csr_matrix, LogisticRegression, threadpool_limits = _scikit_learn()
+        np, csr_matrix, LogisticRegression, threadpool_limits = scikit_learn()
         self._np = np
         raw = [features(tokens) for _, tokens in examples]
         df: Counter = Counter(f for vector in raw for f in vector)
@@ -222,7 +222,9 @@ class Classifier:
         return self._np.asarray(weights) @ self.weights[indices] + self.bias
 
 
-def _scikit_learn():
+def scikit_learn():
+    """numpy, scipy's ``csr_matrix``, ``LogisticRegression`` and ``threadpool_limits``; NluError
+    saying what to install when they are missing."""
     try:
         import numpy
         from scipy.sparse import csr_matrix
