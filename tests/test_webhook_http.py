@@ -78,6 +78,30 @@ def test_oversized_chunked_body_without_length_gets_413(served):
     assert data.startswith(b"HTTP/1.1 413"), data[:200]
 
 
+def test_a_chunked_request_without_length_is_served(served):
+    """Transfer-Encoding: chunked, no Content-Length: read up to the limit and answered."""
+    url = urlparse(served.url)
+    body = json.dumps(request()).encode()
+    with socket.create_connection((url.hostname, url.port), timeout=10) as s:
+        s.sendall((
+            f"POST / HTTP/1.1\r\nHost: {url.hostname}\r\nContent-Type: application/json\r\n"
+            f"Authorization: {basic('oxford', 'townhall-dev-oxford')}\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode())
+        for part in (body[:100], body[100:]):
+            s.sendall(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+        s.sendall(b"0\r\n\r\n")
+        data = b""
+        while True:
+            received = s.recv(65536)
+            if not received:
+                break
+            data += received
+    head, _, reply = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), data[:200]
+    assert b"Our opening hours are" in reply
+
+
 # -- authentication and tenant -----------------------------------------------------------------
 
 def test_missing_credentials_get_401_with_challenge(http):

@@ -301,7 +301,7 @@ def reset() -> None:
 
 def _body(request) -> Callable[[], bytes]:
     """How to read a Flask request's body, at most ``MAX_BODY + 1`` bytes of it."""
-    if "CONTENT_LENGTH" in request.environ:
+    if request.environ.get("CONTENT_LENGTH"):  # PEP 3333: absent or empty when unknown
         # Exactly Content-Length bytes (the runtime checks the length first); kept by werkzeug,
         # so the framework's own read of the body after the function returns costs nothing.
         return request.get_data
