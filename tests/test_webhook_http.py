@@ -52,19 +52,17 @@ def test_oversized_body_gets_413_before_parsing(http):
     assert answer.status == 413
 
 
-def test_oversized_chunked_body_without_length_gets_413(served):
-    """No Content-Length: the body is read up to the limit, never further."""
+def post_chunked(served, chunks) -> bytes:
+    """POST the chunks with Transfer-Encoding: chunked and no Content-Length; the raw answer."""
     url = urlparse(served.url)
-    chunk = b"{" + b" " * (64 * 1024)
     with socket.create_connection((url.hostname, url.port), timeout=10) as s:
-        head = (
+        s.sendall((
             f"POST / HTTP/1.1\r\nHost: {url.hostname}\r\nContent-Type: application/json\r\n"
             f"Authorization: {basic('oxford', 'townhall-dev-oxford')}\r\nTransfer-Encoding: chunked\r\n"
             "Connection: close\r\n\r\n"
-        ).encode()
-        s.sendall(head)
+        ).encode())
         try:
-            for _ in range(6):  # 384 KiB in all
+            for chunk in chunks:
                 s.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
             s.sendall(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
@@ -73,30 +71,21 @@ def test_oversized_chunked_body_without_length_gets_413(served):
         while True:
             part = s.recv(65536)
             if not part:
-                break
+                return data
             data += part
+
+
+def test_oversized_chunked_body_without_length_gets_413(served):
+    """No Content-Length: the body is read up to the limit, never further."""
+    chunk = b"{" + b" " * (64 * 1024)
+    data = post_chunked(served, [chunk] * 6)  # 384 KiB in all
     assert data.startswith(b"HTTP/1.1 413"), data[:200]
 
 
 def test_a_chunked_request_without_length_is_served(served):
     """Transfer-Encoding: chunked, no Content-Length: read up to the limit and answered."""
-    url = urlparse(served.url)
     body = json.dumps(request()).encode()
-    with socket.create_connection((url.hostname, url.port), timeout=10) as s:
-        s.sendall((
-            f"POST / HTTP/1.1\r\nHost: {url.hostname}\r\nContent-Type: application/json\r\n"
-            f"Authorization: {basic('oxford', 'townhall-dev-oxford')}\r\nTransfer-Encoding: chunked\r\n"
-            "Connection: close\r\n\r\n"
-        ).encode())
-        for part in (body[:100], body[100:]):
-            s.sendall(f"{len(part):x}\r\n".encode() + part + b"\r\n")
-        s.sendall(b"0\r\n\r\n")
-        data = b""
-        while True:
-            received = s.recv(65536)
-            if not received:
-                break
-            data += received
+    data = post_chunked(served, [body[:100], body[100:]])
     head, _, reply = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), data[:200]
     assert b"Our opening hours are" in reply
