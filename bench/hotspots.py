@@ -11,10 +11,8 @@ here; ``make bench`` keeps them, as production does.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import cProfile
-import json
 import os
 import pstats
 import sys
@@ -27,12 +25,10 @@ os.environ.setdefault("TOWNHALL_TENANTS_DIR", str(ROOT / "infra/tenants"))
 
 from functions_framework import create_app  # noqa: E402
 
-from townhall import wire  # noqa: E402
+import run  # noqa: E402  (bench/run.py: the benchmark's own request)
 from townhall.webhook import runtime  # noqa: E402
 
-BODY = json.dumps(wire.build_request("townhall-demo-oxford", "contact.opening_hours", session_id="bench")).encode()
-HEADERS = {"Content-Type": "application/json",
-           "Authorization": "Basic " + base64.b64encode(b"oxford:townhall-dev-oxford").decode()}
+BODY, HEADERS = run.bench_request()
 
 
 def turns(client, n: int) -> None:

@@ -145,16 +145,15 @@ def turn(severity: str, tenant: str | None, intent: str | None, outcome: str | N
          latency_ms: float, trace: str | None) -> None:
     """The one line every turn writes: ``event(severity, "turn", ...)`` without the general
     field-by-field treatment, as every value is one the runtime set or checked itself."""
-    if tenant is not None and intent is not None and outcome is not None:  # a turn that was served
-        entry = {"severity": severity, "message": "turn", "tenant": tenant,  # the credential opened it
-                 "intent": _checked(intent), "outcome": outcome, "status": status, "latency_ms": latency_ms}
-    else:
-        entry = {"severity": severity, "message": "turn"}
-        for key, value in (("tenant", tenant), ("intent", intent), ("outcome", outcome)):
-            if value is not None:
-                entry[key] = value if key == "outcome" else _checked(value)
-        entry["status"] = status
-        entry["latency_ms"] = latency_ms
+    entry = {"severity": severity, "message": "turn"}
+    if tenant is not None:
+        entry["tenant"] = tenant  # set only once the credential opened this tenant's settings
+    if intent is not None:
+        entry["intent"] = _checked(intent)
+    if outcome is not None:
+        entry["outcome"] = outcome
+    entry["status"] = status
+    entry["latency_ms"] = latency_ms
     if trace:
         entry.update(trace_field(trace))
     _write(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))

@@ -42,7 +42,7 @@ from .upstream import Http, Upstream
 MAX_BODY = 256 * 1024
 LONDON = ZoneInfo("Europe/London")
 INTENT_NAME = re.compile(r"^[A-Za-z0-9_]{1,60}\.[A-Za-z0-9_.]{1,100}$")
-JSON_TYPES = ("application/json",)
+JSON = "application/json"
 
 
 def _budget() -> float:
@@ -52,7 +52,7 @@ def _budget() -> float:
         return 4.0
 
 
-JSON_HEADERS = {"Content-Type": "application/json"}
+JSON_HEADERS = {"Content-Type": JSON}
 HttpResult = tuple  # (status, body, headers): what a WSGI adapter sends back
 
 
@@ -136,11 +136,9 @@ class Runtime:
             log["outcome"] = "method_not_allowed"
             return _json_error(405, "use POST", Allow="POST")
         media = environ.get("CONTENT_TYPE") or ""
-        if media != "application/json":  # the common case, exactly; else parse the media type
-            media = media.split(";", 1)[0].strip().lower()
-            if media not in JSON_TYPES:
-                log["outcome"] = "unsupported_media_type"
-                return _json_error(415, "send the WebhookRequest as Content-Type: application/json")
+        if media != JSON and media.split(";", 1)[0].strip().lower() != JSON:  # "application/json; charset=utf-8" too
+            log["outcome"] = "unsupported_media_type"
+            return _json_error(415, "send the WebhookRequest as Content-Type: application/json")
         length = environ.get("CONTENT_LENGTH")
         if length and length.isdigit() and int(length) > MAX_BODY:  # refused before it is read
             log["outcome"] = "too_large"

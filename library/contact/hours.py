@@ -77,9 +77,6 @@ class Hours:
         reason = self.closures.get(day)
         return None if reason is None else Closure(day, reason)
 
-    def spans(self, day: date) -> tuple[Span, ...]:
-        return () if day in self.closures else self._by_weekday[day.weekday()]
-
     def stretch(self, now: datetime) -> int:
         """Which stretch of its day ``now`` falls in, between two of the day's openings or
         closings (0 before the first; always 0 on a closure day). Throughout one stretch of one
