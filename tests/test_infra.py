@@ -333,7 +333,18 @@ def test_webhook_service_account_has_least_privilege():
     found = resources(MODULES["platform"])
     grants = [(k, b) for k, b in found.items() if k[0] == "google_project_iam_member"]
     webhook_roles = [unquote(b["role"]) for _, b in grants if "google_service_account.webhook" in unquote(b["member"])]
-    assert webhook_roles == ["roles/datastore.viewer"], "the webhook only reads settings at project level"
+    # Firestore read (settings) and write (once-only side-effect records): nothing else at project level.
+    assert webhook_roles == ["roles/datastore.user"]
+
+
+def test_side_effect_records_expire():
+    """sideeffects.py stamps each record with expire_at; a TTL policy on that field deletes it."""
+    from townhall import sideeffects
+
+    ttl = resources(MODULES["platform"])[("google_firestore_field", "side_effects_expire_at")]
+    assert unquote(ttl["collection"]) == sideeffects.COLLECTION
+    assert unquote(ttl["field"]) == "expire_at"
+    assert "ttl_config" in ttl
 
 
 def test_alerts_documented_in_operations():

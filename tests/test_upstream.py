@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -229,3 +230,53 @@ def test_secret_manager_reads_the_tenants_secret_caches_it_and_keeps_the_last_go
     client.failing = True
     assert secrets("oxford", "pay-api-key") == "s3cret"  # the last good value, logged as an error
     assert len(client.asked) == 3
+
+
+def test_a_request_in_flight_elsewhere_is_busy_not_done_twice(firestore_env):
+    """A pending record younger than PENDING_FOR: the repeat waits, then says busy."""
+    from google.cloud import firestore
+
+    from townhall import sideeffects
+
+    client = firestore.Client(project=firestore_env["GOOGLE_CLOUD_PROJECT"])
+    store = FirestoreSideEffects(lambda: client)
+    now = datetime.now(timezone.utc)
+    client.collection(sideeffects.COLLECTION).document(sideeffects._digest("oxford:busy")).set(
+        {"state": "pending", "since": now, "expire_at": now + sideeffects.KEEP_FOR})
+    calls = []
+    with pytest.raises(UpstreamError) as raised:
+        store("oxford:busy", lambda: calls.append(1), Deadline.after(0.6))
+    assert raised.value.kind == "busy" and calls == []
+
+
+def test_a_record_left_pending_by_a_crash_is_taken_over(firestore_env):
+    from google.cloud import firestore
+
+    from townhall import sideeffects
+
+    client = firestore.Client(project=firestore_env["GOOGLE_CLOUD_PROJECT"])
+    store = FirestoreSideEffects(lambda: client)
+    long_ago = datetime.now(timezone.utc) - timedelta(seconds=sideeffects.PENDING_FOR + 5)
+    client.collection(sideeffects.COLLECTION).document(sideeffects._digest("oxford:crashed")).set(
+        {"state": "pending", "since": long_ago, "expire_at": long_ago + sideeffects.KEEP_FOR})
+    assert store("oxford:crashed", lambda: {"reference": "R9"}, Deadline.after(2)) == {"reference": "R9"}
+    assert store("oxford:crashed", lambda: {"reference": "again"}, Deadline.after(2)) == {"reference": "R9"}
+
+
+def test_firestore_refusing_the_record_is_an_upstream_error_and_nothing_is_done():
+    from google.api_core.exceptions import PermissionDenied
+
+    class Refusing:
+        def collection(self, name):
+            return self
+
+        def document(self, name):
+            return self
+
+        def create(self, data, timeout):
+            raise PermissionDenied("no write access")
+
+    calls = []
+    with pytest.raises(UpstreamError) as raised:
+        FirestoreSideEffects(lambda: Refusing())("oxford:k", lambda: calls.append(1), Deadline.after(1))
+    assert raised.value.kind == "connection" and calls == []

@@ -39,20 +39,33 @@ resource "google_firestore_database" "settings" {
   depends_on = [google_project_service.apis]
 }
 
+# Once-only side effects (townhall/sideeffects.py): each record carries `expire_at`, and Firestore's
+# TTL policy deletes it after then, so the collection does not grow for ever.
+resource "google_firestore_field" "side_effects_expire_at" {
+  project    = var.project
+  database   = google_firestore_database.settings.name
+  collection = "side_effects"
+  field      = "expire_at"
+
+  ttl_config {}
+}
+
 # -- Identities ------------------------------------------------------------------------------------
 
-# The webhook runs as this account: it reads settings, and (granted by each tenant module) exactly
-# the upstream key secrets of each council. Nothing else.
+# The webhook runs as this account: it reads settings and writes its once-only side-effect records
+# (collection `side_effects`), and (granted by each tenant module) reads exactly the upstream key
+# secrets of each council. Nothing else. Firestore's IAM grants per database, not per collection:
+# the code writes only `side_effects`; settings are pushed by CI under its own account.
 resource "google_service_account" "webhook" {
   project      = var.project
   account_id   = "townhall-webhook"
   display_name = "Townhall webhook (runtime)"
-  description  = "Runs the Dialogflow webhook: Firestore read, and read access to each council's upstream key secrets."
+  description  = "Runs the Dialogflow webhook: Firestore settings read and side-effect records, each council's upstream key secrets."
 }
 
-resource "google_project_iam_member" "webhook_reads_settings" {
+resource "google_project_iam_member" "webhook_firestore" {
   project = var.project
-  role    = "roles/datastore.viewer"
+  role    = "roles/datastore.user"
   member  = "serviceAccount:${google_service_account.webhook.email}"
 }
 
@@ -146,7 +159,7 @@ resource "google_cloudfunctions2_function" "webhook" {
   depends_on = [
     google_project_service.apis,
     google_project_iam_member.build,
-    google_project_iam_member.webhook_reads_settings,
+    google_project_iam_member.webhook_firestore,
   ]
 }
 
