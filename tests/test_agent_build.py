@@ -70,6 +70,7 @@ def test_the_zip_holds_the_tenants_processes_in_its_languages(built, library, te
     assert agent["displayName"] == doc["name"]
     assert [agent["language"], *agent["supportedLanguages"]] == doc["languages"]
     assert agent["defaultTimezone"] == "Europe/London" and files["package.json"] == {"version": "1.0.0"}
+    assert agent["disableInteractionLogs"] and agent["disableStackdriverLogs"]  # residents' words not kept
 
 
 @pytest.mark.parametrize("tenant", TENANT_IDS)

@@ -53,6 +53,14 @@ def test_a_welsh_council_names_its_bins_in_welsh():
         "bins.rubbish.name.cy", "bins.recycling.name.cy", "bins.recycling.note.cy"]
 
 
+def test_a_welsh_council_titles_its_bins_link_in_welsh():
+    link = {"url": "https://example.org/demo/bins", "title": {"en": "Bins"}}
+    bins = {kind: {"name": {"en": kind, "cy": kind}} for kind in BINS}
+    settings = {"source": rounds(), "bins": bins, "addresses": ADDRESSES, "link": link}
+    assert paths(settings, ("en", "cy")) == ["link.title.cy"]
+    assert paths(settings, ("en",)) == []
+
+
 def test_rounds_must_be_known_wherever_they_are_named():
     source = rounds(assign={"streets": {"High St": "TUE"}}, exceptions=[
         {"date": "2026-12-25", "moved_to": "2026-12-25", "round": "SAT"}])

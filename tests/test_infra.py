@@ -370,3 +370,11 @@ def test_alerts_documented_in_operations():
     webhook = (REPO / "functions" / "townhall" / "webhook.py").read_text(encoding="utf-8")
     for outcome in outcomes:
         assert f'"{outcome}"' in webhook, f"the webhook never logs the outcome {outcome!r}"
+
+
+def test_terraform_and_agent_deploy_name_the_fulfillment_alike():
+    """Both set the Dialogflow fulfillment: a different name would show as drift on every plan."""
+    from townhall.agent import deploy
+
+    fulfillment = resources(MODULES["tenant"])[("google_dialogflow_fulfillment", "webhook")]
+    assert unquote(fulfillment["display_name"]) == deploy.FULFILLMENT_NAME

@@ -239,7 +239,8 @@ def agent_json(tenant: Tenant) -> dict:
         "examples": "",
         "linkToDocs": "",
         "displayName": tenant.name,
-        "disableInteractionLogs": False,
+        # Dialogflow's own history and logs would keep residents' words: both off (infra/modules/tenant).
+        "disableInteractionLogs": True,
         "disableStackdriverLogs": True,
         "defaultTimezone": TIMEZONE,
         "webhook": {  # the URL and credential are set by `townhall agent deploy`, never here

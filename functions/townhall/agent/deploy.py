@@ -31,6 +31,9 @@ from .build import AgentExport
 ENDPOINT_ENV = "TOWNHALL_DIALOGFLOW_ENDPOINT"
 URL_ENV = "TOWNHALL_WEBHOOK_URL"
 PASSWORD_ENV = "TOWNHALL_WEBHOOK_PASSWORD"
+# The fulfillment's name, as infra/modules/tenant sets it too: one value, so a deploy and the next
+# Terraform plan agree (tests/test_infra.py checks both).
+FULFILLMENT_NAME = "townhall-webhook"
 PLATFORM_ENV = "TOWNHALL_PLATFORM_PROJECT"
 WEBHOOK_SECRET = "webhook-password"  # the tenant module's Secret Manager secret townhall-<id>-webhook-password
 OPERATION_TIMEOUT = 600.0  # seconds for restore and for training
@@ -130,7 +133,7 @@ def deploy(export: AgentExport, url: str, password: str, say: Callable[[str], No
         fulfillments.update_fulfillment(
             fulfillment={
                 "name": f"{parent}/agent/fulfillment",
-                "display_name": "Townhall webhook",
+                "display_name": FULFILLMENT_NAME,
                 "enabled": True,
                 "generic_web_service": {"uri": url, "username": tenant.id, "password": password},
             },

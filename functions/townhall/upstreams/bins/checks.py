@@ -16,6 +16,8 @@ def _texts(settings: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
         yield f"bins.{kind}.name", spec.get("name")
         if spec.get("note"):
             yield f"bins.{kind}.note", spec["note"]
+    if settings.get("link"):
+        yield "link.title", settings["link"]["title"]
 
 
 def _source_bins(source: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
