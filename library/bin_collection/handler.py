@@ -16,14 +16,10 @@ from townhall.contract import Link, Reply, Settings, Texts, Turn
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
 from townhall.upstreams.bins import Collection, Property, collections
-from townhall.upstreams.bins.flow import AddressFlow, bin_asked
+from townhall.upstreams.bins.flow import AddressFlow, bin_asked, bin_name
 
 PROCESS = "bin_collection"
 
-
-def bin_name(settings: Settings, kind: str, language: str) -> str:
-    name = settings.process["bins"][kind]["name"]
-    return name.get(language) or name["en"]
 
 
 def when(t: Texts, settings: Settings, kind: str, day: date, today: date) -> str:

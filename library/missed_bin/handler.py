@@ -20,7 +20,7 @@ from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
 from townhall.upstreams import notify, open311
 from townhall.upstreams.bins import Property, collections
-from townhall.upstreams.bins.flow import AddressFlow, bin_asked, phrases, words
+from townhall.upstreams.bins.flow import AddressFlow, bin_asked, bin_name, phrases, words
 
 from .due import verdict
 
@@ -29,10 +29,6 @@ ASKING_BIN, CONFIRMING, REPORTED = "missed_bin-bin", "missed_bin-confirm", "miss
 
 
 # -- words -----------------------------------------------------------------------------------------
-
-def bin_name(settings: Settings, kind: str, language: str) -> str:
-    name = settings.process["bins"][kind]["name"]
-    return name.get(language) or name["en"]
 
 
 def on_day(t: Texts, day: date, today: date) -> str:

@@ -222,11 +222,6 @@ class Extractor:
                 self.number_value[n] = i
         self.number_words = _bounded(f"(?:{_alternation(number_words)})")
 
-    @property
-    def entity_names(self) -> set[str]:
-        names = set(self.synonyms) | set(self.regexps) | set(EXTRACTED_SYSTEM)
-        return names | ({POSTCODE_ENTITY} if self.has_postcode else set())
-
     def candidates(self, text: str, now: datetime) -> list[Match]:
         folded = fold(text)
         found: list[Match] = []

@@ -449,6 +449,3 @@ def evaluate(export, language: str, holdout: float = 0.2, seed: int = 1,
                 result.misses.append((text, intent.name, name, got.confidence))
     return result
 
-
-def process_of(name: str) -> str:
-    return re.split(r"\.", name, maxsplit=1)[0]

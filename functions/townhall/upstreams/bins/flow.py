@@ -204,6 +204,12 @@ def match(text: str, names: list[str], filler: set[str]) -> list[int]:
     return [i for i, name in enumerate(names) if wanted <= set(words(name))]
 
 
+def bin_name(settings: Settings, kind: str, language: str) -> str:
+    """A bin's name as the council calls it, in the resident's language (else English)."""
+    name = settings.process["bins"][kind]["name"]
+    return name.get(language) or name["en"]
+
+
 def bin_asked(turn: Turn, bins: Mapping[str, Any]) -> str | None:
     """Which of the council's bins the resident means: its name or words (the longest found in
     what they typed, in their language or English), else the bin-type entity's value."""
