@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from townhall.contract import Deadline, Link, OutputContext, Reply, Settings, Turn
 from townhall.postcodes import said
-from townhall.replies import how_to_reach
+from townhall.replies import how_to_reach, runtime_texts
 from townhall.upstream import UpstreamError
 from townhall.upstreams import postcodes
 
@@ -151,7 +151,7 @@ def handle(turn: Turn, settings: Settings) -> Reply:
         return _keep(t("not_a_postcode", example=t("example_postcode")))
     except postcodes.PostcodeNotFound as e:
         if e.terminated:
-            month = t(f"month_{e.terminated.month}")
+            month = runtime_texts(turn.language)(f"month_{e.terminated.month}")
             return _keep(t("terminated", postcode=postcode, month=month, year=e.terminated.year))
         return _keep(t("not_found", postcode=postcode))
     except UpstreamError:
