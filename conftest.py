@@ -45,7 +45,7 @@ def wait_for_port(port: int, proc: subprocess.Popen, seconds: float, log: Path) 
 
 
 def stop(proc: subprocess.Popen) -> None:
-    from townhall.simulator.chat import stop_group
+    from townhall_tools.simulator.chat import stop_group
 
     stop_group(proc)
 
@@ -100,8 +100,8 @@ def _decode(body: bytes) -> Any:
 
 @pytest.fixture(scope="session")
 def served_fakes():
-    """Every upstream fake (townhall.fakes), served in this process on a free loopback port."""
-    from townhall.fakes import FakesServer
+    """Every upstream fake (townhall_tools.fakes), served in this process on a free loopback port."""
+    from townhall_tools.fakes import FakesServer
 
     with FakesServer() as fakes:
         yield fakes
@@ -110,7 +110,7 @@ def served_fakes():
 @pytest.fixture(scope="session")
 def sandbox_tenants(served_fakes, tmp_path_factory) -> Path:
     """The example tenant files, their upstream URLs pointing at the served fakes."""
-    from townhall.fakes import sandbox_tenants as copy
+    from townhall_tools.fakes import sandbox_tenants as copy
 
     return copy(TENANTS, tmp_path_factory.mktemp("tenants"), served_fakes.url)
 

@@ -28,9 +28,9 @@ SEEDS = (1, 2, 3, 4, 5)
 
 
 def main() -> int:
-    from townhall.agent.build import build_tenant, tenant_ids
+    from townhall_tools.agent.build import build_tenant, tenant_ids
     from townhall.library import Library
-    from townhall.simulator.nlu import NLU, evaluate, scikit_learn
+    from townhall_tools.simulator.nlu import NLU, evaluate, scikit_learn
 
     scikit_learn()  # imported once up front, so "Train ms" is the fit alone
 

@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from support import PASSWORDS, REPO, TENANTS
-from townhall.agent.build import BuildError, build_tenant
+from townhall_tools.agent.build import BuildError, build_tenant
 from townhall.library import Library
-from townhall.simulator.entities import SUPPORTED_SYSTEM
+from townhall_tools.simulator.entities import SUPPORTED_SYSTEM
 
 LIBRARY_DIR = REPO / "library"
 TOWNHALL = str(Path(sys.executable).with_name("townhall"))
@@ -130,7 +130,7 @@ def test_every_system_entity_the_library_uses_is_simulated(library):
                         used.setdefault(meta[1:], path.relative_to(REPO).as_posix())
     unsupported = {e: where for e, where in used.items() if e not in SUPPORTED_SYSTEM}
     assert not unsupported, (f"system entities the simulator does not handle: {unsupported}; "
-                             "add them to functions/townhall/simulator/entities.py")
+                             "add them to tools/townhall_tools/simulator/entities.py")
 
 
 # -- errors ----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 
 from fake_dialogflow import FakeDialogflow, Serving
 from support import PASSWORDS, PROJECTS, REPO
-from townhall.cli import main
+from townhall_tools.cli import main
 
 URL = "https://europe-west2-townhall-platform.cloudfunctions.net/webhook"
 
@@ -121,7 +121,7 @@ def test_a_council_whose_secret_terraform_owns_deploys_with_that_secret(fake, de
 
 
 def test_the_secret_read_is_the_one_the_tenant_module_makes():
-    from townhall.agent.deploy import secret_name
+    from townhall_tools.agent.deploy import secret_name
 
     module = (REPO / "infra" / "modules" / "tenant" / "main.tf").read_text(encoding="utf-8")
     assert '"webhook-password"' in module and 'secret_id = "${local.secret_prefix}-${each.key}"' in module

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from townhall.library import default_library
-from townhall.upstreams.bins import schema
+from townhall_tools import binschema as schema
 from townhall.upstreams.bins.checks import settings_problems
 from townhall.upstreams.bins.flow import MESSAGES
 
@@ -94,7 +94,7 @@ def test_a_json_date_format_must_be_a_format():
 def test_every_process_using_the_bins_blocks_has_them_unchanged():
     users = schema.users(LIBRARY)
     assert users, "no process schema uses the bins.* blocks"
-    assert schema.stale(LIBRARY) == [], "run: .venv/bin/python -m townhall.upstreams.bins.schema --write"
+    assert schema.stale(LIBRARY) == [], "run: .venv/bin/python -m townhall_tools.binschema --write"
 
 
 def test_a_changed_copy_is_found_and_written_back(tmp_path):

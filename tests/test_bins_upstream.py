@@ -10,9 +10,10 @@ import pytest
 import requests
 
 from townhall.contract import Deadline
-from townhall.testing import sandbox_upstream
+from townhall_tools.testing import sandbox_upstream
 from townhall.upstream import UpstreamError
-from townhall.upstreams.bins import Collection, Property, addresses, collections, fake
+from townhall.upstreams.bins import Collection, Property, addresses, collections
+from townhall_tools.fakes import bins as fake
 from townhall.upstreams.bins.places import tidy
 
 TODAY = date(2026, 12, 1)  # a Tuesday

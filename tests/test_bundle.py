@@ -53,9 +53,34 @@ def test_bundle_layout(bundle):
     processes = sorted(p.parent.name for p in (REPO / "library").glob("*/manifest.yaml"))
     assert sorted(p.parent.name for p in (root / "library").glob("*/manifest.yaml")) == processes
     names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
-    assert not [n for n in names if "/tests/" in n or "__pycache__" in n or n.endswith(".pyc")], names
+    assert sorted({n.split("/")[0] for n in names}) == ["library", "main.py", "requirements.txt", "townhall"]
     with zipfile.ZipFile(bundle / "function.zip") as archive:
         assert sorted(archive.namelist()) == sorted(names)
+
+
+def test_bundle_holds_nothing_but_the_runtime(bundle):
+    """No tooling, fake, test, conversation script, training phrase or README is deployed."""
+    root = bundle / "function"
+    names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+    forbidden = {
+        "tooling": lambda n: "townhall_tools" in n or n.startswith(("tools/", "townhall/cli", "townhall/agent/",
+                                                                       "townhall/simulator/")),
+        "fake": lambda n: n.rsplit("/", 1)[-1] in ("fake.py", "fakes.py") or "/fakes/" in n,
+        "test": lambda n: "/tests/" in n or n.rsplit("/", 1)[-1].startswith("test") or n.endswith("conftest.py"),
+        "conversation script": lambda n: "/conversations/" in n,
+        "training phrase or entity": lambda n: "/intents/" in n or "/entities/" in n,
+        "README or docs": lambda n: n.lower().endswith((".md", ".rst", ".txt")) and n != "requirements.txt",
+        "example settings": lambda n: n.endswith("example.yaml"),
+        "compiled or cache file": lambda n: "__pycache__" in n or n.endswith(".pyc"),
+    }
+    found = {kind: [n for n in names if test(n)] for kind, test in forbidden.items()}
+    assert not any(found.values()), {k: v for k, v in found.items() if v}
+    # Every process ships exactly what the runtime loads: its manifest, schema, messages and code.
+    for folder in sorted((root / "library").iterdir()):
+        own = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        assert {"manifest.yaml", "schema.json", "handler.py", "messages/en.yaml"} <= set(own), (folder.name, own)
+        assert all(n in ("manifest.yaml", "schema.json") or n.startswith("messages/") or n.endswith(".py")
+                   for n in own), (folder.name, own)
 
 
 def test_bundle_zip_is_deterministic(bundle, tmp_path):
@@ -99,9 +124,29 @@ def test_bundle_serves_a_request_with_only_its_own_requirements(bundle, tmp_path
     assert "townhall" not in installed and "pytest" not in installed and "google-cloud-dialogflow" not in installed
     assert {"functions-framework", "google-cloud-firestore", "jsonschema", "pyyaml"} <= installed
 
+    # Every module in the bundle imports with only requirements.txt installed: the runtime's own,
+    # and each process's handler, checks and the modules they import.
+    every_module = (
+        "import pathlib, importlib, sys\n"
+        "sys.path.insert(0, '.')\n"
+        "for path in sorted(pathlib.Path('townhall').rglob('*.py')):\n"
+        "    importlib.import_module('.'.join(path.with_suffix('').parts).removesuffix('.__init__'))\n"
+        "from townhall.library import Library, _import\n"
+        "library = Library.load(pathlib.Path('library'))\n"
+        "for process in library.processes.values():\n"
+        "    process.module\n"
+        "    if (process.folder / 'checks.py').is_file(): _import(process, 'checks', 'check')\n"
+        "    for path in sorted(process.folder.glob('*.py')):\n"
+        "        importlib.import_module(f'townhall_processes.{process.id}.{path.stem}')\n"
+        "print(len(sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOWNHALL_", "PYTHON"))}
+    imported = subprocess.run([str(python), "-I", "-c", every_module], cwd=root, capture_output=True, text=True,
+                              env=env, timeout=120)
+    assert imported.returncode == 0, imported.stderr[-3000:]
+
     port = free_port()
     log = tmp_path / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOWNHALL_", "PYTHON"))}
     env.update(TOWNHALL_SETTINGS_BACKEND="files", TOWNHALL_TENANTS_DIR=str(TENANTS))
     with log.open("wb") as out:
         proc = subprocess.Popen(

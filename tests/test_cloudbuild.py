@@ -34,7 +34,7 @@ def _subcommands() -> set[tuple[str, ...]]:
     """(command, action) pairs of the townhall parser, aliases included."""
     import argparse
 
-    from townhall.cli import parser
+    from townhall_tools.cli import parser
 
     found = set()
     for action in parser()._actions:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from support import PROJECTS, TENANTS, auth_for, check_response
-from townhall import conversations
+from townhall_tools import conversations
 from townhall.library import default_library
 from townhall.yamlio import load_yaml
 

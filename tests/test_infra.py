@@ -374,7 +374,7 @@ def test_alerts_documented_in_operations():
 
 def test_terraform_and_agent_deploy_name_the_fulfillment_alike():
     """Both set the Dialogflow fulfillment: a different name would show as drift on every plan."""
-    from townhall.agent import deploy
+    from townhall_tools.agent import deploy
 
     fulfillment = resources(MODULES["tenant"])[("google_dialogflow_fulfillment", "webhook")]
     assert unquote(fulfillment["display_name"]) == deploy.FULFILLMENT_NAME

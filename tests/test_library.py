@@ -1,4 +1,4 @@
-"""The process library's own checks (townhall.librarycheck), over every folder under library/.
+"""The process library's own checks (townhall_tools.librarycheck), over every folder under library/.
 
 The checks run on the real library (one test per process and check) and on broken copies of it,
 to prove that each kind of check fires.
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from townhall.library import Library
-from townhall.librarycheck import (
+from townhall_tools.librarycheck import (
     PROCESS_CHECKS, _normal, check_claims, check_entity_conflicts, check_phrase_overlap, phrases,
 )
 from townhall.yamlio import load_yaml

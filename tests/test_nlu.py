@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from support import REPO, TENANTS
-from townhall.agent.build import build_tenant
+from townhall_tools.agent.build import build_tenant
 from townhall.library import Library
-from townhall.simulator.entities import Extractor
-from townhall.simulator.nlu import NLU, NluError, evaluate, read_export
+from townhall_tools.simulator.entities import Extractor
+from townhall_tools.simulator.nlu import NLU, NluError, evaluate, read_export
 
 TOWNHALL = str(Path(sys.executable).with_name("townhall"))
 NOW = datetime(2026, 12, 1, 10, 0)  # a Tuesday

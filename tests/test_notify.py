@@ -13,10 +13,10 @@ import requests
 
 from townhall.contract import Deadline
 from townhall.sideeffects import FilesSideEffects
-from townhall.testing import REPO, sandbox_upstream
+from townhall_tools.testing import REPO, sandbox_upstream
 from townhall.upstream import Upstream, UpstreamError
 from townhall.upstreams import notify
-from townhall.upstreams.notify import fake
+from townhall_tools.fakes import notify as fake
 from townhall.yamlio import load_yaml
 
 OXFORD_EMAIL = "aaaaaaaa-1111-4111-8111-000000000001"

@@ -9,10 +9,10 @@ import pytest
 import requests
 
 from townhall.contract import Deadline
-from townhall.testing import sandbox_upstream
+from townhall_tools.testing import sandbox_upstream
 from townhall.upstream import Http, UpstreamError
 from townhall.upstreams import open311
-from townhall.upstreams.open311 import fake
+from townhall_tools.fakes import open311 as fake
 
 
 @pytest.fixture(autouse=True)

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from support import REPO
-from townhall import cli
-from townhall.catalogue import render
+from townhall_tools import cli
+from townhall_tools.catalogue import render
 from townhall.library import Library
-from townhall.librarycheck import check_library
-from townhall.scaffold import ScaffoldError, new_process
+from townhall_tools.librarycheck import check_library
+from townhall_tools.scaffold import ScaffoldError, new_process
 
 LIBRARY = REPO / "library"
 

@@ -166,7 +166,7 @@ def test_invalid_settings_are_reported_with_paths(tmp_path):
 
 def test_handlers_see_the_councils_gss_code():
     """Processes tell the council's own area from others' by its ONS code."""
-    from townhall.testing import settings_for
+    from townhall_tools.testing import settings_for
 
     assert settings_for("contact", "oxford").council.gss_code == "E07000178"
     assert settings_for("contact", "cardiff", language="cy").council.gss_code == "W06000015"
@@ -204,7 +204,7 @@ def test_firestore_outage_is_a_backend_error(monkeypatch, firestore_env):
 
 @pytest.mark.firestore
 def test_webhook_serves_from_firestore(firestore_env, make_app):
-    from townhall.cli import main
+    from townhall_tools.cli import main
 
     assert main(["settings", "push"]) == 0
     app = make_app(TOWNHALL_SETTINGS_BACKEND="firestore")

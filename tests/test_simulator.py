@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from support import PASSWORDS, PROJECTS, REPO, TENANTS, basic
-from townhall import conversations
-from townhall.agent.build import build_tenant
+from townhall_tools import conversations
+from townhall_tools.agent.build import build_tenant
 from townhall.library import default_library
-from townhall.simulator.contexts import Contexts
-from townhall.simulator.nlu import NLU
-from townhall.simulator.replay import replay
-from townhall.simulator.session import Session
+from townhall_tools.simulator.contexts import Contexts
+from townhall_tools.simulator.nlu import NLU
+from townhall_tools.simulator.replay import replay
+from townhall_tools.simulator.session import Session
 from townhall.yamlio import load_yaml
 
 LIBRARY = default_library()

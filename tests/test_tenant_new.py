@@ -166,7 +166,7 @@ def test_welsh_council_gets_welsh_and_a_finished_file_needs_no_todo(tenants):
     assert "cy" in doc["processes"]["welcome"]["note"]
     assert doc["dialogflow"]["project"] == "townhall-newport"
 
-    from townhall.onboarding import unfinished
+    from townhall_tools.onboarding import unfinished
 
     assert unfinished(doc) == []
     doc["processes"]["welcome"].pop("enabled")  # switched on with the library's example: not finished
@@ -182,13 +182,13 @@ def test_placeholders_are_marked_todo_and_found(tenants):
     assert run("--tenants-dir", str(tenants), "tenants", "validate", str(path)).returncode == 0
     text = path.read_text()
     assert "TODO" in text
-    from townhall.onboarding import unfinished
+    from townhall_tools.onboarding import unfinished
 
     assert unfinished(yaml.safe_load(text)) == ["contact.web_form"]
 
 
 def test_every_real_tenant_file_is_finished():
-    from townhall.onboarding import unfinished
+    from townhall_tools.onboarding import unfinished
 
     for path in sorted(TENANTS.glob("*.yaml")):
         doc = yaml.safe_load(path.read_text())
@@ -242,7 +242,7 @@ def test_new_says_where_the_snapshot_should_be(tmp_path):
 
 
 def test_webhook_hashes_file_is_checked(tmp_path):
-    from townhall.delivery import DeliveryError, load_webhook_hashes
+    from townhall_tools.delivery import DeliveryError, load_webhook_hashes
 
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"oxford": "a" * 64}))

@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 from townhall.contract import Deadline
 from townhall.upstream import Http, UpstreamError
 from townhall.upstreams import postcodes
-from townhall.upstreams.postcodes import fake
+from townhall_tools.fakes import postcodes as fake
 
 
 @pytest.fixture(scope="module")

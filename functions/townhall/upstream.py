@@ -6,7 +6,7 @@
     result = up.once(f"report:{turn.conversation}:{digest}", lambda: submit(...), turn.deadline)
 
 The handler stays a function of the turn and the settings: every side of the outside world arrives
-here, so tests hand in an ``Upstream`` pointed at local fakes (``townhall.testing.settings_for``).
+here, so tests hand in an ``Upstream`` pointed at local fakes (``townhall_tools.testing.settings_for``).
 
 Rules every upstream call follows (docs/processes.md):
 - connect and read timeouts inside the time the turn has left (``deadline.remaining()``);

@@ -1,6 +1,5 @@
-"""Clients (and their local fakes) for upstream APIs that several processes share.
+"""Clients for upstream APIs that several processes share: one package per API.
 
-One package per API: ``<api>/__init__.py`` is the client, ``<api>/fake.py`` its local fake (see
-``townhall.fakes``). An API only one process calls keeps its client and fake in that process's
-folder instead.
+Their local fakes are tooling, in ``tools/townhall_tools/fakes/<api>.py``. An API only one process
+calls keeps its client in that process's folder instead (and its fake beside it).
 """

@@ -2,7 +2,7 @@
 
 Oxford: fixed rounds, addresses (with their round) from the council's endpoint. Cardiff: OS Places
 addresses and an iCal feed per property. Calendar: Tue 1 Dec 2026 is "now" unless a test says
-otherwise. Demo postcodes and schedules: townhall/upstreams/bins/fake.py.
+otherwise. Demo postcodes and schedules: tools/townhall_tools/fakes/bins.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from townhall.contract import Reply
 from townhall.library import default_library
-from townhall.testing import sandbox_upstream, settings_for, tenant_doc, turn
+from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 
 handle = default_library().processes["bin_collection"].handler
 OXFORD_REACH = ("You can contact Oxford City Council by phone on 01632 960001, by email at "

@@ -6,7 +6,7 @@ import pytest
 
 from townhall.library import default_library
 from townhall.tenants import Problem, validate
-from townhall.testing import tenant_doc
+from townhall_tools.testing import tenant_doc
 
 
 def problems(tenant: str, **changes) -> list[Problem]:

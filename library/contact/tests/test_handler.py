@@ -19,7 +19,7 @@ import pytest
 
 from townhall.contract import Link, Reply
 from townhall.library import default_library
-from townhall.testing import LONDON, settings_for, tenant_doc, turn
+from townhall_tools.testing import LONDON, settings_for, tenant_doc, turn
 
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 OXFORD_CHAT = Link("Chat to an adviser", "https://example.org/demo/oxford/live-chat")
@@ -516,7 +516,7 @@ def test_every_action_gives_text(action, tenant, language, now):
 def test_human_when_open_without_a_phone_offers_writing_not_a_closed_message():
     from townhall.contract import Settings
     from townhall.library import default_library
-    from townhall.testing import settings_for, turn
+    from townhall_tools.testing import settings_for, turn
 
     settings = settings_for("contact", "cardiff")
     council = settings.council

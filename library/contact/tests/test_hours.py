@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from townhall.library import default_library
-from townhall.testing import LONDON
+from townhall_tools.testing import LONDON
 
 FOLDER = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ import requests
 
 from townhall.contract import Link, Reply
 from townhall.library import default_library
-from townhall.testing import sandbox_upstream, settings_for, tenant_doc, turn
+from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 handle = default_library().processes["council_tax"].handler

@@ -8,7 +8,7 @@ import pytest
 
 from townhall.contract import Link, OutputContext, Reply
 from townhall.library import default_library
-from townhall.testing import settings_for, tenant_doc, turn
+from townhall_tools.testing import settings_for, tenant_doc, turn
 
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 MISSES = "fallback-misses"

@@ -8,7 +8,7 @@ import pytest
 
 from townhall.library import default_library
 from townhall.tenants import Problem, validate
-from townhall.testing import tenant_doc
+from townhall_tools.testing import tenant_doc
 from townhall.yamlio import load_yaml
 
 

@@ -14,7 +14,7 @@ import requests
 
 from townhall.contract import Reply
 from townhall.library import default_library
-from townhall.testing import sandbox_upstream, settings_for, tenant_doc, turn
+from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 from townhall.upstreams import open311
 
 handle = default_library().processes["missed_bin"].handler

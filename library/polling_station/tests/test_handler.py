@@ -14,7 +14,7 @@ import pytest
 
 from townhall.contract import Link, OutputContext
 from townhall.library import default_library
-from townhall.testing import sandbox_upstream, settings_for, tenant_doc, turn
+from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 from townhall.upstream import Http, Upstream
 
 PROCESS = default_library().processes["polling_station"]

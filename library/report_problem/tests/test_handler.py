@@ -8,9 +8,9 @@ import uuid
 import pytest
 import requests
 
-from townhall.fakes import point_at
+from townhall_tools.fakes import point_at
 from townhall.library import default_library
-from townhall.testing import sandbox_upstream, settings_for, tenant_doc, turn
+from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 from townhall.upstreams import open311
 
 HANDLE = default_library().processes["report_problem"].handler

@@ -8,7 +8,7 @@ import requests
 
 from support import PROJECTS
 from townhall import wire
-from townhall.conversations import Contexts, reply_text
+from townhall_tools.conversations import Contexts, reply_text
 
 
 class Session:

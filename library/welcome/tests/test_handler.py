@@ -9,7 +9,7 @@ import pytest
 
 from townhall.contract import Reply
 from townhall.library import default_library
-from townhall.testing import settings_for, tenant_doc, turn
+from townhall_tools.testing import settings_for, tenant_doc, turn
 
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 MENU = ("welcome", "fallback", "contact", "faq")  # the processes whose labels these tests expect

@@ -1,6 +1,6 @@
 """which_council: the handler against the postcodes.io fake (served over loopback HTTP).
 
-Demo postcodes (townhall/upstreams/postcodes/fake.py): OX1 1BX and OX1 1ND Oxford (E07000178) in
+Demo postcodes (tools/townhall_tools/fakes/postcodes.py): OX1 1BX and OX1 1ND Oxford (E07000178) in
 Oxfordshire (E10000025); OX15 4AA Cherwell (E07000177) in Oxfordshire; BS1 5TR Bristol (E06);
 CF10 3ND Cardiff (W06000015); CF63 4RU Vale of Glamorgan (W06000014); EH8 8BG Edinburgh (S12);
 BT1 5GS Belfast (N09); E1W 1UU retired in February 2015.
@@ -15,9 +15,9 @@ import pytest
 
 from townhall.contract import Link, OutputContext
 from townhall.library import default_library
-from townhall.testing import sandbox_upstream, settings_for, tenant_doc, turn
+from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 from townhall.upstreams.postcodes import Place
-from townhall.upstreams.postcodes.fake import ERROR_POSTCODE, MALFORMED_POSTCODE, SLOW_POSTCODE
+from townhall_tools.fakes.postcodes import ERROR_POSTCODE, MALFORMED_POSTCODE, SLOW_POSTCODE
 
 PROCESS = default_library().processes["which_council"]
 handle = PROCESS.handler

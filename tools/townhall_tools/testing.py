@@ -1,6 +1,6 @@
 """Helpers for process tests: build a Turn and a handler's Settings without any server.
 
-    from townhall.testing import turn, settings_for
+    from townhall_tools.testing import turn, settings_for
     reply = handle(turn("contact.open_now", now="2026-12-28T10:00"), settings_for("contact", "oxford"))
 """
 
@@ -14,17 +14,17 @@ from zoneinfo import ZoneInfo
 import json
 from dataclasses import replace
 
-from .contract import Context, Deadline, Settings, Turn
+from townhall.contract import Context, Deadline, Settings, Turn
 from .fakes import point_at
-from .library import Library, default_library
-from .secrets import FilesSecrets
-from .sideeffects import FilesSideEffects
-from .tenants import compile_tenant, validate
-from .upstream import Http, Upstream
-from .yamlio import load_yaml
+from townhall.library import Library, default_library
+from townhall.secrets import FilesSecrets
+from townhall.sideeffects import FilesSideEffects
+from townhall.tenants import compile_tenant, validate
+from townhall.upstream import Http, Upstream
+from townhall.yamlio import load_yaml
 
 LONDON = ZoneInfo("Europe/London")
-REPO = Path(__file__).resolve().parents[2]
+from .paths import REPO
 
 
 def turn(

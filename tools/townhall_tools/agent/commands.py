@@ -1,4 +1,4 @@
-"""``townhall agent build`` and ``townhall agent deploy`` (registered by ``townhall.cli``)."""
+"""``townhall agent build`` and ``townhall agent deploy`` (registered by ``townhall_tools.cli``)."""
 
 from __future__ import annotations
 

@@ -24,8 +24,8 @@ import os
 from typing import Callable
 
 from ..delivery import WEBHOOK_PLACEHOLDER
-from ..secrets import secret_id
-from ..tenants import Tenant
+from townhall.secrets import secret_id
+from townhall.tenants import Tenant
 from .build import AgentExport
 
 ENDPOINT_ENV = "TOWNHALL_DIALOGFLOW_ENDPOINT"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .library import Library, Process
+from townhall.library import Library, Process
 
 HEADER = """# The process library
 

@@ -4,7 +4,7 @@
 processes share. Each process's ``schema.json`` carries a copy, so a process folder stays a
 self-contained, readable schema. After editing the fragment, copy it into every schema that uses it:
 
-    .venv/bin/python -m townhall.upstreams.bins.schema --write
+    .venv/bin/python -m townhall_tools.binschema --write
 
 Without ``--write`` it lists the schemas whose copy differs (exit 1), as tests/test_bins_schema.py does.
 """
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-FRAGMENT = Path(__file__).with_name("settings.schema.json")
+FRAGMENT = Path(__import__("townhall.upstreams.bins").upstreams.bins.__file__).with_name("settings.schema.json")
 PREFIX = "bins."
 
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"updated {path}")
         return 0
     for path in paths:
-        print(f"{path}: its bins.* $defs differ from {FRAGMENT}; run python -m townhall.upstreams.bins.schema --write")
+        print(f"{path}: its bins.* $defs differ from {FRAGMENT}; run python -m townhall_tools.binschema --write")
     return 1 if paths else 0
 
 

@@ -1,8 +1,9 @@
 """The sandbox: local fakes of every upstream API, served together on one loopback port.
 
-Each fake follows the published contract of its API (../docs/processes.md, "Upstream fakes") and
-lives beside its client: ``functions/townhall/upstreams/<api>/fake.py`` for APIs several processes
-share, ``library/<process>/fake.py`` for one process's own. A fake module defines
+Each fake follows the published contract of its API (docs/processes.md, "Upstream fakes"). The
+fakes of the shared clients (``functions/townhall/upstreams/<api>/``) are the modules of this
+package, ``townhall_tools/fakes/<api>.py``; a process's own client has its fake beside it,
+``library/<process>/fake.py`` (tooling: never bundled). A fake module defines
 
     PREFIX = "pay"              # mounted at http://127.0.0.1:<port>/pay/...
     def app(): ...              # a WSGI application (Flask is handy); fresh state on each call
@@ -20,9 +21,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterable
 
-from .library import Library, LibraryError, _package, default_library
+from townhall.library import Library, LibraryError, _package, default_library
 
-UPSTREAMS = Path(__file__).resolve().parent / "upstreams"
+HERE = Path(__file__).resolve().parent
 DEMO_BASE = "http://127.0.0.1:8090"  # where the demo tenants' settings point
 
 
@@ -38,8 +39,8 @@ def fake_modules(library: Library | None = None) -> dict[str, ModuleType]:
             raise LibraryError(f"{path}: PREFIX {prefix!r} is already used by {found[prefix][1]}")
         found[prefix] = (module, path)
 
-    for path in sorted(UPSTREAMS.glob("*/fake.py")):
-        add(importlib.import_module(f"townhall.upstreams.{path.parent.name}.fake"), path)
+    for path in sorted(HERE.glob("[a-z]*.py")):
+        add(importlib.import_module(f"{__name__}.{path.stem}"), path)
     library = library or default_library()
     for process in library.processes.values():
         path = process.folder / "fake.py"

@@ -1,4 +1,4 @@
-"""``townhall chat`` and ``townhall nlu classify|eval`` (registered by ``townhall.cli``)."""
+"""``townhall chat`` and ``townhall nlu classify|eval`` (registered by ``townhall_tools.cli``)."""
 
 from __future__ import annotations
 

@@ -120,7 +120,7 @@ def handle(turn: Turn, settings: Settings) -> Reply:
         "tests/test_handler.py": f'''"""{process_id}: the handler, with the example settings."""
 
 from townhall.library import default_library
-from townhall.testing import settings_for, turn
+from townhall_tools.testing import settings_for, turn
 from townhall.yamlio import load_yaml
 
 PROCESS = default_library().processes["{process_id}"]

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .library import Library, LibraryError, compile_schema
-from .yamlio import load_yaml
+from townhall.library import Library, LibraryError, compile_schema
+from townhall.yamlio import load_yaml
 
 _STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 SCHEMA = {
@@ -223,7 +223,7 @@ def replay(conversation: Conversation, project: str, council: str, send: Send,
     Returns the failures, each naming the file and turn. A follow-up event in a response is
     followed (the listening intent is sent with the event's parameters) before checking.
     """
-    from . import wire
+    from townhall import wire
 
     contexts = Contexts()
     for number, step in enumerate(conversation.steps, 1):

@@ -17,8 +17,8 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from .library import LANGUAGES, Library, Process
-from .yamlio import load_yaml
+from townhall.library import LANGUAGES, Library, Process
+from townhall.yamlio import load_yaml
 
 REQUIRED_FILES = ("manifest.yaml", "schema.json", "example.yaml", "messages/en.yaml", "handler.py", "README.md")
 MIN_PHRASES = {"en": 20, "cy": 10}
@@ -299,9 +299,9 @@ def check_entity_conflicts(library: Library) -> list[str]:
 
 
 def check_conversations(process: Process) -> list[str]:
-    """Every scripted conversation follows the format (townhall.conversations)."""
+    """Every scripted conversation follows the format (townhall_tools.conversations)."""
     from .conversations import load
-    from .library import LibraryError
+    from townhall.library import LibraryError
 
     problems = []
     for path in sorted((process.folder / "conversations").glob("*.yaml")):

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .yamlio import YamlError, load_yaml
+from townhall.yamlio import YamlError, load_yaml
 
 WEBHOOK_PLACEHOLDER = "managed-by-terraform"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from ..library import Library, LibraryError, Process, _import
-from ..tenants import Tenant, compile_tenant, validate
-from ..yamlio import YamlError, load_yaml
+from townhall.library import Library, LibraryError, Process, _import
+from townhall.tenants import Tenant, compile_tenant, validate
+from townhall.yamlio import YamlError, load_yaml
 
 TIMEZONE = "Europe/London"
 ML_MIN_CONFIDENCE = 0.3

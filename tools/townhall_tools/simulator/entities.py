@@ -27,8 +27,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from ..postcodes import ENTITY_PATTERN
-from ..postcodes import normalise as normal_postcode
+from townhall.postcodes import ENTITY_PATTERN
+from townhall.postcodes import normalise as normal_postcode
 
 LONDON = ZoneInfo("Europe/London")
 SUPPORTED_SYSTEM = frozenset({"sys.date", "sys.number", "sys.email", "sys.phone-number", "sys.any"})

@@ -21,9 +21,10 @@ from typing import Any, Mapping
 import yaml
 
 from .delivery import WEBHOOK_PLACEHOLDER
-from .library import Library, Process
-from .settings import TENANT_ID
-from .yamlio import YamlError, load_yaml
+from .paths import REPO
+from townhall.library import Library, Process
+from townhall.settings import TENANT_ID
+from townhall.yamlio import YamlError, load_yaml
 
 SCHEMA_MODELINE = "# yaml-language-server: $schema=../../functions/townhall/schemas/tenant.schema.json"
 DISTRICT = re.compile(r"^(E0[6-9]|W06|S12|N09)[0-9]{6}$")
@@ -51,7 +52,7 @@ class DistrictCodes:
 def find_district_codes(tenants_dir: Path) -> Path:
     """The newest ``lad-codes-<date>.csv`` in the ``data`` folder beside the tenants folder, or in
     the repository this package sits in, or in ``./infra/data``."""
-    folders = [Path(tenants_dir).parent / "data", Path(__file__).resolve().parents[2] / "infra" / "data",
+    folders = [Path(tenants_dir).parent / "data", REPO / "infra" / "data",
                Path("infra") / "data"]
     for folder in folders:
         found = sorted(p for p in folder.glob("lad-codes-*.csv") if _SNAPSHOT.match(p.name))

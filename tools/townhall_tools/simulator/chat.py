@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from ..yamlio import load_yaml
+from townhall.yamlio import load_yaml
 from .session import Result, Session
 
-FUNCTIONS = Path(__file__).resolve().parents[2]  # functions/: main.py and townhall/
+from ..paths import FUNCTIONS
 PASSWORD_ENV = "TOWNHALL_WEBHOOK_PASSWORD"
 BANNER = ("Townhall simulator: a development and testing tool standing in for Dialogflow's matching, "
           "not a replacement for it.")
@@ -69,7 +69,7 @@ def local_webhook(tenants_dir: Path, library_dir: Path | None = None) -> Iterato
     """The sandbox ``make run`` serves, on free loopback ports: the upstream fakes, the tenant
     files pointed at them, and the webhook; yields the webhook's URL and stops it all afterwards."""
     from ..fakes import FakesServer, sandbox_tenants
-    from ..library import Library
+    from townhall.library import Library
 
     library = Library.load(library_dir) if library_dir else None
     with tempfile.TemporaryDirectory(prefix="townhall-chat-") as work, FakesServer(library=library) as fakes:

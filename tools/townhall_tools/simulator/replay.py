@@ -1,11 +1,11 @@
 """Replay the library's scripted conversations through the simulator: free text in, replies out
 (development and testing tool, not a replacement for Dialogflow).
 
-The files and their format belong to ``townhall.conversations`` (one loader). Where its own
+The files and their format belong to ``townhall_tools.conversations`` (one loader). Where its own
 replay sends each turn's ``intent`` straight to the webhook, this one types ``say``: the simulator
 must match ``intent`` from the text, extract at least the turn's ``parameters`` (compared in
 normalised form), carry contexts and follow follow-up events as Dialogflow would; then the
-webhook's reply is checked against ``expect`` with ``townhall.conversations.check``. Every failure
+webhook's reply is checked against ``expect`` with ``townhall_tools.conversations.check``. Every failure
 names the file, the turn, what was expected and what came.
 """
 
@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from .. import conversations
-from ..postcodes import normalise as postcode
+from townhall.postcodes import normalise as postcode
 from .session import Result, Session
 
 
@@ -49,7 +49,7 @@ def check_turn(step: conversations.Step, result: Result, council: str) -> list[s
         return problems + [result.error]
     if not result.responses:
         return problems + ["the webhook was not called"]
-    # an expected event is checked on the answer that returned it, as townhall.conversations does
+    # an expected event is checked on the answer that returned it, as townhall_tools.conversations does
     response = result.responses[0] if "event" in step.expect else result.responses[-1]
     active = SimpleNamespace(active=result.contexts)
     return problems + conversations.check(step.expect, response, active, council)

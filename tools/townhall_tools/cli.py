@@ -9,13 +9,15 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import delivery, onboarding, wire
+from townhall import wire
+
+from . import delivery, onboarding
 from .agent import commands as agent_commands
 from .simulator import commands as simulator_commands
-from .library import Library, LibraryError, default_library_dir
-from .settings import TENANT_ID, BackendError, FilesBackend, FirestoreBackend
-from .tenants import validate
-from .yamlio import YamlError, load_yaml
+from townhall.library import Library, LibraryError, default_library_dir
+from townhall.settings import TENANT_ID, BackendError, FilesBackend, FirestoreBackend
+from townhall.tenants import validate
+from townhall.yamlio import YamlError, load_yaml
 
 
 def _tenants_dir(args) -> Path:
