@@ -229,7 +229,7 @@ def handle(turn, settings):
 """
 
 
-def test_prepare_runs_once_per_settings_load_and_language(tmp_path, make_app):
+def test_prepare_runs_once_per_settings_load_in_each_language(tmp_path, make_app):
     library = tmp_path / "library"
     shutil.copytree(REPO / "library", library)
     _process(library, "prep", ["hi"], PREPARED)
@@ -241,12 +241,13 @@ def test_prepare_runs_once_per_settings_load_and_language(tmp_path, make_app):
     doc["processes"]["prep"] = {}
     (tenants / "cardiff.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True))
     app = make_app(TOWNHALL_LIBRARY_DIR=str(library), TOWNHALL_TENANTS_DIR=str(tenants), TOWNHALL_SETTINGS_TTL="0.5")
+    # Loading the settings compiles the tenant: prepared once in each of its languages, en and cy.
     texts = [post(app, "cardiff", "prep.hi").json["fulfillmentText"] for _ in range(3)]
-    assert texts == ["Hello from Cardiff Council (1 prepared)"] * 3
+    assert texts == ["Hello from Cardiff Council (2 prepared)"] * 3
     assert post(app, "cardiff", "prep.hi", language_code="cy").json["fulfillmentText"] == \
         "Helo gan Cyngor Caerdydd (2 prepared)"
-    time.sleep(0.6)  # the cache period ends: the next read prepares again
-    assert post(app, "cardiff", "prep.hi").json["fulfillmentText"] == "Hello from Cardiff Council (3 prepared)"
+    time.sleep(0.6)  # the cache period ends: the next read compiles and prepares again
+    assert post(app, "cardiff", "prep.hi").json["fulfillmentText"] == "Hello from Cardiff Council (4 prepared)"
 
 
 def test_proven_credentials_are_remembered_only_for_their_stored_hash():
@@ -270,3 +271,151 @@ def test_the_clock_header_is_honoured_only_with_the_dev_clock(make_app):
     ignored = production.turn_with_headers("oxford", "contact.open_now", christmas)
     plain = production.turn_with_headers("oxford", "contact.open_now", {})
     assert ignored["fulfillmentText"] == plain["fulfillmentText"]
+
+
+# -- outcomes ----------------------------------------------------------------------------------------
+
+def test_every_turn_line_carries_its_outcomes_status_and_severity(lab, captured_logs):
+    """Refusals and replies alike: the line's status and severity are the Outcome's own."""
+    from townhall.outcomes import Outcome
+
+    app = lab(TOWNHALL_TURN_BUDGET="1.0")
+    app.raw(b"", method="GET")
+    app.raw(b"x", headers={"Content-Type": "text/plain"})
+    app.raw(b"{}", headers={"Content-Type": "application/json"})
+    app.post(wire.build_request(PROJECTS["oxford"], "contact.details"), tenant=None,
+             headers={"Authorization": basic("oxford", "wrong")})
+    app.post({"session": 7}, "oxford")
+    app.post(wire.build_request(PROJECTS["cardiff"], "contact.details"), "oxford")
+    for intent in ("contact.details", "nosuch.intent", "boom.fail", "boom.huge"):
+        post(app, "oxford", intent)
+    post(app, "oxford", "slow.wait", parameters={"sleep": 2})
+    turns = [line for line in captured_logs() if line["message"] == "turn"]
+    seen = {line["outcome"] for line in turns}
+    assert seen == {"method_not_allowed", "unsupported_media_type", "unauthenticated", "bad_request", "forbidden",
+                    "ok", "unknown_intent", "handler_error", "render_error", "timeout"}
+    for line in turns:
+        outcome = Outcome(line["outcome"])
+        assert (line["status"], line["severity"]) == (outcome.status, outcome.severity), line
+
+
+def test_a_refusal_is_answered_from_its_outcome():
+    from townhall import outcomes
+
+    status, body, headers = outcomes.refusal_response(outcomes.Unauthenticated("wrong credentials"))
+    assert status == outcomes.Outcome.UNAUTHENTICATED.status == 401
+    assert body == b'{"error": "wrong credentials"}'
+    assert headers["WWW-Authenticate"].startswith("Basic") and headers["Content-Type"] == "application/json"
+    refused = [cls for cls in vars(outcomes).values()
+               if isinstance(cls, type) and issubclass(cls, outcomes.Refusal) and cls is not outcomes.Refusal]
+    assert {cls.outcome.status for cls in refused} == {400, 401, 403, 405, 413, 415}
+
+
+# -- the reply cache ---------------------------------------------------------------------------------
+
+KEPT = """
+from townhall.contract import OutputContext, Reply
+
+CALLS = []
+
+def handle(turn, settings):
+    CALLS.append(turn.action)
+    if turn.action == "remember":
+        return Reply(f"call {len(CALLS)}", contexts=[OutputContext("noted", 1, {"n": len(CALLS)})])
+    if turn.action == "fail":
+        raise RuntimeError("no")
+    return Reply(f"{turn.now:%H:%M} in {turn.language}, {settings.council.name}: call {len(CALLS)}")
+"""
+
+
+@pytest.fixture
+def kept(tmp_path, make_app):
+    """A process whose manifest says cache: {by: minute}, and cardiff switching it on."""
+    library = tmp_path / "library"
+    shutil.copytree(REPO / "library", library)
+    _process(library, "kept", ["tell", "remember", "fail"], KEPT)
+    manifest = library / "kept" / "manifest.yaml"
+    manifest.write_text(manifest.read_text() + "cache:\n  by: minute\n")
+    tenants = tmp_path / "tenants"
+    tenants.mkdir()
+    doc = yaml.safe_load((REPO / "infra" / "tenants" / "cardiff.yaml").read_text())
+    doc["processes"]["kept"] = {}
+    (tenants / "cardiff.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True))
+
+    def build(**env):
+        return make_app(TOWNHALL_LIBRARY_DIR=str(library), TOWNHALL_TENANTS_DIR=str(tenants),
+                        TOWNHALL_DEV_CLOCK="1", **env)
+
+    build.manifest = manifest
+    return build
+
+
+def at(app, intent, clock, **kw):
+    return app.turn_with_headers("cardiff", intent, {"X-Townhall-Now": clock}, **kw)["fulfillmentText"]
+
+
+def test_a_declared_reply_is_kept_for_its_minute_and_language(kept):
+    app = kept()
+    first = at(app, "kept.tell", "2026-12-01T10:00:05")
+    assert first.startswith("10:00 in en, Cardiff Council: call ")
+    assert at(app, "kept.tell", "2026-12-01T10:00:59") == first  # kept: the handler is not called
+    later = at(app, "kept.tell", "2026-12-01T10:01:00")
+    assert later.startswith("10:01 in en") and later != first
+    welsh = at(app, "kept.tell", "2026-12-01T10:00:30", language_code="cy")
+    assert welsh.startswith("10:00 in cy, Cyngor Caerdydd: call ")
+    assert at(app, "kept.tell", "2026-12-01T10:00:40", language_code="cy-GB") == welsh  # one reply language
+    # The same wall-clock minute in another time zone is another minute.
+    elsewhere = at(app, "kept.tell", "2026-12-01T10:00:10+01:00")
+    assert elsewhere.startswith("10:00 in en") and elsewhere != first
+
+
+def test_replies_with_contexts_and_failures_are_never_kept(kept, captured_logs):
+    app = kept()
+    assert at(app, "kept.remember", "2026-12-01T10:00:05") != at(app, "kept.remember", "2026-12-01T10:00:06")
+    for _ in range(2):
+        assert at(app, "kept.fail", "2026-12-01T10:00:07").startswith("Sorry, something went wrong")
+    outcomes = [line["outcome"] for line in captured_logs() if line["message"] == "turn"]
+    assert outcomes == ["ok", "ok", "handler_error", "handler_error"]
+
+
+def test_a_settings_refresh_is_never_answered_from_the_old_settings(kept):
+    app = kept(TOWNHALL_SETTINGS_TTL="0.5")
+    first = at(app, "kept.tell", "2026-12-01T10:00:05")
+    assert at(app, "kept.tell", "2026-12-01T10:00:06") == first
+    time.sleep(0.6)  # the next turn reads and compiles the settings again
+    assert at(app, "kept.tell", "2026-12-01T10:00:07") != first
+
+
+def test_a_manifest_cache_the_runtime_cannot_honour_fails_only_that_process(kept, captured_logs):
+    kept.manifest.write_text(kept.manifest.read_text().replace("by: minute", "by: hour"))
+    app = kept()
+    assert at(app, "kept.tell", "2026-12-01T10:00:05").startswith("Sorry, something went wrong")
+    error = next(line for line in captured_logs() if line["severity"] == "ERROR")
+    assert "kept/manifest.yaml: cache must be {by: settings | date | minute}" in error["message"]
+    assert "Cardiff Council" in at(app, "contact.details", "2026-12-01T10:00:05")
+
+
+def test_the_reply_cache_is_bounded_and_rules_are_checked():
+    from townhall import replycache
+
+    cache = replycache.ReplyCache(entries=2, largest=10)
+    cache.put("a", b"1")
+    cache.put("b", b"2")
+    cache.put("c", b"3")
+    assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (None, b"2", b"3", 2)
+    cache.put("d", b"x" * 11)
+    assert cache.get("d") is None
+    assert replycache.rule({}, "m") is None
+    assert replycache.rule({"cache": {"by": "date"}}, "m") == "date"
+    for wrong in ({"cache": "minute"}, {"cache": {"by": "minute", "for": 5}}, {"cache": {"by": "week"}},
+                  {"cache": {"by": "minute"}, "upstream": True}):
+        with pytest.raises(replycache.CacheRuleError, match="^m: "):
+            replycache.rule(wrong, "m")
+
+
+def test_every_library_manifest_cache_is_one_the_runtime_honours():
+    from townhall import replycache
+    from townhall.library import default_library
+
+    declared = {pid: replycache.rule(p.manifest, pid) for pid, p in default_library().processes.items()}
+    assert declared["contact"] == "minute"

@@ -6,7 +6,9 @@ Backends (``TOWNHALL_SETTINGS_BACKEND``):
   the usual Google environment; ``FIRESTORE_EMULATOR_HOST`` points at the emulator. The Firestore
   client is imported only when this backend is chosen.
 
-The cache holds each tenant for ``TOWNHALL_SETTINGS_TTL`` seconds (default 60). Concurrent turns
+Each document read is validated and compiled once (``townhall.tenants.compile_tenant``): every
+enabled process's settings prepared in each of the council's languages. The cache holds each
+compiled tenant for ``TOWNHALL_SETTINGS_TTL`` seconds (default 60). Concurrent turns
 for one tenant share a single backend read (no stampede): while a copy is held, one turn refreshes
 it and the others keep serving it; with no copy, the others wait for that one read. When a read
 fails, the last good copy keeps serving for ``TOWNHALL_SETTINGS_STALE_IF_ERROR`` seconds (default
@@ -149,9 +151,13 @@ class SettingsCache:
         stale_if_error: float = 3600.0,
         retry_after: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        upstream_for: Callable[[str], Any] | None = None,
     ):
         self.backend = backend
         self.library = library
+        # The Upstream of a tenant id, handed to the processes with ``upstream: true`` when a
+        # tenant is compiled; the webhook's Runtime, which owns them, sets it.
+        self.upstream_for = upstream_for
         self.ttl = ttl
         self.stale_if_error = stale_if_error
         self.retry_after = retry_after
@@ -262,4 +268,4 @@ class SettingsCache:
                 problems=[str(p) for p in problems[:20]],
             )
             return Loaded(problems=tuple(problems), raw=doc if isinstance(doc, dict) else None)
-        return Loaded(tenant=compile_tenant(doc))
+        return Loaded(tenant=compile_tenant(doc, self.library, self.upstream_for))

@@ -7,14 +7,18 @@ push`` and every load by the webhook. Problems are ``key.path: reason`` pairs.
 
 from __future__ import annotations
 
+import itertools
 import json
-from dataclasses import dataclass, field, replace
+import traceback
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
-from .contract import Contact, Council, Service, Settings
-from .library import Library, Process, compile_schema
+from . import replycache
+from .contract import Contact, Council, Handler, Service, Settings
+from .library import LANGUAGES, Library, Process, compile_schema
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "tenant.schema.json"
 
@@ -72,9 +76,31 @@ def validate(doc: Any, library: Library, expected_id: str | None = None) -> list
     return problems
 
 
+class Served(NamedTuple):
+    """One enabled process in one language, compiled with the tenant: the webhook calls
+    ``handler(turn, settings)``. ``failure`` says why it cannot serve (its handler would not
+    import, its ``prepare`` or manifest failed); the webhook then answers ``handler_error``."""
+
+    process: str
+    handler: Handler | None
+    settings: Settings | None
+    upstream: bool  # the handler waits on upstream services: it runs under the turn's deadline
+    cache: str | None  # the reply cache's rule from the manifest (townhall.replycache), or None
+    failure: str | None = None
+
+
+_serials = itertools.count(1)
+
+
 @dataclass(frozen=True)
 class Tenant:
-    """A validated tenant, ready to serve turns."""
+    """A validated tenant, compiled once per settings load and ready to serve turns.
+
+    ``councils`` holds the council as handlers see it per reply language, and ``served`` every
+    enabled process per reply language (``served[language][process id]``), with its settings
+    prepared: a turn only looks them up. ``serial`` is unique to this compile in this process,
+    so that what is kept per settings load (rendered replies) is never served after a refresh.
+    """
 
     id: str
     name: str
@@ -83,72 +109,88 @@ class Tenant:
     languages: tuple[str, ...]
     contact: Contact
     processes: Mapping[str, Mapping[str, Any]]  # enabled processes only, without 'enabled'
-    names: Mapping[str, str] = field(default_factory=dict)  # council name per language
-    gss_code: str = ""
-    _councils: dict = field(default_factory=dict, repr=False, compare=False)
-    _settings: dict = field(default_factory=dict, repr=False, compare=False)
-    _languages: dict = field(default_factory=dict, repr=False, compare=False)
+    names: Mapping[str, str]  # council name per language
+    gss_code: str
+    councils: Mapping[str, Council]  # per reply language: the council's languages and English
+    served: Mapping[str, Mapping[str, Served]]  # reply language -> process id -> Served
+    codes: Mapping[str, str]  # the language codes Dialogflow sends -> reply language
+    serial: int
 
     def language_for(self, language_code: str) -> str:
         """The reply language: the request's when the council offers it, English otherwise."""
-        found = self._languages.get(language_code)
+        found = self.codes.get(language_code)
         if found is None:
             base = language_code.split("-", 1)[0].lower()
             found = base if base in self.languages else "en"
-            if len(self._languages) < 64:  # the codes Dialogflow sends: a handful
-                self._languages[language_code] = found
         return found
 
-    def council(self, library: Library, language: str) -> Council:
-        council = self._councils.get(language)
-        if council is None:
-            services = tuple(
-                Service(pid, library.processes[pid].label(language))
-                for pid in self.processes
-                if pid in library.processes and library.processes[pid].manifest.get("menu")
-            )
-            council = Council(
-                id=self.id,
-                name=self.names.get(language, self.name),
-                contact=self.contact,
-                languages=self.languages,
-                services=services,
-                gss_code=self.gss_code,
-            )
-            self._councils[language] = council
-        return council
+    def council(self, language: str) -> Council:
+        """The council in a reply language (one ``language_for`` gave)."""
+        return self.councils[language]
 
 
-    def settings(self, library: Library, process: Process, language: str) -> Settings:
-        """A handler's Settings, with the process's ``prepare`` applied once per language."""
-        key = (process.id, language)
-        found = self._settings.get(key)
-        if found is None:
-            found = Settings(self.council(library, language), self.processes[process.id], process.texts(language))
-            if process.prepare is not None:
-                found = replace(found, prepared=process.prepare(found))
-            self._settings[key] = found
-        return found
-
-
-def compile_tenant(doc: Mapping[str, Any]) -> Tenant:
-    """Build a Tenant from a document that ``validate`` passed."""
+def compile_tenant(doc: Mapping[str, Any], library: Library,
+                   upstream: Callable[[str], Any] | None = None) -> Tenant:
+    """Build a Tenant from a document that ``validate`` passed: its council and every enabled
+    process's Settings in each reply language, each process's ``prepare`` run once here.
+    ``upstream(tenant_id)`` gives the ``Upstream`` for processes with ``upstream: true``."""
     processes = {
-        pid: {k: v for k, v in (settings or {}).items() if k != "enabled"}
+        pid: MappingProxyType({k: v for k, v in (settings or {}).items() if k != "enabled"})
         for pid, settings in doc["processes"].items()
         if (settings or {}).get("enabled", True)
     }
     names = {"en": doc["name"]}
     if doc.get("name_cy"):
         names["cy"] = doc["name_cy"]
+    tenant_id, languages, contact = doc["id"], tuple(doc["languages"]), Contact(**doc["contact"])
+    known = [library.processes[pid] for pid in processes if pid in library.processes]
+    reply_languages = tuple(dict.fromkeys((*languages, "en")))
+    councils = {
+        language: Council(
+            id=tenant_id,
+            name=names.get(language, doc["name"]),
+            contact=contact,
+            languages=languages,
+            services=tuple(Service(p.id, p.label(language)) for p in known if p.manifest.get("menu")),
+            gss_code=doc["gss_code"],
+        )
+        for language in reply_languages
+    }
+    given = upstream(tenant_id) if upstream is not None and any(p.upstream for p in known) else None
+    served = {
+        language: MappingProxyType({p.id: _serve(p, processes[p.id], councils[language], language, given) for p in known})
+        for language in reply_languages
+    }
+    codes = {}
+    for base in LANGUAGES:
+        for code in (base, f"{base}-gb", f"{base}-GB"):
+            codes[code] = base if base in languages else "en"
     return Tenant(
-        id=doc["id"],
+        id=tenant_id,
         name=doc["name"],
         project=doc["dialogflow"]["project"],
         password_sha256=doc["webhook"]["password_sha256"],
-        languages=tuple(doc["languages"]),
-        contact=Contact(**doc["contact"]),
-        processes=processes,
-        names=names,
+        languages=languages,
+        contact=contact,
+        processes=MappingProxyType(processes),
+        names=MappingProxyType(names),
         gss_code=doc["gss_code"],
+        councils=MappingProxyType(councils),
+        served=MappingProxyType(served),
+        codes=MappingProxyType(codes),
+        serial=next(_serials),
     )
+
+
+def _serve(process: Process, own: Mapping[str, Any], council: Council, language: str, upstream: Any) -> Served:
+    """``process`` ready for one tenant's turns in one reply language; a failure is kept, not
+    raised, so one broken process never stops a council's other processes."""
+    try:
+        cache = replycache.rule(process.manifest, f"library/{process.id}/manifest.yaml")
+        settings = Settings(council, own, process.texts(language), upstream=upstream if process.upstream else None)
+        if process.prepare is not None:
+            settings = replace(settings, prepared=process.prepare(settings))
+        return Served(process.id, process.handler, settings, process.upstream, cache)
+    except Exception:
+        return Served(process.id, None, None, process.upstream, None,
+                      f"process {process.id} could not be prepared\n" + traceback.format_exc())

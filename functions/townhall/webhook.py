@@ -8,14 +8,20 @@
     handler(turn, settings) -> Reply, inside the turn's deadline
     render the WebhookResponse (townhall.wire)        -> 200
 
-Every outcome is decided here, in one place, and logged as one JSON line. Nothing raises out of
+Every turn ends in one ``townhall.outcomes.Outcome`` (its HTTP status and log severity are kept
+there) and is logged as one JSON line. A request that is not served is refused by raising a
+``Refusal``, answered in one place (``outcomes.refusal_response``). Nothing raises out of
 ``handle_http``: an unexpected error anywhere becomes a polite 200 (or a short JSON 4xx), never a
 5xx or a stack trace.
+
+The tenant comes compiled from the settings cache (``townhall.tenants``): the council and every
+enabled process's settings in each language are prepared when its settings are loaded, so a turn
+only looks them up. Replies of processes that declare ``cache`` in their manifest are kept
+rendered in the one reply cache (``townhall.replycache``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -23,20 +29,22 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
-from . import auth, logs, wire
+from . import auth, logs, replycache, wire
 from . import library as library_module
 from .contract import Deadline, Reply, Turn
 from .library import Library, default_library
+from .outcomes import (JSON_HEADERS, BadRequest, Forbidden, MethodNotAllowed, Outcome, Refusal, TooLarge,
+                       Unauthenticated, UnsupportedMediaType, refusal_response)
 from .replies import how_to_reach, runtime_texts
+from .replycache import ReplyCache
 from .secrets import secrets_from_env
 from .settings import SettingsCache, Unavailable
 from .sideeffects import side_effects_from_env
-from .tenants import Tenant
+from .tenants import Served, Tenant
 from .upstream import Http, Upstream
 
 MAX_BODY = 256 * 1024
@@ -52,13 +60,8 @@ def _budget() -> float:
         return 4.0
 
 
-JSON_HEADERS = {"Content-Type": JSON}
 HttpResult = tuple  # (status, body, headers): what a WSGI adapter sends back
-
-
-def _json_error(status: int, message: str, **headers: str) -> HttpResult:
-    body = json.dumps({"error": message}).encode()
-    return status, body, {**JSON_HEADERS, **headers}
+OK = Outcome.OK
 
 
 def _read_at_most(read, limit: int) -> bytes:
@@ -74,7 +77,8 @@ def _read_at_most(read, limit: int) -> bytes:
 
 
 class Runtime:
-    """One instance per process: the library, the settings cache and the handler pool."""
+    """One instance per process: the library, the settings cache, the reply cache, the handler
+    pool and each tenant's Upstream (handed to the settings cache, which compiles tenants)."""
 
     def __init__(self, library: Library, settings: SettingsCache, budget: float | None = None):
         self.library = library
@@ -87,14 +91,22 @@ class Runtime:
         self.secrets = secrets_from_env()
         self.side_effects = side_effects_from_env(settings.backend)
         self._upstreams: dict[str, Upstream] = {}
+        self._upstreams_lock = threading.Lock()
+        self.replies = ReplyCache()
+        if settings.upstream_for is None:
+            settings.upstream_for = self.upstream
         # Development and tests only: let the X-Townhall-Now header set the turn's clock.
         self.dev_clock = os.environ.get("TOWNHALL_DEV_CLOCK") == "1"
 
     def upstream(self, tenant_id: str) -> Upstream:
+        """The tenant's Upstream: one per tenant id, kept across settings loads."""
         found = self._upstreams.get(tenant_id)
         if found is None:
-            found = self._upstreams[tenant_id] = Upstream(
-                tenant_id, self.http, lambda name: self.secrets(tenant_id, name), self.side_effects)
+            with self._upstreams_lock:
+                found = self._upstreams.get(tenant_id)
+                if found is None:
+                    found = self._upstreams[tenant_id] = Upstream(
+                        tenant_id, self.http, lambda name: self.secrets(tenant_id, name), self.side_effects)
         return found
 
     def _now(self, environ) -> datetime:
@@ -113,45 +125,41 @@ class Runtime:
         """One HTTP request, given as its WSGI environ (PEP 3333) and a function that reads its
         body (at most ``MAX_BODY + 1`` bytes; called only once the request passed the checks)."""
         started_ns = time.monotonic_ns()
-        started = started_ns / 1e9
         trace = environ.get("HTTP_X_CLOUD_TRACE_CONTEXT")
         log = {"tenant": None, "intent": None, "outcome": None, "trace": trace}
         try:
-            result = self._handle(environ, read_body, started, log)
+            result = self._handle(environ, read_body, started_ns / 1e9, log)
+        except Refusal as refusal:
+            log["outcome"] = refusal.outcome
+            result = refusal_response(refusal)
         except Exception:  # the last net: nothing escapes as a 5xx
             logs.event("ERROR", "unexpected error in the runtime\n" + traceback.format_exc(),
                        **logs.trace_field(trace))
             result = self._reply_result(Reply(runtime_texts("en")("unavailable")), None, log)
-            log["outcome"] = "runtime_error"
-        status = result[0]
+            log["outcome"] = Outcome.RUNTIME_ERROR
+        outcome = log["outcome"]
         logs.turn(
-            "INFO" if status == 200 and log["outcome"] == "ok" else ("WARNING" if status < 500 else "ERROR"),
-            log["tenant"], log["intent"], log["outcome"], status,
+            outcome.severity, log["tenant"], log["intent"], outcome.value, result[0],
             (time.monotonic_ns() - started_ns) // 100_000 / 10, trace,  # ms, to 0.1 ms
         )
         return result
 
     def _handle(self, environ, read_body, started: float, log: dict) -> HttpResult:
         if environ.get("REQUEST_METHOD") != "POST":
-            log["outcome"] = "method_not_allowed"
-            return _json_error(405, "use POST", Allow="POST")
+            raise MethodNotAllowed("use POST")
         media = environ.get("CONTENT_TYPE") or ""
         if media != JSON and media.split(";", 1)[0].strip().lower() != JSON:  # "application/json; charset=utf-8" too
-            log["outcome"] = "unsupported_media_type"
-            return _json_error(415, "send the WebhookRequest as Content-Type: application/json")
+            raise UnsupportedMediaType("send the WebhookRequest as Content-Type: application/json")
         length = environ.get("CONTENT_LENGTH")
         if length and length.isdigit() and int(length) > MAX_BODY:  # refused before it is read
-            log["outcome"] = "too_large"
-            return _json_error(413, f"request body over {MAX_BODY} bytes")
+            raise TooLarge(f"request body over {MAX_BODY} bytes")
         raw = read_body()
         if len(raw) > MAX_BODY:
-            log["outcome"] = "too_large"
-            return _json_error(413, f"request body over {MAX_BODY} bytes")
+            raise TooLarge(f"request body over {MAX_BODY} bytes")
 
         credential = auth.parse_basic(environ.get("HTTP_AUTHORIZATION"))
         if credential is None:
-            log["outcome"] = "unauthenticated"
-            return _json_error(401, "HTTP Basic credentials required", **{"WWW-Authenticate": auth.REALM})
+            raise Unauthenticated("HTTP Basic credentials required")
         tenant_id, password = credential
         try:
             loaded = self.settings.get(tenant_id)
@@ -163,45 +171,57 @@ class Runtime:
             stored, project = tenant.password_sha256, tenant.project
         elif loaded is not None and loaded.missing:
             auth.check_password(password, None)  # same work as a real check: no timing tell
-            log["outcome"] = "unauthenticated"
-            return _json_error(401, "wrong credentials", **{"WWW-Authenticate": auth.REALM})
+            raise Unauthenticated("wrong credentials")
         else:  # invalid or unreadable settings: check what can be checked
             stored, project = auth.raw_credentials(loaded.raw if loaded is not None else None)
         if stored is not None and not auth.check_password(password, stored):
-            log["outcome"] = "unauthenticated"
-            return _json_error(401, "wrong credentials", **{"WWW-Authenticate": auth.REALM})
+            raise Unauthenticated("wrong credentials")
         log["tenant"] = tenant_id
 
         try:
             request = wire.parse_request(raw)
         except wire.BadRequest as e:
-            log["outcome"] = "bad_request"
-            return _json_error(400, f"{e.field}: {e.reason}")
+            raise BadRequest(f"{e.field}: {e.reason}") from None
         log["intent"] = request.intent if INTENT_NAME.match(request.intent) else "(unrecognised)"
         if project is not None and request.project != project:
-            log["outcome"] = "forbidden"
-            return _json_error(403, "this credential does not open this agent's project")
+            raise Forbidden("this credential does not open this agent's project")
 
         if tenant is None:
             # Settings unreadable or invalid: a safe answer that reveals nothing of the tenant.
-            log["outcome"] = "settings_unavailable" if loaded is None else "settings_invalid"
+            log["outcome"] = Outcome.SETTINGS_UNAVAILABLE if loaded is None else Outcome.SETTINGS_INVALID
             texts = runtime_texts(request.language_code)
             return self._reply_result(Reply(texts("unavailable")), request, log)
 
-        with logs.sensitive(request.query_text, request.parameters, request.contexts):
-            reply = self._dispatch(tenant, request, started + self.handler_budget, log,
-                                   self._now(environ))
-            return self._reply_result(reply, request, log, tenant)
-
-    # -- dispatch --------------------------------------------------------------------------
-    def _dispatch(self, tenant: Tenant, request: wire.Request, expires_at: float, log: dict,
-                  now: datetime) -> Reply:
-        """The handler's reply; ``expires_at`` is when the handler's time is up (monotonic)."""
         language = tenant.language_for(request.language_code)
         process = self.library.for_intent(request.intent)
-        if process is None or process.id not in tenant.processes:
-            log["outcome"] = "unknown_intent" if process is None else "process_disabled"
-            return self._menu(tenant, language)
+        served = tenant.served[language].get(process.id) if process is not None else None
+        if served is None:
+            log["outcome"] = Outcome.UNKNOWN_INTENT if process is None else Outcome.PROCESS_DISABLED
+            return self._reply_result(self._menu(tenant, language), request, log, tenant)
+        now = self._now(environ)
+        key = None
+        if served.cache is not None:  # the process declared its replies may be kept
+            key = (tenant.serial, request.intent, language, now.tzinfo, replycache.moment(served.cache, now))
+            body = self.replies.get(key)
+            if body is not None:
+                log["outcome"] = OK
+                return 200, body, JSON_HEADERS
+        with logs.sensitive(request.query_text, request.parameters, request.contexts):
+            reply = self._dispatch(tenant, served, request, language, started + self.handler_budget, log, now)
+            result = self._reply_result(reply, request, log, tenant)
+        if key is not None and log["outcome"] is OK and not reply.contexts and reply.event is None:
+            self.replies.put(key, result[1])
+        return result
+
+    # -- dispatch --------------------------------------------------------------------------
+    def _dispatch(self, tenant: Tenant, served: Served, request: wire.Request, language: str,
+                  expires_at: float, log: dict, now: datetime) -> Reply:
+        """The handler's reply; ``expires_at`` is when the handler's time is up (monotonic)."""
+        if served.handler is None:  # the process could not be prepared when settings were loaded
+            log["outcome"] = Outcome.HANDLER_ERROR
+            logs.event("ERROR", served.failure, tenant=tenant.id, process=served.process,
+                       **logs.trace_field(log["trace"]))
+            return self._sorry(tenant, language, "handler_error")
         turn = Turn(
             intent=request.intent,
             action=request.intent.partition(".")[2],
@@ -215,37 +235,35 @@ class Runtime:
             conversation=request.conversation,
         )
         try:
-            settings = tenant.settings(self.library, process, language)
-            if process.upstream:
+            if served.upstream:
                 # Handlers that wait on upstream services run under the turn's deadline.
-                settings = replace(settings, upstream=self.upstream(tenant.id))
-                future = self.pool.submit(process.handler, turn, settings)
+                future = self.pool.submit(served.handler, turn, served.settings)
                 reply = future.result(timeout=turn.deadline.remaining())
             else:
-                reply = process.handler(turn, settings)
+                reply = served.handler(turn, served.settings)
         except FutureTimeout:
             future.cancel()
-            log["outcome"] = "timeout"
+            log["outcome"] = Outcome.TIMEOUT
             logs.event("WARNING", "handler overran the turn's deadline", tenant=tenant.id,
-                       process=process.id, intent=request.intent)
+                       process=served.process, intent=request.intent)
             return self._sorry(tenant, language, "timeout")
         except Exception:
-            log["outcome"] = "handler_error"
-            logs.event("ERROR", f"handler {process.id} failed\n" + traceback.format_exc(),
-                       tenant=tenant.id, process=process.id, **logs.trace_field(log["trace"]))
+            log["outcome"] = Outcome.HANDLER_ERROR
+            logs.event("ERROR", f"handler {served.process} failed\n" + traceback.format_exc(),
+                       tenant=tenant.id, process=served.process, **logs.trace_field(log["trace"]))
             return self._sorry(tenant, language, "handler_error")
         if not isinstance(reply, Reply):
-            log["outcome"] = "handler_error"
-            logs.event("ERROR", f"handler {process.id} returned {type(reply).__name__}, not a Reply",
-                       tenant=tenant.id, process=process.id)
+            log["outcome"] = Outcome.HANDLER_ERROR
+            logs.event("ERROR", f"handler {served.process} returned {type(reply).__name__}, not a Reply",
+                       tenant=tenant.id, process=served.process)
             return self._sorry(tenant, language, "handler_error")
-        log["outcome"] = "ok"
+        log["outcome"] = OK
         return reply
 
     def _menu(self, tenant: Tenant, language: str) -> Reply:
         """What the bot can help with, and how to reach the council."""
         t = runtime_texts(language)
-        council = tenant.council(self.library, language)
+        council = tenant.council(language)
         reach, links = how_to_reach(council, language)
         labels = [s.label for s in council.services]
         text = [t("unknown_intent")]
@@ -255,7 +273,7 @@ class Runtime:
         return Reply(text, quick_replies=labels, links=links)
 
     def _sorry(self, tenant: Tenant, language: str, key: str) -> Reply:
-        reach, links = how_to_reach(tenant.council(self.library, language), language)
+        reach, links = how_to_reach(tenant.council(language), language)
         return Reply([runtime_texts(language)(key), reach], links=links)
 
     def _reply_result(self, reply: Reply, request: wire.Request | None, log: dict,
@@ -267,7 +285,7 @@ class Runtime:
         except (ValueError, TypeError) as e:
             logs.event("ERROR", f"reply could not be rendered: {e}", tenant=log.get("tenant"),
                        intent=log.get("intent"))
-            log["outcome"] = "render_error"
+            log["outcome"] = Outcome.RENDER_ERROR
             language = tenant.language_for(language_code) if tenant else "en"
             fallback = self._sorry(tenant, language, "handler_error") if tenant else Reply(
                 runtime_texts(language)("unavailable"))

@@ -2,12 +2,16 @@
 
 Phone, email and web form are the tenant's core ``contact`` settings; hours, bank holidays,
 closures and live chat are this process's settings. ``turn.now`` is the local time in London.
+
+Every reply depends on the turn only through its action, its language and the minute of its
+clock (opening hours are whole minutes), so the manifest declares ``cache: {by: minute}`` and the
+runtime may keep a rendered reply for the rest of its minute (docs/processes.md, "Reply cache").
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from townhall import dates
@@ -44,14 +48,12 @@ def reason(t: Texts, closure: Closure) -> str:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The council's timetables and weekly hours text, built once per settings load and language,
-    and the replies already given (see ``handle``)."""
+    """The council's timetables and weekly hours text, built once per settings load and language."""
 
     hours: Hours
     chat: Hours | None
     chat_url: str | None
     week: str  # "Our opening hours are:" and a line per weekday
-    replies: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def prepare(settings: Settings) -> Prepared:
@@ -155,20 +157,5 @@ def human(turn: Turn, settings: Settings) -> Reply:
 ACTIONS = {"details": details, "opening_hours": opening_hours, "open_now": open_now, "human": human}
 
 
-REMEMBERED = 512  # replies kept per council and language: a few days' worth
-
-
 def handle(turn: Turn, settings: Settings) -> Reply:
-    """Every reply here depends on the time only through the date and the stretch of the day
-    (``Hours.stretch``) of the opening hours and of the live chat hours, so a reply is worked out
-    once per action, date and stretches, and then given again to every resident who asks."""
-    prepared, now = _prepared(settings), turn.now
-    key = (turn.action, turn.language, now.date(), now.tzinfo, prepared.hours.stretch(now),
-           prepared.chat.stretch(now) if prepared.chat is not None else 0)
-    reply = prepared.replies.get(key)
-    if reply is None:
-        reply = ACTIONS[turn.action](turn, settings)
-        if len(prepared.replies) >= REMEMBERED:
-            prepared.replies.clear()
-        prepared.replies[key] = reply
-    return reply
+    return ACTIONS[turn.action](turn, settings)

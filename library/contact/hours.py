@@ -57,8 +57,6 @@ class Hours:
     def __init__(self, weekly: Mapping[str, str], division: str | None, closures: Mapping[date, str]):
         self.weekly = {day: parse_spans(weekly.get(day)) for day in WEEKDAYS}
         self._by_weekday = tuple(self.weekly[day] for day in WEEKDAYS)  # Monday = 0, as date.weekday()
-        # Each weekday's openings and closings in order: they cut the day into stretches.
-        self._bounds = tuple(tuple(sorted(t for x in spans for t in (x.opens, x.closes))) for spans in self._by_weekday)
         self.division = division
         # Bank holidays and the council's own closures in one map; the council's reasons win.
         self.closures = {**(bank_holidays(division) if division else {}), **closures}
@@ -76,13 +74,6 @@ class Hours:
     def closure(self, day: date) -> Closure | None:
         reason = self.closures.get(day)
         return None if reason is None else Closure(day, reason)
-
-    def stretch(self, now: datetime) -> int:
-        """Which stretch of its day ``now`` falls in, between two of the day's openings or
-        closings (0 before the first; always 0 on a closure day). Throughout one stretch of one
-        date, ``status`` and ``next_open`` give the same answers."""
-        day = now.date()
-        return 0 if day in self.closures else bisect_right(self._bounds[day.weekday()], now.time())
 
     def status(self, now: datetime) -> Status:
         today = now.date()

@@ -12,7 +12,6 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 import json
-from dataclasses import replace
 
 from townhall.contract import Context, Deadline, Settings, Turn
 from .fakes import point_at
@@ -92,8 +91,16 @@ def settings_for(
     problems = validate(doc, library, expected_id=doc.get("id"))
     if problems:
         raise AssertionError("tenant settings are invalid: " + "; ".join(map(str, problems)))
-    settings = compile_tenant(doc).settings(library, library.processes[process], language)
-    return replace(settings, upstream=upstream) if upstream is not None else settings
+    compiled = compile_tenant(doc, library, (lambda _: upstream) if upstream is not None else None)
+    if language not in compiled.served:
+        raise AssertionError(f"tenant {compiled.id!r} does not offer {language!r} (languages: "
+                             f"{', '.join(compiled.languages)}); its turns in {language!r} get English")
+    served = compiled.served[language].get(process)
+    if served is None:
+        raise AssertionError(f"tenant {compiled.id!r} does not switch on {process!r}")
+    if served.failure:
+        raise AssertionError(served.failure)
+    return served.settings
 
 
 def sandbox_upstream(tenant: str, state_dir: Path, http: Http | None = None) -> Upstream:

@@ -529,31 +529,24 @@ def test_human_when_open_without_a_phone_offers_writing_not_a_closed_message():
     assert "demo-cardiff@example.org" in reply.text[-1]
 
 
-# -- replies remembered per date and stretch of the day ---------------------------------------
+# -- the manifest's cache: {by: minute} -------------------------------------------------------
 
 @pytest.mark.parametrize("tenant,language", [("oxford", "en"), ("cardiff", "en"), ("cardiff", "cy")])
-def test_remembered_replies_are_the_replies_worked_out_afresh(tenant, language):
-    """Every 10 minutes from 20 December to 6 January (bank holidays, council closures, weekends)
-    and over the March clock change, each action's reply from ``handle`` (which remembers replies)
-    equals the one worked out afresh for that very minute."""
-    contact = module("handler")
+def test_a_reply_is_the_same_throughout_its_minute(tenant, language):
+    """What ``cache: {by: minute}`` promises the runtime: every 10 minutes from 20 December to
+    6 January (bank holidays, council closures, weekends) and over the March clock change, each
+    action's reply at the first instant of a minute is the reply at its last."""
+    handle = default_library().processes["contact"].handler
     settings = settings_for("contact", tenant, language=language)
     minutes = [datetime(2026, 12, 20, tzinfo=LONDON) + timedelta(minutes=10 * i) for i in range(18 * 144)]
     minutes += [datetime(2027, 3, 27, tzinfo=LONDON) + timedelta(minutes=10 * i) for i in range(3 * 144)]
-    given = []  # every reply kept alive, so that no two of them can share an id
     for now in minutes:
-        for action, fresh in contact.ACTIONS.items():
-            asked = turn(f"contact.{action}", now=now, language=language)
-            reply = contact.handle(asked, settings)
-            assert reply == fresh(asked, settings), (action, now)
-            assert contact.handle(asked, settings) is reply  # remembered, not worked out again
-            given.append(reply)
-    assert len({id(reply) for reply in given}) < len(minutes)  # one reply served many minutes
+        for action in module("handler").ACTIONS:
+            first = handle(turn(f"contact.{action}", now=now, language=language), settings)
+            last = handle(turn(f"contact.{action}", now=now + timedelta(seconds=59, microseconds=999999),
+                               language=language), settings)
+            assert first == last, (action, now)
 
 
-def test_a_stretch_ends_at_each_opening_and_closing():
-    hours = module("hours").Hours({"monday": "09:00-12:30, 13:30-17:00"}, None, {})
-    monday = [datetime(2026, 12, 7, h, m, tzinfo=LONDON) for h, m in
-              ((0, 0), (8, 59), (9, 0), (12, 29), (12, 30), (13, 29), (13, 30), (16, 59), (17, 0), (23, 59))]
-    assert [hours.stretch(now) for now in monday] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
-    assert hours.stretch(datetime(2026, 12, 8, 10, tzinfo=LONDON)) == 0  # Tuesday: closed all day
+def test_the_manifest_lets_the_runtime_keep_replies_for_a_minute():
+    assert default_library().processes["contact"].manifest["cache"] == {"by": "minute"}

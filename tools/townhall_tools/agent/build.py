@@ -110,7 +110,7 @@ def load_tenant(tenant_id: str, tenants_dir: Path, library: Library) -> Tenant:
     if problems:
         lines = "\n".join(f"  {path}: {p}" for p in problems)
         raise BuildError(f"{path} is not valid; fix it first (townhall tenants validate):\n{lines}")
-    return compile_tenant(doc)
+    return compile_tenant(doc, library)
 
 
 def tenant_ids(tenants_dir: Path) -> list[str]:
