@@ -1,18 +1,21 @@
-"""The shared bins settings: the checks beyond the schema, the blocks kept identical in every
-process schema that uses them, and what each of those processes must ship for the address steps
-(messages) and the agent (identical entities)."""
+"""The shared bins settings: the checks beyond the schema, the schema every bin process refers to
+(``$ref`` through the schema registry), and the messages those processes must ship for the address
+steps."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from townhall.library import default_library
-from townhall_tools import binschema as schema
+from townhall.library import default_library, schema_registry
 from townhall.upstreams.bins.checks import settings_problems
+from townhall_tools.librarycheck import refs
 from townhall.upstreams.bins.flow import MESSAGES
 
-LIBRARY = Path(__file__).resolve().parents[1] / "library"
+BINS_SCHEMA = "https://townhall.example/upstreams/bins/settings.schema.json"
+
+
+def users() -> list:
+    """Every process whose settings schema refers to the shared bins settings."""
+    return [p for p in default_library().processes.values()
+            if any(ref.startswith(BINS_SCHEMA + "#") for _, ref in refs(p.schema))]
 
 
 def rounds(**extra) -> dict:
@@ -48,17 +51,27 @@ def test_every_bin_the_source_names_must_be_listed():
     assert paths({"source": feed, "bins": BINS, "addresses": ADDRESSES}) == ["source.types[0].bin"]
 
 
+def welsh_gaps(process_id: str, settings: dict) -> list[str]:
+    """Where a Welsh council's settings lack a Welsh text (the schema's bilingual rule)."""
+    validator = default_library().processes[process_id].validator_for(("en", "cy"))
+    errors = sorted(validator.iter_errors(settings), key=lambda e: list(map(str, e.absolute_path)))
+    return [".".join(map(str, e.absolute_path)) for e in errors if e.validator == "bilingual"]
+
+
 def test_a_welsh_council_names_its_bins_in_welsh():
-    assert paths({"source": rounds(), "bins": BINS, "addresses": ADDRESSES}, ("en", "cy")) == [
-        "bins.rubbish.name.cy", "bins.recycling.name.cy", "bins.recycling.note.cy"]
+    settings = {"source": rounds(), "bins": BINS, "addresses": ADDRESSES}
+    assert paths(settings, ("en", "cy")) == []  # not a check: the schema's rule
+    for process in ("bin_collection", "missed_bin"):
+        assert welsh_gaps(process, settings) == ["bins.recycling.name", "bins.recycling.note", "bins.rubbish.name"]
+    assert default_library().processes["bin_collection"].validator.is_valid(settings)
 
 
 def test_a_welsh_council_titles_its_bins_link_in_welsh():
     link = {"url": "https://example.org/demo/bins", "title": {"en": "Bins"}}
     bins = {kind: {"name": {"en": kind, "cy": kind}} for kind in BINS}
     settings = {"source": rounds(), "bins": bins, "addresses": ADDRESSES, "link": link}
-    assert paths(settings, ("en", "cy")) == ["link.title.cy"]
-    assert paths(settings, ("en",)) == []
+    assert welsh_gaps("bin_collection", settings) == ["link.title"]
+    assert default_library().processes["bin_collection"].validator.is_valid(settings)
 
 
 def test_rounds_must_be_known_wherever_they_are_named():
@@ -89,41 +102,19 @@ def test_a_json_date_format_must_be_a_format():
     assert paths({"source": feed, "bins": BINS, "addresses": ADDRESSES}) == ["source.date_format"]
 
 
-# -- the shared settings blocks and messages ----------------------------------------------------------
+# -- the shared settings schema and messages -------------------------------------------------------
 
-def test_every_process_using_the_bins_blocks_has_them_unchanged():
-    users = schema.users(LIBRARY)
-    assert users, "no process schema uses the bins.* blocks"
-    assert schema.stale(LIBRARY) == [], "run: .venv/bin/python -m townhall_tools.binschema --write"
-
-
-def test_a_changed_copy_is_found_and_written_back(tmp_path):
-    import shutil
-
-    for path in schema.users(LIBRARY):
-        shutil.copytree(path.parent, tmp_path / path.parent.name, ignore=shutil.ignore_patterns("__pycache__"))
-    target = schema.users(tmp_path)[0]
-    doc = json.loads(target.read_text())
-    doc["$defs"]["bins.kind"]["enum"].append("sofas")
-    target.write_text(json.dumps(doc))
-    assert schema.stale(tmp_path) == [target]
-    assert schema.synced(doc)["$defs"]["bins.kind"] == schema.shared_defs()["bins.kind"]
+def test_both_bin_processes_refer_to_the_shared_settings():
+    assert sorted(p.id for p in users()) == ["bin_collection", "missed_bin"]
+    shared = schema_registry().contents(BINS_SCHEMA)["$defs"]
+    for process in users():
+        for key in ("addresses", "source", "bins"):
+            assert process.schema["properties"][key]["$ref"] == f"{BINS_SCHEMA}#/$defs/{key}"
+            assert key in shared
 
 
 def test_every_process_using_the_address_steps_has_their_messages():
-    library = default_library()
-    for path in schema.users(LIBRARY):
-        process = library.processes[path.parent.name]
+    for process in users():
         for language, messages in process.messages.items():
             missing = [key for key in MESSAGES if key not in messages]
             assert not missing, f"library/{process.id}/messages/{language}.yaml lacks {missing}"
-
-
-def test_the_bin_processes_ship_identical_entities():
-    """bin-type (and the canonical uk-postcode) are merged into one agent: the copies must match."""
-    shipped = {}
-    for path in schema.users(LIBRARY):
-        for entity in sorted((path.parent / "entities").glob("*.json")):
-            shipped.setdefault(entity.name, set()).add(entity.read_bytes())
-    assert "bin-type_entries_cy.json" in shipped
-    assert {name for name, copies in shipped.items() if len(copies) > 1} == set()

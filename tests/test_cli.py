@@ -57,7 +57,8 @@ def test_faq_must_answer_in_every_language_the_council_offers(tmp_path):
     path.write_text(yaml.safe_dump(doc, allow_unicode=True))
     out = run("tenants", "validate", str(path))
     assert out.returncode == 1
-    assert f"{path}: processes.faq.entries[1].answer: missing 'cy': the council offers that language" in out.stderr
+    assert (f"{path}: processes.faq.entries[1].answer: give the Welsh too (cy), as this council offers en and cy"
+            in out.stderr)
 
 
 def test_request_prints_a_real_webhook_request():

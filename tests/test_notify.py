@@ -277,10 +277,10 @@ def test_channels_follow_the_templates():
     assert notify.channels({"email_template_id": OXFORD_EMAIL, "sms_template_id": OXFORD_SMS}) == ("email", "sms")
 
 
-def test_processes_embed_the_settings_schema_unchanged():
+def test_processes_refer_to_the_one_settings_schema():
     from jsonschema import Draft202012Validator
 
-    from townhall.library import default_library
+    from townhall.library import default_library, schema_registry
 
     fragment = json.loads(Path(notify.__file__).with_name("settings.schema.json").read_text())
     validator = Draft202012Validator(fragment)
@@ -288,8 +288,10 @@ def test_processes_embed_the_settings_schema_unchanged():
                                "api_key_secret": "notify-api-key", "sms_template_id": OXFORD_SMS})
     assert not validator.is_valid({"base_url": "https://api.notifications.service.gov.uk",
                                    "api_key_secret": "notify-api-key"})  # no template at all
-    for process in default_library().processes.values():
-        embedded = process.schema.get("$defs", {}).get("notify")
-        assert embedded in (None, fragment), (
-            f"library/{process.id}/schema.json: $defs/notify differs from "
-            "functions/townhall/upstreams/notify/settings.schema.json; copy it unchanged")
+    assert schema_registry().contents(fragment["$id"]) == fragment
+    users = [p for p in default_library().processes.values() if "notify" in p.schema.get("properties", {})]
+    assert sorted(p.id for p in users) == ["missed_bin", "report_problem"]
+    for process in users:
+        assert process.schema["properties"]["notify"]["$ref"] == fragment["$id"], (
+            f"library/{process.id}/schema.json: refer to functions/townhall/upstreams/notify/settings.schema.json "
+            f"with {{\"$ref\": \"{fragment['$id']}\"}}")

@@ -3,6 +3,13 @@
 A folder is a process when it holds ``manifest.yaml``; its name is the process id. Nothing central
 lists the processes, so adding one is copying a folder. The registry reads each manifest, settings
 schema and message file once, and imports a handler the first time a turn needs it.
+
+Settings schemas share definitions through one schema registry (``schema_registry``): every
+``*.schema.json`` of the runtime package (``schemas/``, ``upstreams/<api>/``) is a resource whose
+``$id`` is ``https://townhall.example/`` plus its path in the package, and a process schema refers
+to it with ``{"$ref": "<$id>#/$defs/..."}``. Nothing is ever fetched. ``compile_schema`` adds
+Townhall's one keyword, ``bilingual``: the texts of the shared ``text`` definition
+(``schemas/text.schema.json``) must be given in every language the council offers.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import sys
 import threading
 import types
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -51,7 +58,7 @@ class Process:
     schema: Mapping[str, Any]
     messages: Mapping[str, Mapping[str, str]]  # language -> key -> template
     _module: Any = field(default=None, repr=False)
-    _validator: Any = field(default=None, repr=False)
+    _validators: dict = field(default_factory=dict, repr=False)  # languages -> validator
     _texts: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -70,10 +77,17 @@ class Process:
 
     @property
     def validator(self) -> Any:
-        """The compiled JSON Schema validator of this process's settings."""
-        if self._validator is None:
-            self._validator = compile_schema(self.schema)
-        return self._validator
+        """The compiled JSON Schema validator of this process's settings, for an English-only council."""
+        return self.validator_for(("en",))
+
+    def validator_for(self, languages: tuple[str, ...]) -> Any:
+        """The compiled validator for a council offering ``languages``: its bilingual texts must
+        give each of them. One per languages tuple (a handful: the languages are an enumeration)."""
+        languages = tuple(languages)
+        found = self._validators.get(languages)
+        if found is None:
+            found = self._validators[languages] = compile_schema(self.schema, languages)
+        return found
 
     def texts(self, language: str) -> Texts:
         texts = self._texts.get(language)
@@ -108,12 +122,78 @@ class Process:
         return list(_import(self, "checks", "check").check(settings, languages))
 
 
-def compile_schema(schema: Mapping[str, Any]) -> Any:
-    """A Draft 2020-12 validator (formats such as ``date`` checked); raises on a broken schema."""
-    from jsonschema import Draft202012Validator  # only when settings are validated
+SCHEMA_BASE = "https://townhall.example/"  # + a shared schema's path in this package = its $id
+SCHEMA_FILES = ("schemas/*.schema.json", "upstreams/*/*.schema.json")
+LANGUAGE_NAMES = {"en": "English", "cy": "Welsh"}
 
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+def schema_id(path: Path) -> str:
+    """The ``$id`` a shared schema file must have: where it is in the runtime package."""
+    return SCHEMA_BASE + path.resolve().relative_to(Path(__file__).resolve().parent).as_posix()
+
+
+def schema_files() -> list[Path]:
+    """Every shared schema of the runtime package, each a resource of the registry."""
+    here = Path(__file__).resolve().parent
+    return sorted(path for pattern in SCHEMA_FILES for path in here.glob(pattern))
+
+
+@lru_cache(maxsize=1)
+def schema_registry() -> Any:
+    """A ``referencing.Registry`` of every shared schema, by ``$id``; built once, never fetching."""
+    from referencing import Registry, Resource  # only when settings are validated
+
+    resources = []
+    for path in schema_files():
+        contents = _read_json(path)
+        expected = schema_id(path)
+        if not isinstance(contents, dict) or contents.get("$id") != expected:
+            raise LibraryError(f"{path}: set \"$id\": \"{expected}\" (a shared schema's $id is its place in "
+                               "the runtime package), so process schemas can $ref it")
+        resources.append((expected, Resource.from_contents(contents)))
+    return Registry().with_resources(resources).crawl()
+
+
+def resolve(schema: Mapping[str, Any], ref: str) -> Any:
+    """What ``ref`` (as written in ``schema``: local ``#/$defs/...`` or a shared ``$id#...``) points to."""
+    from referencing import Resource
+    from referencing.jsonschema import DRAFT202012
+
+    own = Resource.from_contents(schema, default_specification=DRAFT202012)
+    base = own.id() or ""
+    return schema_registry().with_resource(base, own).resolver(base).lookup(ref).contents
+
+
+def _missing_language(language: str, languages: tuple[str, ...]) -> str:
+    """What to do; tenants.validate adds the expected form and an example from the schema's
+    ``description`` and ``examples`` (the shared text definition has both)."""
+    offered = " and ".join([", ".join(languages[:-1]), languages[-1]]) if len(languages) > 1 else languages[0]
+    return f"give the {LANGUAGE_NAMES.get(language, language)} too ({language}), as this council offers {offered}"
+
+
+@lru_cache(maxsize=8)  # one per languages tuple the tenant schema allows: a handful
+def _validator_class(languages: tuple[str, ...]) -> Any:
+    """Draft 2020-12 with ``bilingual``: an object of texts by language gives every language in
+    ``languages`` (those its own ``required`` names are left to ``required``'s message)."""
+    from jsonschema import Draft202012Validator, ValidationError, validators
+
+    def bilingual(validator, value, instance, schema):
+        if not value or not validator.is_type(instance, "object"):
+            return
+        required = schema.get("required") or ()
+        for language in languages:
+            if language not in instance and language not in required:
+                yield ValidationError(_missing_language(language, languages))
+
+    return validators.extend(Draft202012Validator, {"bilingual": bilingual})
+
+
+def compile_schema(schema: Mapping[str, Any], languages: tuple[str, ...] = ("en",)) -> Any:
+    """A Draft 2020-12 validator (formats such as ``date`` checked) resolving ``$ref`` through the
+    schema registry, for a council offering ``languages``; raises on a broken schema."""
+    cls = _validator_class(tuple(languages))
+    cls.check_schema(schema)
+    return cls(schema, registry=schema_registry(), format_checker=cls.FORMAT_CHECKER)
 
 
 def _package(process: Process) -> str:

@@ -59,6 +59,9 @@ def validate(doc: Any, library: Library, expected_id: str | None = None) -> list
     if expected_id is not None and doc.get("id") != expected_id:
         problems.append(Problem("id", f"must be {expected_id!r}, the file name / document id"))
     processes = doc.get("processes")
+    # the languages the council offers: every bilingual text of its settings must give each of them
+    offered = doc.get("languages") if isinstance(doc.get("languages"), list) else ["en"]
+    languages = tuple(dict.fromkeys(str(language) for language in offered)) or ("en",)
     if isinstance(processes, dict):
         for pid, settings in sorted(processes.items()):
             process = library.get(pid)
@@ -68,10 +71,10 @@ def validate(doc: Any, library: Library, expected_id: str | None = None) -> list
                 continue
             if settings is None or isinstance(settings, dict):
                 own = {k: v for k, v in (settings or {}).items() if k != "enabled"}
-                found = _problems(process.validator, own, ["processes", pid])
+                found = _problems(process.validator_for(languages), own, ["processes", pid])
                 if not found:
-                    languages = doc.get("languages") if isinstance(doc.get("languages"), list) else ["en"]
-                    found = [Problem(f"processes.{pid}.{path}", reason) for path, reason in process.check(own, languages)]
+                    found = [Problem(f"processes.{pid}.{path}", reason)
+                             for path, reason in process.check(own, list(languages))]
                 problems += found
     return problems
 

@@ -1,4 +1,5 @@
-"""council_tax: checks beyond the schema, run wherever tenant settings are validated."""
+"""council_tax: checks beyond the schema, run wherever tenant settings are validated (texts in every
+language the council offers are the schema's bilingual rule)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,6 @@ FIREWALL = set('<>"\\|')  # characters GOV.UK Pay's firewall refuses (error P092
 def nation(settings: dict, languages: list[str]) -> str:
     """The nation whose bands apply: the setting, else Wales for a council offering Welsh."""
     return settings.get("nation") or ("wales" if "cy" in languages else "england")
-
-
-def _languages(path: str, text: dict | None, languages: list[str]) -> list[tuple[str, str]]:
-    if not text:
-        return []
-    return [(path, f"missing {language!r}: the council offers that language")
-            for language in languages if language not in text]
 
 
 def _bands(settings: dict, languages: list[str]) -> list[tuple[str, str]]:
@@ -53,7 +47,7 @@ def _bands(settings: dict, languages: list[str]) -> list[tuple[str, str]]:
 
 
 def _payments(payments: dict, languages: list[str]) -> list[tuple[str, str]]:
-    problems = _languages("payments.description", payments.get("description"), languages)
+    problems = []
     for language, text in (payments.get("description") or {}).items():
         if len(text) > 255:
             problems.append((f"payments.description.{language}", "GOV.UK Pay takes at most 255 characters"))
@@ -76,18 +70,13 @@ def _payments(payments: dict, languages: list[str]) -> list[tuple[str, str]]:
 
 def check(settings: dict, languages: list[str]) -> list[tuple[str, str]]:
     problems = _bands(settings, languages)
-    if "precepts" in settings:
-        problems += _languages("precepts.note", settings["precepts"]["note"], languages)
     seen: set[str] = set()
     for i, discount in enumerate(settings.get("discounts", [])):
         if discount["id"] in seen:
             problems.append((f"discounts[{i}].id", f"{discount['id']!r} is used by another discount"))
         seen.add(discount["id"])
-        for key in ("title", "summary", "who"):
-            problems += _languages(f"discounts[{i}].{key}", discount[key], languages)
         for language, title in discount["title"].items():
             if len(title) > 60:
                 problems.append((f"discounts[{i}].title.{language}", "at most 60 characters: it is shown as a button"))
-    problems += _languages("moving_home.note", settings.get("moving_home", {}).get("note"), languages)
     problems += _payments(settings.get("payments", {}), languages)
     return problems

@@ -17,10 +17,6 @@ def check(settings: dict, languages: list[str]) -> list[tuple[str, str]]:
                                                  "it owns in categories.county_groups or categories.county_service_codes"))
         if "county_name" not in settings:
             problems.append(("county_name", "needed with endpoints.county: residents are told where reports go"))
-        else:
-            for language in languages:
-                if language not in settings["county_name"]:
-                    problems.append(("county_name", f"missing {language!r}: the council offers that language"))
     if "notify" in settings and settings.get("ask_contact") is False:
         problems.append(("notify", "ask_contact is false, so no confirmation would ever be sent; "
                                    "remove notify or ask for contact details"))

@@ -13,11 +13,12 @@ import re
 import string
 from collections import defaultdict
 from pathlib import Path
+from typing import Any, Iterator
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from townhall.library import LANGUAGES, Library, Process
+from townhall.library import LANGUAGES, Library, Process, resolve, schema_files, schema_id
 from townhall.yamlio import load_yaml
 
 REQUIRED_FILES = ("manifest.yaml", "schema.json", "example.yaml", "messages/en.yaml", "handler.py", "README.md")
@@ -71,6 +72,33 @@ def check_files(process: Process) -> list[str]:
     return problems
 
 
+def refs(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """Every ``$ref`` in a schema: (its place as a JSON pointer, the reference)."""
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield where or "/", node["$ref"]
+        for key, value in node.items():
+            yield from refs(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from refs(value, f"{where}/{i}")
+
+
+def check_refs(schema: Any, where: str) -> list[str]:
+    """Every ``$ref`` of ``schema`` (in file ``where``) resolves, locally or through the registry."""
+    from referencing.exceptions import Unresolvable
+
+    problems = []
+    for pointer, ref in refs(schema):
+        try:
+            resolve(schema, ref)
+        except Unresolvable:
+            shared = ", ".join(schema_id(path) for path in schema_files())
+            problems.append(f"{where}: $ref {ref!r} at {pointer} resolves to nothing; refer to a $defs entry of "
+                            f"this schema (#/$defs/...) or of a shared schema ({shared})")
+    return problems
+
+
 def check_schema(process: Process) -> list[str]:
     schema_file = _rel(process.folder / "schema.json", process)
     example_path = process.folder / "example.yaml"
@@ -79,10 +107,14 @@ def check_schema(process: Process) -> list[str]:
     except SchemaError as e:
         path = "/".join(str(p) for p in e.path) or "(root)"
         return [f"{schema_file}: not a valid JSON Schema (Draft 2020-12) at {path}: {e.message}"]
+    unresolved = check_refs(process.schema, schema_file)
+    if unresolved:
+        return unresolved
     if not example_path.is_file():
         return [f"{_rel(example_path, process)}: missing; add example settings that the schema accepts"]
     example = load_yaml(example_path)
-    validator = Draft202012Validator(process.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    # the example is a Welsh council's when the process speaks Welsh: every bilingual text in both
+    validator = process.validator_for(tuple(language for language in LANGUAGES if language in process.messages))
     return [
         f"{_rel(example_path, process)}: {'.'.join(str(p) for p in e.absolute_path) or '(root)'}: "
         f"{e.message}; fix the example or {schema_file}"

@@ -22,7 +22,7 @@ import yaml
 
 from .delivery import WEBHOOK_PLACEHOLDER
 from .paths import REPO
-from townhall.library import Library, Process
+from townhall.library import Library, Process, resolve
 from townhall.settings import TENANT_ID
 from townhall.yamlio import YamlError, load_yaml
 
@@ -201,9 +201,8 @@ def _english_only(value: Any) -> Any:
 def _describe(schema: Mapping[str, Any], key: str) -> str:
     prop = (schema.get("properties") or {}).get(key) or {}
     description = prop.get("description")
-    ref = prop.get("$ref", "")
-    if not description and ref.startswith("#/$defs/"):
-        description = (schema.get("$defs") or {}).get(ref.split("/")[-1], {}).get("description")
+    if not description and isinstance(prop.get("$ref"), str):  # a local or shared definition's (registry)
+        description = (resolve(schema, prop["$ref"]) or {}).get("description")
     required = key in (schema.get("required") or [])
     return (description or f"See the process README for {key}.") + (" (required)" if required else "")
 

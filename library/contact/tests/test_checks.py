@@ -8,6 +8,14 @@ from townhall.library import default_library
 from townhall.tenants import Problem, validate
 from townhall_tools.testing import tenant_doc
 
+WELSH = "give the Welsh too (cy), as this council offers en and cy"  # + the expected form, an example
+
+
+def welsh_missing(found: list[Problem]) -> list[str]:
+    """The paths of the problems, each of which must be a missing Welsh text."""
+    assert all(p.reason.startswith(WELSH) for p in found), found
+    return [p.path for p in found]
+
 
 def problems(tenant: str, **changes) -> list[Problem]:
     doc = tenant_doc(tenant)
@@ -66,10 +74,7 @@ def test_missing_welsh_closure_reason_for_a_welsh_council():
         {"date": "2026-12-24", "reason": {"en": "Christmas Eve", "cy": "Noswyl Nadolig"}},
         {"date": "2026-12-31", "reason": {"en": "New Year's Eve"}},
     ]
-    found = problems("cardiff", closures=closures)
-    assert found == [
-        Problem("processes.contact.closures[1].reason", "missing 'cy': the council offers that language")
-    ]
+    assert welsh_missing(problems("cardiff", closures=closures)) == ["processes.contact.closures[1].reason"]
 
 
 def test_english_only_reason_is_fine_for_an_english_council():

@@ -11,6 +11,14 @@ from townhall.yamlio import load_yaml
 
 P = "processes.council_tax."
 
+WELSH = "give the Welsh too (cy), as this council offers en and cy"  # + the expected form, an example
+
+
+def welsh_missing(found: list[Problem]) -> list[str]:
+    """The paths of the problems, each of which must be a missing Welsh text."""
+    assert all(p.reason.startswith(WELSH) for p in found), found
+    return [p.path for p in found]
+
 
 def validated(doc: dict) -> list[Problem]:
     return validate(doc, default_library(), expected_id=doc["id"])
@@ -73,9 +81,8 @@ def test_welsh_texts_for_a_welsh_council():
     del s["precepts"]["note"]["cy"]
     del s["moving_home"]["note"]["cy"]
     del s["payments"]["description"]["cy"]
-    missing = "missing 'cy': the council offers that language"
-    assert validated(doc) == [Problem(P + "precepts.note", missing), Problem(P + "discounts[1].who", missing),
-                              Problem(P + "moving_home.note", missing), Problem(P + "payments.description", missing)]
+    assert welsh_missing(validated(doc)) == [P + "discounts[1].who", P + "moving_home.note",
+                                             P + "payments.description", P + "precepts.note"]
 
 
 def test_discount_ids_are_unique_and_titles_short():

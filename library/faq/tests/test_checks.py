@@ -7,6 +7,14 @@ import pytest
 from townhall.library import default_library
 from townhall.tenants import Problem, validate
 from townhall_tools.testing import tenant_doc
+
+WELSH = "give the Welsh too (cy), as this council offers en and cy"  # + the expected form, an example
+
+
+def welsh_missing(found: list[Problem]) -> list[str]:
+    """The paths of the problems, each of which must be a missing Welsh text."""
+    assert all(p.reason.startswith(WELSH) for p in found), found
+    return [p.path for p in found]
 from townhall.yamlio import load_yaml
 
 
@@ -41,23 +49,19 @@ def test_every_repeat_of_an_id_is_reported():
 def test_missing_welsh_answer_for_a_welsh_council():
     doc = tenant_doc("cardiff")
     del doc["processes"]["faq"]["entries"][1]["answer"]["cy"]
-    assert validated(doc) == [
-        Problem("processes.faq.entries[1].answer", "missing 'cy': the council offers that language")
-    ]
+    assert welsh_missing(validated(doc)) == ["processes.faq.entries[1].answer"]
 
 
 def test_missing_welsh_question_for_a_welsh_council():
     doc = tenant_doc("cardiff")
     del doc["processes"]["faq"]["entries"][0]["question"]["cy"]
-    assert validated(doc) == [
-        Problem("processes.faq.entries[0].question", "missing 'cy': the council offers that language")
-    ]
+    assert welsh_missing(validated(doc)) == ["processes.faq.entries[0].question"]
 
 
 def test_missing_welsh_link_title_for_a_welsh_council():
     doc = tenant_doc("cardiff")
     del doc["processes"]["faq"]["entries"][0]["links"][0]["title"]["cy"]
-    assert validated(doc) == [Problem("processes.faq.entries[0].links[0].title", "missing 'cy'")]
+    assert welsh_missing(validated(doc)) == ["processes.faq.entries[0].links[0].title"]
 
 
 def test_english_only_entries_are_fine_for_an_english_council():

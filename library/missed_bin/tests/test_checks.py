@@ -46,8 +46,14 @@ def test_open311_settings_name_only_the_councils_bins():
 
 
 def test_the_shared_bins_checks_apply():
+    found = problems("cardiff", lambda s: s["source"]["types"].append({"match": "glass", "bin": "glass"}))
+    assert [p.path for p in found] == ["processes.missed_bin.source.types[4].bin"]
+
+
+def test_the_shared_bins_schema_asks_a_welsh_council_for_welsh_names():
     found = problems("cardiff", lambda s: s["bins"]["food"]["name"].pop("cy"))
-    assert [p.path for p in found] == ["processes.missed_bin.bins.food.name.cy"]
+    assert [p.path for p in found] == ["processes.missed_bin.bins.food.name"]
+    assert found[0].reason.startswith("give the Welsh too (cy), as this council offers en and cy")
 
 
 def test_schema_problems_come_first_and_name_the_key():

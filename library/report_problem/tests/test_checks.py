@@ -9,6 +9,14 @@ from townhall.tenants import Problem, validate
 from townhall_tools.testing import tenant_doc
 from townhall.yamlio import load_yaml
 
+WELSH = "give the Welsh too (cy), as this council offers en and cy"  # + the expected form, an example
+
+
+def welsh_missing(found: list[Problem]) -> list[str]:
+    """The paths of the problems, each of which must be a missing Welsh text."""
+    assert all(p.reason.startswith(WELSH) for p in found), found
+    return [p.path for p in found]
+
 
 def problems(tenant: str, drop=(), **changes) -> list[Problem]:
     doc = tenant_doc(tenant)
@@ -46,7 +54,7 @@ def test_a_welsh_council_names_its_county_in_welsh():
     oxford = tenant_doc("oxford")["processes"]["report_problem"]
     found = problems("cardiff", endpoints=oxford["endpoints"], categories=oxford["categories"],
                      county_name={"en": "Demo County Council"})
-    assert found == [Problem("processes.report_problem.county_name", "missing 'cy': the council offers that language")]
+    assert welsh_missing(found) == ["processes.report_problem.county_name"]
 
 
 def test_notify_without_asking_for_contact_is_pointless():

@@ -1,7 +1,8 @@
 """Bin collection days and the properties of a postcode, from whichever service a council uses.
 
-Shared by the bin processes (``bin_collection``, ``missed_bin``), each of which keeps its own copy
-of the settings blocks described by ``settings.schema.json`` (``addresses``, ``source``, ``bins``):
+Shared by the bin processes (``bin_collection``, ``missed_bin``), each of which has the settings
+blocks defined once in ``settings.schema.json`` (``addresses``, ``source``, ``bins``; process schemas
+``$ref`` them through the schema registry, townhall/library.py):
 
     props = addresses(settings.get("addresses"), settings["source"], "OX4 1YB", up, turn.deadline)
     found = collections(settings["source"], props[0], up, turn.deadline, today=turn.now.date())

@@ -1,4 +1,5 @@
-"""What the bins settings' schema cannot say, for each bin process's ``checks.py``.
+"""What the bins settings' schema cannot say, for each bin process's ``checks.py`` (texts in every
+language the council offers are the schema's bilingual rule, not a check here).
 
     def check(settings, languages):
         return settings_problems(settings, languages)
@@ -9,15 +10,6 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping
 
 Problem = tuple[str, str]
-
-
-def _texts(settings: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
-    for kind, spec in (settings.get("bins") or {}).items():
-        yield f"bins.{kind}.name", spec.get("name")
-        if spec.get("note"):
-            yield f"bins.{kind}.note", spec["note"]
-    if settings.get("link"):
-        yield "link.title", settings["link"]["title"]
 
 
 def _source_bins(source: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -65,10 +57,6 @@ def settings_problems(settings: Mapping[str, Any], languages: list[str]) -> list
     for path, kind in _source_bins(source):
         if kind not in bins:
             problems.append((path, f"{kind!r} is not one of the bins under 'bins'; add it there or drop this"))
-    for language in languages:
-        for path, text in _texts(settings):
-            if isinstance(text, Mapping) and language not in text:
-                problems.append((f"{path}.{language}", f"the council speaks {language}: give this text in it too"))
     if source["type"] == "rounds":
         problems += _rounds(settings)
     elif "{uprn}" in source["url"] and addresses is None:

@@ -23,8 +23,8 @@ number that is not a mobile: texts need a mobile), ``phone`` (digits that are no
 number) or ``neither`` (no email address or phone number in the text). Processes word these in
 their own messages.
 
-Settings (JSON Schema fragment ``settings.schema.json`` beside this file, embedded by processes
-as ``$defs/notify``):
+Settings (JSON Schema ``settings.schema.json`` beside this file, which process schemas refer to
+with ``{"$ref": "https://townhall.example/upstreams/notify/settings.schema.json"}``):
 
     base_url:           https://api.notifications.service.gov.uk
     api_key_secret:     notify-api-key        # tenant secret: "{key_name}-{service_id}-{secret}"

@@ -12,8 +12,8 @@
     sent.reference        # service_request_id; None for a blackbox service or a batch token not yet
                           # resolved in the time the turn had (sent.token holds it then)
 
-The endpoint settings (a mapping; JSON Schema fragment ``endpoint.schema.json`` beside this file,
-embedded by processes as ``$defs/open311_endpoint``):
+The endpoint settings (a mapping; JSON Schema ``endpoint.schema.json`` beside this file, which
+process schemas refer to with ``{"$ref": "https://townhall.example/upstreams/open311/endpoint.schema.json"}``):
 
     base_url:         https://council.example.org/open311/v2   (no trailing file name)
     api_key_secret:   open311-api-key     (the tenant secret holding the api_key; POSTs only)
