@@ -363,13 +363,50 @@ def test_alerts_documented_in_operations():
                 titles.append(title)
             assert "${local.runbook}" in unquote(body["documentation"][0]["content"])
             assert unquote(body["notification_channels"]) == "var.alert_notification_channels"
-    assert len(titles) == 5
+    assert len(titles) == 6
     for title in titles:
         assert f"| {title} |" in operations, f"docs/operations.md, Alerts, must explain {title!r}"
-    outcomes = {unquote(o) for alert in locals_["turn_alerts"].values() for o in alert["outcomes"]}
-    webhook = (REPO / "functions" / "townhall" / "webhook.py").read_text(encoding="utf-8")
-    for outcome in outcomes:
-        assert f'"{outcome}"' in webhook, f"the webhook never logs the outcome {outcome!r}"
+
+
+def test_turn_alerts_and_the_operations_guide_follow_the_outcomes():
+    """The Outcome enumeration is the one list of turn outcomes: each names the turn alert that
+    counts it (or None), alerts.tf's turn_alerts count exactly those, and docs/operations.md has
+    a row per outcome with its status, severity, alert, meaning and what to do."""
+    from townhall.outcomes import Outcome
+
+    locals_ = {k: v for b in tfdocs.parse(MODULES["platform"])["locals"] for k, v in b.items()}
+    alerts = {key: {"title": unquote(a["title"]), "outcomes": [unquote(o) for o in a["outcomes"]]}
+              for key, a in locals_["turn_alerts"].items()}
+    values = {o.value for o in Outcome}
+    for key, alert in alerts.items():
+        for value in alert["outcomes"]:
+            assert value in values, f"alerts.tf turn_alerts.{key} counts {value!r}, which is not an Outcome"
+            assert Outcome(value).alert == key, f"Outcome {value!r} names alert {Outcome(value).alert!r}, not {key!r}"
+    for outcome in Outcome:
+        assert outcome.severity == ("INFO" if outcome is Outcome.OK else "WARNING") or outcome.severity == "ERROR"
+        if outcome.alert is not None:
+            assert outcome.alert in alerts, f"Outcome {outcome.value!r} names no turn alert in alerts.tf: {outcome.alert!r}"
+            assert outcome.value in alerts[outcome.alert]["outcomes"], outcome
+    assert Outcome.OK.alert is None and Outcome.OK.severity == "INFO"
+    # Every failure a council's own traffic can cause is watched; what is not, the guide says why.
+    watched = {o.value for o in Outcome if o.alert is not None}
+    assert {"unauthenticated", "forbidden", "bad_request", "settings_unavailable", "settings_invalid",
+            "unknown_intent", "timeout", "handler_error", "render_error", "runtime_error"} <= watched
+
+    operations = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = operations.split("## Turn outcomes", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            rows[cells[0].strip("`")] = cells
+    assert set(rows) == values, "docs/operations.md, Turn outcomes, needs exactly one row per Outcome"
+    for outcome in Outcome:
+        value, status, severity, alert, meaning, todo = rows[outcome.value]
+        assert (status, severity) == (str(outcome.status), outcome.severity), rows[outcome.value]
+        assert alert == (alerts[outcome.alert]["title"] if outcome.alert else "none"), rows[outcome.value]
+        assert meaning == outcome.meaning, f"the guide's meaning of {outcome.value!r} differs from outcomes.py"
+        assert todo, f"docs/operations.md must say what to do about {outcome.value!r}"
 
 
 def test_terraform_and_agent_deploy_name_the_fulfillment_alike():

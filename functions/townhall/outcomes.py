@@ -53,7 +53,8 @@ class Outcome(enum.Enum):
     TIMEOUT = ("timeout", 200, "WARNING", "failures",
                "the process did not answer within the turn's budget: an apology with the contact details")
     HANDLER_ERROR = ("handler_error", 200, "WARNING", "failures",
-                     "the process raised or returned something that is not a Reply: an apology with the contact details")
+                     "the process raised, returned something that is not a Reply, or could not be prepared "
+                     "when the settings were loaded: an apology with the contact details")
     RENDER_ERROR = ("render_error", 200, "WARNING", "failures",
                     "the reply could not be rendered (not JSON, or over 64 KiB): an apology with the contact details")
     RUNTIME_ERROR = ("runtime_error", 200, "WARNING", "failures",

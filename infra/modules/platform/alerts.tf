@@ -1,7 +1,12 @@
 # Alerts on the webhook. Each one's meaning and what to do is in docs/operations.md ("Alerts").
 #
 # The webhook writes one JSON log line per turn (message "turn", with tenant and outcome); the
-# log-based metric below counts them by outcome and tenant.
+# log-based metric below counts them by outcome and tenant. The outcomes are the values of
+# functions/townhall/outcomes.py's Outcome, where each names the turn alert below that counts it
+# (a test keeps the two in step). Not alerting: ok; method_not_allowed, unsupported_media_type
+# and too_large (refused before any credential is read: anyone on the internet can cause them);
+# process_disabled (a council switched a process off and its agent still has the intents until
+# its next deploy).
 
 locals {
   turn_metric = "logging.googleapis.com/user/${google_logging_metric.turns.name}"
@@ -29,6 +34,13 @@ locals {
       period    = "600s"
       meaning   = "More than 10 requests in 10 minutes were refused (401/403) for one tenant name: usually a webhook secret and its hash out of step after a rotation, else someone probing the webhook."
     }
+    mismatch = {
+      title     = "Townhall: agent and webhook out of step"
+      outcomes  = ["bad_request", "unknown_intent"]
+      threshold = 10
+      period    = "600s"
+      meaning   = "More than 10 turns in 10 minutes for one council came with its own credential but could not be served: a request the webhook cannot read (400), or an intent no process in the deployed library declares (the council got the menu)."
+    }
   }
 }
 
@@ -46,7 +58,7 @@ resource "google_logging_metric" "turns" {
     labels {
       key         = "outcome"
       value_type  = "STRING"
-      description = "ok, unauthenticated, handler_error, timeout, settings_invalid, ..."
+      description = "The turn's outcome: a value of Outcome in functions/townhall/outcomes.py (ok, unauthenticated, handler_error, timeout, settings_invalid, ...)."
     }
 
     labels {
