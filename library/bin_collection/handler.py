@@ -13,13 +13,13 @@ from typing import Any, Mapping
 
 from townhall import dates
 from townhall.contract import Link, Reply, Settings, Texts, Turn
+from townhall.kit import localised
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
 from townhall.upstreams.bins import Collection, Property, collections
 from townhall.upstreams.bins.flow import AddressFlow, bin_asked, bin_name
 
 PROCESS = "bin_collection"
-
 
 
 def when(t: Texts, settings: Settings, kind: str, day: date, today: date) -> str:
@@ -45,8 +45,7 @@ def answer(turn: Turn, settings: Settings, prop: Property, carry: Mapping[str, A
     today = turn.now.date()
     reach, links = how_to_reach(settings.council, turn.language)
     if s.get("link"):
-        title = s["link"]["title"]
-        links = (Link(title.get(turn.language) or title["en"], s["link"]["url"]), *links)
+        links = (Link(localised(s["link"]["title"], turn.language), s["link"]["url"]), *links)
     try:
         found = collections(s["source"], prop, settings.upstream, turn.deadline, today)
     except UpstreamError:
@@ -63,7 +62,7 @@ def answer(turn: Turn, settings: Settings, prop: Property, carry: Mapping[str, A
         if not upcoming:
             note = s["bins"][wanted].get("note")
             text = [t("none_coming", bin=bin_name(settings, wanted, turn.language))]
-            text += [note.get(turn.language) or note["en"]] if note else [reach]
+            text += [localised(note, turn.language)] if note else [reach]
             return Reply([lead, *text], links=links, quick_replies=_others(settings, turn))
     if not upcoming:
         return Reply([lead, t("no_collections"), reach], links=links)

@@ -15,12 +15,13 @@ from typing import Any, Mapping
 from townhall import dates
 from townhall.bankholidays import bank_holidays
 from townhall.contract import OutputContext, Reply, Settings, Texts, Turn
-from townhall.postcodes import find, normalise
+from townhall.kit import fold, postcode, yes_no
+from townhall.postcodes import normalise
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
 from townhall.upstreams import notify, open311
 from townhall.upstreams.bins import Property, collections
-from townhall.upstreams.bins.flow import AddressFlow, bin_asked, bin_name, phrases, words
+from townhall.upstreams.bins.flow import AddressFlow, bin_asked, bin_name, phrases
 
 from .due import verdict
 
@@ -74,7 +75,7 @@ def start(turn: Turn, settings: Settings, postcode: str | None) -> Reply:
 
 
 def report(turn: Turn, settings: Settings) -> Reply:
-    return start(turn, settings, normalise(turn.param("postcode")) or find(turn.query_text))
+    return start(turn, settings, postcode(turn))
 
 
 def which(turn: Turn, settings: Settings) -> Reply:
@@ -213,20 +214,24 @@ def decline(turn: Turn, settings: Settings) -> Reply:
 # -- the confirmation --------------------------------------------------------------------------------
 
 def contact(turn: Turn, settings: Settings) -> Reply:
-    """An email address or mobile number (or "no thanks") for the confirmation of the report."""
+    """An email address or mobile number (or "no thanks", or any other no) for the confirmation of
+    the report."""
     t = settings.texts
     done = turn.context(REPORTED)
     reference = done and (done.parameters.get("reference") or done.parameters.get("token"))
     if not reference:
         return ask_which(turn, settings, [], None)
-    if " ".join(words(turn.query_text)) in phrases(t("no_thanks_words")) | phrases(t("no_thanks")):
-        return Reply([t("no_confirmation", reference=reference)], contexts=(OutputContext(REPORTED, 0),))
+    no_thanks = Reply([t("no_confirmation", reference=reference)], contexts=(OutputContext(REPORTED, 0),))
+    if fold(turn.query_text) in phrases(t("no_thanks_words")) | phrases(t("no_thanks")):
+        return no_thanks
     keep = (OutputContext(REPORTED, 3, dict(done.parameters)),)
     settings_notify = settings.process.get("notify")
     text = turn.param("email") or turn.param("phone") or turn.query_text
     try:
         found = notify.parse_contact(str(text))
     except notify.InvalidContact as e:
+        if e.reason == "neither" and yes_no(turn) is False:  # "nah I'm good", "dim angen diolch"
+            return no_thanks
         return Reply([t(f"contact_{e.reason}")], quick_replies=[t("no_thanks")], contexts=keep)
     channels = notify.channels(settings_notify)
     if found.channel not in channels:

@@ -172,6 +172,64 @@ def test_address_not_listed(ask):
     assert set(active(reply)) == {"bin_collection-postcode"}
 
 
+@pytest.mark.parametrize(("text", "address"), [
+    ("the second one", "2 Example Road"),
+    ("2nd", "2 Example Road"),
+    ("last", "8 Example Road"),            # the last one shown
+    ("I'm at number 12", "12 Example Road"),  # not on the first page: typed, it is found all the same
+    ("12", "12 Example Road"),
+    ("no. 14 please", "14 Example Road"),
+])
+def test_the_picker_understands_positions_and_house_numbers(ask, text, address):
+    picker = active(ask("next", {"postcode": "OX4 1YB"}))
+    reply = ask("address", text=text, contexts=picker)
+    assert reply.text[0] == f"For {address}, Oxford:"
+    assert active(reply)["bin_collection-property"]["address"] == f"{address}, Oxford"
+
+
+def test_positions_count_on_the_page_shown(ask):
+    reply = ask("next", {"postcode": "OX4 1YB"})
+    reply = ask("address", text="more", contexts=active(reply))
+    assert reply.text == ("Which address is yours? (showing 9 to 14 of 14)",)
+    assert ask("address", text="the second one", contexts=active(reply)).text[0] == "For 10 Example Road, Oxford:"
+
+
+def test_positions_count_in_a_narrowed_list(ask):
+    unclear = ask("address", text="20 heol enghraifft", tenant="cardiff",
+                  contexts=active(ask("next", {"postcode": "CF24 4HQ"}, tenant="cardiff")))
+    assert active(unclear)["bin_collection-address"]["shown"] == list(range(8))
+    reply = ask("address", text="the third one", tenant="cardiff", contexts=active(unclear))
+    assert reply.text[0] == "For Flat 3, 20 Heol Enghraifft, Cardiff:"
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("my address isn't there", "en"), ("none of these", "en"), ("I can't see mine", "en"),
+    ("dim un o'r rhain", "cy"), ("dyw fy nghyfeiriad i ddim yna", "cy"),
+])
+def test_the_picker_understands_an_address_not_listed(ask, text, language):
+    picker = active(ask("next", {"postcode": "CF24 4HQ"}, tenant="cardiff", language=language))
+    reply = ask("address", text=text, tenant="cardiff", language=language, contexts=picker)
+    assert reply.text[0] == ("Sorry about that. If the postcode was wrong, type it again; otherwise we can help you "
+                             "ourselves." if language == "en" else
+                             "Mae'n ddrwg gen i am hynny. Os oedd y cod post yn anghywir, teipiwch ef eto; fel arall, "
+                             "gallwn ni eich helpu ein hunain.")
+    assert set(active(reply)) == {"bin_collection-postcode"}
+
+
+def test_welsh_ordinals_and_flat_numbers(ask):
+    picker = active(ask("next", {"postcode": "CF24 4HQ"}, tenant="cardiff", language="cy"))
+    reply = ask("address", text="yr ail un", tenant="cardiff", language="cy", contexts=picker)
+    assert reply.text[0] == "Ar gyfer Flat 2, 20 Heol Enghraifft, Cardiff:"
+    reply = ask("address", text="fflat 11 plis", tenant="cardiff", language="cy", contexts=picker)
+    assert reply.text[0] == "Ar gyfer Flat 11, 20 Heol Enghraifft, Cardiff:"
+
+
+def test_a_stale_list_on_screen_is_not_trusted(ask):
+    picker = active(ask("next", {"postcode": "OX4 1YB"}))
+    picker["bin_collection-address"]["shown"] = [99, "x"]
+    assert ask("address", text="the second one", contexts=picker).text[0] == "For 2 Example Road, Oxford:"
+
+
 def test_a_different_postcode_instead_of_an_address(ask):
     picker = active(ask("next", {"postcode": "OX4 1YB"}))
     reply = ask("address", {"postcode": "OX1 2JD"}, text="oh sorry it's OX1 2JD", contexts=picker)

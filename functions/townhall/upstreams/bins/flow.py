@@ -14,18 +14,24 @@ used too: a resident who has just asked for their bin day is not asked for their
 to report a missed bin.
 
 A postcode with one property skips the picker; several are offered ``PAGE`` at a time with "more
-addresses" and "my address isn't listed". The process's messages must hold the keys in
-``MESSAGES`` (tests/test_bins_schema.py checks every process that uses this flow).
+addresses" and "my address isn't listed". What the resident answers is read by the handler kit's
+picker (``townhall.kit.pick``): an address tapped or typed in part, "the second one", "yr ail",
+"I'm at number 12", "flat 3", "more", "my address isn't there", "dim un o'r rhain". The process's
+own words (``more_words``, ``not_listed_words``, ``address_filler``) are read besides the kit's.
+The process's messages must hold the keys in ``MESSAGES`` (tests/test_bins_schema.py checks
+every process that uses this flow).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from townhall.contract import OutputContext, Reply, Settings, Turn
-from townhall.postcodes import find, normalise
+from townhall.kit import fold, localised, pick, postcode_said, with_english
+from townhall.kit import postcode as postcode_in
+from townhall.postcodes import normalise
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
 
@@ -40,14 +46,9 @@ MESSAGES = ("ask_postcode", "bad_postcode", "no_addresses", "choose_address", "m
 Answer = Callable[[Property, Mapping[str, Any]], Reply]
 
 
-def words(text: str) -> list[str]:
-    """Lower-case words, punctuation dropped: "It's 12, Demo Rd." -> ["it", "s", "12", "demo", "rd"]."""
-    return re.sub(r"[^\w\s]", " ", text.casefold()).split()
-
-
 def phrases(text: str) -> set[str]:
-    """A message holding comma-separated phrases, as a set of normalised phrases."""
-    return {" ".join(words(part)) for part in text.split(",") if part.strip()}
+    """A message holding comma-separated phrases, as a set of folded phrases."""
+    return {fold(part) for part in text.split(",") if fold(part)}
 
 
 def labels(choices: list[Property]) -> list[str]:
@@ -118,7 +119,7 @@ class AddressFlow:
             text, more = self.t("address_unclear"), False
         options = [names[i] for i in shown] + ([self.t("more_addresses")] if more else []) + [self.t("not_listed")]
         context = OutputContext(self._name("address"), 3, {
-            "postcode": postcode, "page": start, "carry": dict(carry),
+            "postcode": postcode, "page": start, "shown": shown, "carry": dict(carry),
             "choices": [{k: v for k, v in p.to_context().items() if k != "postcode"} for p in choices],
         })
         return Reply([text], quick_replies=options, contexts=(OutputContext(self._name("postcode"), 0), context))
@@ -128,8 +129,8 @@ class AddressFlow:
     def start(self, carry: Mapping[str, Any], postcode: str | None = None) -> Reply:
         """The main intent: a postcode in the turn (or ``postcode``, one given earlier), else the
         property already known, else ask."""
-        given = self.turn.param("postcode")
-        postcode = normalise(given) or find(self.turn.query_text) or normalise(postcode)
+        found, given = postcode_said(self.turn)
+        postcode = found or normalise(postcode)
         known = self.known_property()
         if postcode and (known is None or known.postcode != postcode):
             return self.lookup(postcode, carry)
@@ -142,7 +143,7 @@ class AddressFlow:
     def postcode(self) -> Reply:
         """A postcode typed when asked for one."""
         carry = self._carry("postcode")
-        postcode = normalise(self.turn.param("postcode")) or find(self.turn.query_text)
+        postcode = postcode_in(self.turn)
         if postcode is None:
             return self.ask_postcode(carry, (self.t("bad_postcode"),))
         return self.lookup(postcode, carry)
@@ -170,56 +171,46 @@ class AddressFlow:
         carry = self._carry("address")
         if not postcode or not choices or None in choices:
             return self.start(carry)  # the picker has gone: start again from what was typed
-        said = " ".join(words(self.turn.query_text))
         page = params.get("page")
         start = int(page) if isinstance(page, (int, float)) and 0 <= page < len(choices) else 0
-        if said in phrases(self.t("not_listed_words")) | phrases(self.t("not_listed")):
+        on_screen = params.get("shown")
+        if not (isinstance(on_screen, list) and on_screen and all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(choices) for i in on_screen)):
+            on_screen = list(range(len(choices)))[start:start + PAGE]
+        said = fold(self.turn.query_text)
+        picked = pick(self.turn.query_text, labels(choices), shown=on_screen, filler=phrases(self.t("address_filler")))
+        if picked.none or said in phrases(self.t("not_listed_words")) | phrases(self.t("not_listed")):
             reach, links = how_to_reach(self.settings.council, self.turn.language)
             return Reply([self.t("not_listed_reply"), reach], links=links,
                          contexts=(OutputContext(self._name("address"), 0), self._asking_postcode(carry)))
-        if said in phrases(self.t("more_words")) | phrases(self.t("more_addresses")):
+        if picked.more or said in phrases(self.t("more_words")) | phrases(self.t("more_addresses")):
             return self._picker(postcode, choices, carry, start + PAGE if start + PAGE < len(choices) else 0)
-        typed = normalise(self.turn.param("postcode")) or find(self.turn.query_text)
+        typed = postcode_in(self.turn)
         if typed and typed != postcode:
             return self.lookup(typed, carry)  # a different postcode instead of an address
-        matches = match(self.turn.query_text, labels(choices), set(words(self.t("address_filler"))))
-        if len(matches) == 1:
-            return self.finish(choices[matches[0]], carry)
-        if not matches:  # nothing fits: the same page again, saying so
+        if picked.index is not None:
+            return self.finish(choices[picked.index], carry)
+        if not picked.candidates:  # nothing fits: the same page again, saying so
             return replace(self._picker(postcode, choices, carry, start),
                            text=(self.t("address_unclear"),))
-        return self._picker(postcode, choices, carry, start, shown=matches[:PAGE])
-
-
-def match(text: str, names: list[str], filler: set[str]) -> list[int]:
-    """The addresses the resident's words pick: the one typed in full, else every address holding
-    all the words they typed (filler such as "number" or "it's" left out)."""
-    said = [w for w in words(text) if w not in filler]
-    if not said:
-        return []
-    exact = [i for i, name in enumerate(names) if words(name) == said]
-    if exact:
-        return exact
-    wanted = set(said)
-    return [i for i, name in enumerate(names) if wanted <= set(words(name))]
+        return self._picker(postcode, choices, carry, start, shown=list(picked.candidates[:PAGE]))
 
 
 def bin_name(settings: Settings, kind: str, language: str) -> str:
     """A bin's name as the council calls it, in the resident's language (else English)."""
-    name = settings.process["bins"][kind]["name"]
-    return name.get(language) or name["en"]
+    return localised(settings.process["bins"][kind]["name"], language)
 
 
 def bin_asked(turn: Turn, bins: Mapping[str, Any]) -> str | None:
     """Which of the council's bins the resident means: its name or words (the longest found in
     what they typed, in their language or English), else the bin-type entity's value."""
-    said = f" {' '.join(words(turn.query_text))} "
+    said = f" {fold(turn.query_text)} "
     best, best_length = None, 0
     for kind, spec in bins.items():
         synonyms = spec.get("words") or {}
-        for language in dict.fromkeys((turn.language, "en")):
+        for language in with_english(turn.language):
             for phrase in [spec["name"].get(language), *(synonyms.get(language) or [])]:
-                normal = " ".join(words(phrase or ""))
+                normal = fold(phrase)
                 if normal and f" {normal} " in said and len(normal) > best_length:
                     best, best_length = kind, len(normal)
     if best is not None:

@@ -1,0 +1,240 @@
+"""The handler kit (townhall.kit): what handlers read from residents, in English and Welsh.
+
+The phrasings are written as residents write them (case, punctuation, typos in spacing, Welsh
+mixed with English), not copied from any process's training phrases or messages.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from townhall.kit import (
+    MORE,
+    NONE,
+    NOTHING,
+    fold,
+    folded,
+    has_phrase,
+    localised,
+    pick,
+    postcode,
+    postcode_said,
+    with_english,
+    yes_no,
+)
+from townhall_tools.testing import turn
+
+# -- text in the turn's language -------------------------------------------------------------------
+
+
+def test_localised_gives_the_language_else_english():
+    both = {"en": "Bins and recycling", "cy": "Biniau ac ailgylchu"}
+    assert localised(both, "cy") == "Biniau ac ailgylchu"
+    assert localised(both, "en") == "Bins and recycling"
+    assert localised({"en": "Bins"}, "cy") == "Bins"
+    assert localised({"en": "Bins", "cy": ""}, "cy") == "Bins"  # an empty Welsh text is no text
+    assert localised("Bins", "cy") == "Bins"
+    assert localised(None, "cy") is None
+    assert localised({}, "en") is None
+    assert with_english("cy") == ("cy", "en") and with_english("en") == ("en",)
+
+
+# -- folding ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Fly-tipping", "fly tipping"),
+    ("  Don't   SEND it!! ", "dont send it"),
+    ("it\u2019s 12, Demo Rd.", "its 12 demo rd"),
+    ("Dim un o'r rhain", "dim un or rhain"),
+    ("Tŷ Ŵyn, Heol y Frenhines", "ty wyn heol y frenhines"),
+    ("Café Straße", "cafe strasse"),
+    ("snake_case/slash", "snake case slash"),
+    ("", ""),
+    (None, ""),
+])
+def test_fold(text, expected):
+    assert fold(text) == expected
+
+
+def test_word_lists_fold_as_text_does():
+    assert folded(["It's", "DIM UN O'R RHAIN", "  ", "?"]) == {"its", "dim un or rhain"}
+    assert has_phrase("my address isnt there", "isnt there") and not has_phrase("bisnt there", "isnt there")
+    assert not has_phrase("anything", "")
+
+
+# -- postcodes -------------------------------------------------------------------------------------
+
+
+def test_postcode_from_the_parameter_else_the_words():
+    assert postcode(turn("p.find", {"postcode": "ox11bx"}, text="whatever")) == "OX1 1BX"
+    assert postcode(turn("p.find", {"postcode": ["", "cf10 1ep"]})) == "CF10 1EP"
+    assert postcode(turn("p.find", {}, text="bins for cf24 4hq please")) == "CF24 4HQ"
+    assert postcode(turn("p.find", {"postcode": "OX4"}, text="OX4 1YB actually")) == "OX4 1YB"
+    assert postcode(turn("p.find", {}, text="where do I vote")) is None
+
+
+def test_postcode_said_tells_format_help_from_asking_again():
+    assert postcode_said(turn("p.find", {}, text="where do I vote")) == (None, False)
+    assert postcode_said(turn("p.find", {"postcode": "12345"}, text="12345")) == (None, True)
+    assert postcode_said(turn("p.postcode", {}, text="the one near the church")) == (None, True)
+    assert postcode_said(turn("p.postcode", {}, text="sw1a2aa")) == ("SW1A 2AA", True)
+
+
+# -- yes and no ------------------------------------------------------------------------------------
+
+YES = [
+    "yes", "Yes please", "YES!", "yep", "yeah go on then, send it", "ok", "okay send it", "sure", "go ahead",
+    "that's right", "correct", "fine", "please do", "yes it is", "no problem, send it", "why not", "absolutely",
+    "y", "k", "do it", "send it", "hmm yes", "of course",
+    "ie", "Ie, anfonwch e", "ia", "iawn", "ydw", "ydy", "do", "Do, diolch", "cywir", "anfonwch", "gwnewch",
+    "ie plis", "wrth gwrs", "dim problem", "dim ond anfon e", "mae'n iawn", "yes, anfonwch",
+]
+NO = [
+    "no", "No thanks", "nope", "nah", "no, don't send it", "hmm no, don't send it after all", "wait, don't send it yet",
+    "don't", "please don't", "do not send it", "not yet", "not now", "cancel", "stop", "never mind", "forget it",
+    "I've changed my mind", "that's wrong", "skip", "none", "n", "I don't have an email", "yes... no actually",
+    "ok no", "no way", "send it? no",
+    "na", "Na, peidiwch â'i anfon", "nac ydw", "nac ydy", "naddo", "nage", "dim diolch", "na diolch", "peidiwch",
+    "paid", "hepgor", "does gen i ddim e-bost", "dwi ddim eisiau", "wedi newid fy meddwl", "canslo", "anghywir",
+]
+UNCLEAR = [
+    "", "   ", "?", "yes but change the address", "maybe", "maybe later", "what do you mean", "is that right?",
+    "can you send it", "hold on", "wait", "not sure", "I don't mind", "dunno", "efallai", "ie ond newid y lle",
+    "dim ots gen i", "dwi ddim yn siwr", "12 Demo Road", "hello", "what happens next",
+]
+
+
+@pytest.mark.parametrize("text", YES)
+def test_yes(text):
+    assert yes_no(text) is True
+
+
+@pytest.mark.parametrize("text", NO)
+def test_no(text):
+    assert yes_no(text) is False
+
+
+@pytest.mark.parametrize("text", UNCLEAR)
+def test_unclear_is_neither(text):
+    assert yes_no(text) is None
+
+
+def test_a_turn_brings_its_words_and_language():
+    assert yes_no(turn("p.confirm", text="hmm no, don't send it after all")) is False
+    assert yes_no(turn("p.confirm", text="y")) is True
+    assert yes_no(turn("p.confirm", text="y", language="cy")) is None  # Welsh "y" is "the"
+    assert yes_no("y", "cy") is None and yes_no("ie", "cy") is True
+
+
+# -- the picker ------------------------------------------------------------------------------------
+
+STREET = ["1 Demo Road", "2 Demo Road", "Flat 3, 12 Demo Road", "14 Demo Road"]
+FLATS = [f"Flat {n}, 20 Heol Enghraifft" for n in range(1, 13)]
+HOUSES = ["10 Example Road", "12 Example Road", "14 Example Road"]
+
+
+@pytest.mark.parametrize(("text", "options", "index"), [
+    ("2 Demo Road", STREET, 1),                   # tapped
+    ("flat 3, 12 demo road", STREET, 2),          # typed in full, any case
+    ("1 demo rd", STREET, 0),                     # abbreviated
+    ("the second one", STREET, 1),
+    ("second", STREET, 1),
+    ("2nd", STREET, 1),
+    ("the 2nd one please", STREET, 1),
+    ("I'll take the third", STREET, 2),
+    ("last", STREET, 3),
+    ("the last one", STREET, 3),
+    ("second to last", STREET, 2),
+    ("top one", STREET, 0),
+    ("yr ail", STREET, 1),
+    ("yr ail un", STREET, 1),
+    ("y cyntaf", STREET, 0),
+    ("yr un olaf", STREET, 3),
+    ("y trydydd", STREET, 2),
+    ("I'm at number 12", STREET, 2),              # a house number inside an option
+    ("12", STREET, 2),
+    ("number fourteen", STREET, 3),
+    ("it's no. 14", STREET, 3),
+    ("dwi'n byw yn rhif 12", STREET, 2),
+    ("flat 3", STREET, 2),
+    ("Flat 10", FLATS, 9),
+    ("10", FLATS, 9),                             # a flat's number when no house has it
+    ("2", HOUSES, 1),                             # no house 2 here: the second option
+    ("option 3", HOUSES, 2),
+    ("rhif 3", HOUSES, 2),
+    ("12 example", HOUSES, 1),
+    ("I live at 14 Example Road thanks", HOUSES, 2),
+])
+def test_one_option_picked(text, options, index):
+    assert pick(text, options).index == index
+
+
+@pytest.mark.parametrize(("text", "options", "candidates"), [
+    ("demo road", STREET, (0, 1, 2, 3)),
+    ("20 heol enghraifft", FLATS, tuple(range(12))),
+    ("20", FLATS, tuple(range(12))),              # the house every flat is in
+    ("example road", HOUSES, (0, 1, 2)),
+])
+def test_several_fit(text, options, candidates):
+    picked = pick(text, options)
+    assert picked.index is None and picked.candidates == candidates
+
+
+@pytest.mark.parametrize("text", [
+    "none of these", "None of them", "my address isn't there", "My address isn't listed", "it's not on the list",
+    "I can't see my address", "not there", "mine's missing", "none",
+    "dim un o'r rhain", "Dim un", "dydy fy nghyfeiriad i ddim yma", "dyw e ddim ar y rhestr", "methu gweld fy un i",
+])
+def test_none_of_them(text):
+    assert pick(text, STREET) == NONE
+
+
+@pytest.mark.parametrize("text", ["more", "More addresses", "show me more please", "next page", "others",
+                                  "rhagor", "Rhagor o gyfeiriadau", "dangos mwy"])
+def test_more(text):
+    assert pick(text, STREET) == MORE
+
+
+@pytest.mark.parametrize("text", ["", "the big house", "99 Nowhere Street", "I'm at number 2000", "7", "hello",
+                                  "the tenth one", "the first or the second"])
+def test_nothing_understood(text):
+    assert pick(text, STREET) == NOTHING
+
+
+def test_positions_count_in_the_options_on_screen():
+    second_page = [8, 9, 10, 11]
+    assert pick("the first one", FLATS, shown=second_page).index == 8
+    assert pick("last", FLATS, shown=second_page).index == 11
+    assert pick("2", HOUSES, shown=[2, 0]).index == 0
+    assert pick("the fifth", FLATS, shown=second_page) == NOTHING
+    # words and numbers reach every option, not only those on screen
+    assert pick("flat 2", FLATS, shown=second_page).index == 1
+
+
+def test_an_ordinal_inside_an_address_is_the_address():
+    avenue = ["1 First Avenue", "2 First Avenue"]
+    assert pick("2 first avenue", avenue).index == 1
+    assert pick("first avenue", avenue).candidates == (0, 1)
+    assert pick("the first one", avenue).index == 0
+
+
+def test_neighbouring_words_before_loose_ones():
+    flats = ["Flat 1, 3 Sample Street", "Flat 3, 5 Sample Street"]
+    assert pick("flat 3", flats).index == 1
+    assert pick("3 sample street", flats).index == 0
+
+
+def test_a_letter_is_part_of_a_flat_name():
+    picker = ["1 Sandbox Road", "2 Sandbox Road", "Flat A, 3 Sandbox Road", "Flat B, 3 Sandbox Road"]
+    assert pick("flat a 3 sandbox road", picker).index == 2
+    assert pick("Flat B", picker).index == 3
+
+
+def test_callers_may_ignore_words_of_their_own():
+    assert pick("the property is 12", STREET) == NOTHING
+    assert pick("the property is 12", STREET, filler=["property"]).index == 2
+
+
+def test_the_same_label_twice_is_still_a_question():
+    assert pick("1 Demo Road", ["1 Demo Road", "1 Demo Road"]).candidates == (0, 1)
