@@ -13,12 +13,11 @@ services contact, keeping the flow's context so the resident can try again.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import date
 
 from townhall.contract import Deadline, Link, OutputContext, Reply, Settings, Texts, Turn
-from townhall.postcodes import normalise, said
+from townhall.kit import localised, pick, postcode_said
+from townhall.postcodes import normalise
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
 
@@ -33,45 +32,21 @@ MAX_OFFERED = 10    # offered as quick replies; the rest can be typed
 RESERVE = 0.2       # seconds of the turn kept back to answer when the API is slow
 REASONS = ("NO_CANDIDATES", "EQUAL_CANDIDATES", "UNDER_CONTESTED", "CANDIDATE_DEATH")
 ID_NI = "EFA-2002"
-ORDINALS = {  # "the second one", "yr ail un": a choice by position in the list offered
-    "first": 0, "1st": 0, "cyntaf": 0, "gyntaf": 0,
-    "second": 1, "2nd": 1, "ail": 1,
-    "third": 2, "3rd": 2, "trydydd": 2, "drydydd": 2, "trydedd": 2, "drydedd": 2,
-    "fourth": 3, "4th": 3, "pedwerydd": 3, "bedwerydd": 3,
-    "fifth": 4, "5th": 4, "pumed": 4, "bumed": 4,
-    "last": -1, "olaf": -1,
-}
 
 
 # -- what the resident said ----------------------------------------------------------------------
 
-def _postcode(turn: Turn) -> tuple[str | None, bool]:
-    """(the postcode in standard form, whether the resident gave anything that should be one)."""
-    found, given = said(turn.param("postcode"), turn.query_text)
-    return found, given or turn.action == "postcode"
-
-
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", str(text).casefold())
-    return " ".join(re.findall(r"[a-z0-9]+", "".join(c for c in text if not unicodedata.combining(c))))
-
-
 def choose(addresses: list[dict], typed: list[str]) -> dict | None:
-    """The address the resident picked: the text of one (as tapped or typed, in part), or its
-    position ("the second one"). None when nothing fits one address."""
+    """The address the resident picked with the kit's picker (``townhall.kit.pick``): one tapped
+    or typed, in part ("1 sandbox road", "flat a"), its position among those offered ("the second
+    one", "yr ail"), or its house number ("I'm at number 2"). ``typed``: the words, then any
+    address parameter. None when nothing fits one address."""
+    labels = [a["address"] for a in addresses]
+    on_screen = range(min(len(labels), MAX_OFFERED))
     for text in typed:
-        folded = _fold(text)
-        if not folded:
-            continue
-        exact = [a for a in addresses if _fold(a["address"]) == folded]
-        if len(exact) == 1:
-            return exact[0]
-        starts = [a for a in addresses if _fold(a["address"]).startswith(folded + " ")]
-        if len(starts) == 1:
-            return starts[0]
-        positions = {ORDINALS[w] for w in folded.split() if w in ORDINALS}
-        if len(positions) == 1 and (position := positions.pop()) < len(addresses):
-            return addresses[position]
+        picked = pick(text, labels, shown=on_screen)
+        if picked.index is not None:
+            return addresses[picked.index]
     return None
 
 
@@ -141,7 +116,7 @@ class Answer:
         for election in result.dates:
             self.date(election, rescheduled)
         if voting:
-            self.text.append(_pick(self.settings.process["poll_hours"], self.language))
+            self.text.append(localised(self.settings.process["poll_hours"], self.language))
         services = result.electoral_services
         if services and any(not d.station_known or d.station is None for d in voting):
             text, links = _contact(t, "contact_services", services, _services_name(t, services))
@@ -152,7 +127,7 @@ class Answer:
         self.registration()
         advice = self.settings.process.get("advice")
         if advice and voting:
-            self.text.append(_pick(advice, self.language))
+            self.text.append(localised(advice, self.language))
         return Reply(self.text, links=self.links)
 
     def date(self, election: ElectionDate, rescheduled: dict[str, date]) -> None:
@@ -223,10 +198,6 @@ class Answer:
             self.link(link)
 
 
-def _pick(text: dict, language: str) -> str:
-    return text.get(language) or text["en"]
-
-
 def _sentence(text: str) -> str:
     text = text.strip()
     return text if not text or text[-1] in ".!?:" else text + "."
@@ -282,7 +253,7 @@ def _picker(t: Texts, result: Result, postcode: str) -> Reply:
 
 def by_postcode(turn: Turn, settings: Settings) -> Reply:
     t = settings.texts
-    postcode, attempted = _postcode(turn)
+    postcode, attempted = postcode_said(turn)
     if postcode is None:
         if not attempted:
             return _ask_postcode(t("ask_postcode"))

@@ -12,7 +12,7 @@ the resident can simply type the postcode again.
 from __future__ import annotations
 
 from townhall.contract import Deadline, Link, OutputContext, Reply, Settings, Turn
-from townhall.postcodes import said
+from townhall.kit import localised, postcode_said
 from townhall.replies import how_to_reach, runtime_texts
 from townhall.upstream import UpstreamError
 from townhall.upstreams import postcodes
@@ -23,19 +23,9 @@ RESERVE = 0.2  # seconds of the turn kept back to answer when postcodes.io is sl
 SINGLE_TIER = ("E06", "E08", "E09", "W06", "S12", "N09")  # kinds of council that do everything
 
 
-def _pick(text: dict, language: str) -> str:
-    return text.get(language) or text["en"]
-
-
 def _sentence(text: str) -> str:
     """A sentence that starts with a council's name ("the council for Cherwell ...") in capitals."""
     return text[:1].upper() + text[1:]
-
-
-def _postcode(turn: Turn) -> tuple[str | None, bool]:
-    """(the postcode in standard form, whether the resident gave anything that should be one)."""
-    found, given = said(turn.param("postcode"), turn.query_text)
-    return found, given or turn.action == "postcode"
 
 
 def _keep(text, links=()) -> Reply:
@@ -55,11 +45,11 @@ class Names:
 
     def district(self, place: postcodes.Place) -> str:
         listed = self._listed(place.district_code)
-        return _pick(listed["name"], self.language) if listed else self.t("council_for", area=place.district)
+        return localised(listed["name"], self.language) if listed else self.t("council_for", area=place.district)
 
     def county(self, place: postcodes.Place) -> str:
         listed = self._listed(place.county_code)
-        return _pick(listed["name"], self.language) if listed else self.t("county_council", county=place.county)
+        return localised(listed["name"], self.language) if listed else self.t("county_council", county=place.county)
 
     def website(self, code: str | None, name: str) -> list[Link]:
         listed = self._listed(code)
@@ -82,14 +72,14 @@ def _ours(place: postcodes.Place, gss: str, turn: Turn, settings: Settings, name
     links: list[Link] = []
     if place.two_tier and gss == place.district_code:
         county = names.county(place)
-        text += [t("ours_district", district_services=_pick(tiers["district"], language)),
-                 _sentence(t("county_does", council=county, services=_pick(tiers["county"], language))),
+        text += [t("ours_district", district_services=localised(tiers["district"], language)),
+                 _sentence(t("county_does", council=county, services=localised(tiers["county"], language))),
                  t("other_tier", council=county)]
         links = names.website(place.county_code, county)
     elif place.two_tier:  # the council is the county
         district = names.district(place)
-        text += [t("ours_county", county_services=_pick(tiers["county"], language)),
-                 _sentence(t("district_does", council=district, services=_pick(tiers["district"], language))),
+        text += [t("ours_county", county_services=localised(tiers["county"], language)),
+                 _sentence(t("district_does", council=district, services=localised(tiers["district"], language))),
                  t("other_tier", council=district)]
         links = names.website(place.district_code, district)
     elif gss.startswith("N09"):
@@ -105,8 +95,8 @@ def _not_ours(place: postcodes.Place, turn: Turn, settings: Settings, names: Nam
     if place.two_tier:
         county = names.county(place)
         text = [t("not_ours_two_tier", postcode=place.postcode, district=place.district, county=place.county),
-                _sentence(t("district_does", council=district, services=_pick(tiers["district"], language))),
-                _sentence(t("county_does", council=county, services=_pick(tiers["county"], language)))]
+                _sentence(t("district_does", council=district, services=localised(tiers["district"], language))),
+                _sentence(t("county_does", council=county, services=localised(tiers["county"], language)))]
         links = names.website(place.district_code, district) + names.website(place.county_code, county)
     else:
         text = [t("not_ours", postcode=place.postcode, council=district)]
@@ -137,7 +127,7 @@ def describe(place: postcodes.Place, turn: Turn, settings: Settings) -> Reply:
 
 def handle(turn: Turn, settings: Settings) -> Reply:
     t = settings.texts
-    postcode, attempted = _postcode(turn)
+    postcode, attempted = postcode_said(turn)
     if postcode is None:
         if not attempted:
             return _keep(t("ask_postcode"))

@@ -167,6 +167,9 @@ def test_a_split_postcode_offers_its_addresses_kept_in_a_context(settings):
     ("1 sandbox road", "Sandbox Community Centre"),                # typed, in part
     ("the second one", "St Demo's Church Hall"),
     ("the last one", None),
+    ("I'm at number 2", "St Demo's Church Hall"),               # a house number
+    ("2", "St Demo's Church Hall"),
+    ("flat a", None),                                            # a flat's name
 ])
 def test_the_chosen_address_is_looked_up(settings, text, station):
     reply = pick(settings, text)
