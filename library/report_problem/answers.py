@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Mapping
 
+from townhall.kit import fold, pick
 from townhall.upstreams import open311
 
-from .matching import norm, words
+from .matching import words
 
 MAX_QUESTIONS = 5
 MAX_VALUES = 12
@@ -86,17 +87,20 @@ def questions(definition: open311.Definition) -> list[Question]:
 
 
 def _choice(question: Question, text: str, names: Mapping[str, str]) -> tuple[str, str] | None:
-    """The listed value meant: its key or name said, its name inside what was said, or the one
-    sharing most words with it."""
-    said = norm(text)
+    """The listed value meant: its key or name said, the kit's picker on the names as shown ("the
+    second one", "2", "yr ail"), its name inside what was said, or the one sharing most words with it."""
+    said = fold(text)
     if not said:
         return None
     for key, name in question.values:
-        if said in {norm(key), norm(name), norm(names.get(name, ""))} - {""}:
+        if said in {fold(key), fold(name), fold(names.get(name, ""))} - {""}:
             return key, name
+    picked = pick(text, [names.get(name, name) for _, name in question.values])
+    if picked.index is not None:
+        return question.values[picked.index]
     hits = [(key, name) for key, name in question.values
             if any(n and re.search(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])", said)
-                   for n in (norm(name), norm(names.get(name, ""))))]
+                   for n in (fold(name), fold(names.get(name, ""))))]
     if len(hits) == 1:
         return hits[0]
     said_words = words(text)
@@ -108,7 +112,7 @@ def _choice(question: Question, text: str, names: Mapping[str, str]) -> tuple[st
 
 def parse_date(text: str, today: date) -> date | None:
     """A past or present date as residents type it: "yesterday", "tuesday", "1/12", "1 December"."""
-    said = norm(text.replace("/", " / ").replace(".", " . ").replace("-", " - "))
+    said = fold(text.replace("/", " / ").replace(".", " . ").replace("-", " - "))
     compact = re.sub(r"\s+", "", text)
     for phrase, back in sorted(RELATIVE.items(), key=lambda x: -len(x[0])):
         if re.search(rf"(?<![a-z]){phrase}(?![a-z])", said):

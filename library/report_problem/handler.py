@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from townhall import postcodes
 from townhall.contract import Reply, Settings, Turn
+from townhall.kit import fold, localised, postcode, yes_no
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
 from townhall.upstreams import notify, open311
@@ -35,8 +36,7 @@ DEFAULT_MAX_DETAILS = 1000
 
 def _owner(settings: Settings, category: Category | None, language: str) -> str:
     if category is not None and category.tier == "county":
-        name = settings.process.get("county_name") or {}
-        return name.get(language) or name.get("en") or settings.council.name
+        return localised(settings.process.get("county_name"), language) or settings.council.name
     return settings.council.name
 
 
@@ -135,9 +135,9 @@ def offer_categories(turn: Turn, settings: Settings, flow: Flow, lead: list[str]
 def start(turn: Turn, settings: Settings, lead: list[str] | None = None) -> Reply:
     """A new report: take the category (and a postcode) from the first message if it names them."""
     flow = Flow()
-    postcode = postcodes.normalise(turn.param("postcode")) or postcodes.find(turn.query_text)
-    if postcode:
-        flow = flow.with_(place={"postcode": postcode, "text": postcode})
+    given = postcode(turn)
+    if given:
+        flow = flow.with_(place={"postcode": given, "text": given})
     entity = turn.param("category")
     if not isinstance(entity, str) and not matching.words(turn.query_text):
         return offer_categories(turn, settings, flow, list(lead or []))
@@ -235,14 +235,14 @@ def _looks_like_a_postcode_attempt(text: str) -> bool:
 def set_location(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     t = settings.texts
     text = " ".join(turn.query_text.split())[:MAX_PLACE]
-    postcode = postcodes.normalise(turn.param("postcode")) or postcodes.find(text)
-    if postcode:
+    given = postcode(turn)
+    if given:
         bare = postcodes.normalise(text) is not None
-        place = {"postcode": postcode, "text": postcode if bare or not text else text}
+        place = {"postcode": given, "text": given if bare or not text else text}
     elif _looks_like_a_postcode_attempt(text):
         reply = ask(turn, settings, flow)
         return Reply([t("postcode_invalid", text=text, example=_example(settings))], contexts=reply.contexts)
-    elif len(matching.norm(text)) >= 6 and len(text.split()) >= 2:
+    elif len(fold(text)) >= 6 and len(text.split()) >= 2:
         place = {"text": text}
     else:
         reply = ask(turn, settings, flow)
@@ -254,7 +254,7 @@ def set_details(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     t = settings.texts
     text = turn.query_text.strip()
     limit = settings.process.get("max_details_length", DEFAULT_MAX_DETAILS)
-    if len(text) < MIN_DETAILS or len(matching.norm(text).split()) < 2:
+    if len(text) < MIN_DETAILS or len(fold(text).split()) < 2:
         return Reply([t("details_short")], contexts=flow.with_(asked="details").contexts())
     if len(text) > limit:
         return Reply([t("details_long", length=len(text), limit=limit)], contexts=flow.with_(asked="details").contexts())
@@ -265,13 +265,13 @@ def set_contact(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     t = settings.texts
     text = turn.query_text
     given = [v for v in (turn.param("email"), turn.param("phone")) if isinstance(v, str) and v.strip()]
-    if turn.action == "skip" or (not given and matching.is_no(text)):
+    if turn.action == "skip":
         return ask(turn, settings, flow.with_(contact=SKIPPED))
     try:
         contact = notify.parse_contact(given[0] if given else text)
     except notify.InvalidContact as e:
-        if e.reason == "neither" and not given and matching.declines(text):
-            return ask(turn, settings, flow.with_(contact=SKIPPED))  # "i don't have an email"
+        if e.reason == "neither" and not given and yes_no(turn) is False:
+            return ask(turn, settings, flow.with_(contact=SKIPPED))  # "no thanks", "i don't have an email"
         return Reply([t(f"contact_{e.reason}", example=_example(settings))], quick_replies=[t("no_thanks")],
                      contexts=flow.with_(asked="contact").contexts())
     channels = notify.channels(settings.process.get("notify"))
@@ -291,11 +291,12 @@ def at_confirm(turn: Turn, settings: Settings, flow: Flow) -> Reply:
         cleared = {"category": {"category": None, "questions": (), "answers": {}, "shown_answers": ()},
                    "location": {"place": None}, "details": {"details": None}, "contact": {"contact": None}}[part]
         return ask(turn, settings, flow.with_(**cleared))
-    if turn.action == "confirm" or matching.is_yes(turn.query_text):
-        return submit(turn, settings, flow)
-    if matching.is_no(turn.query_text):
+    answer = yes_no(turn)
+    if answer is False:  # any no, whichever intent matched: nothing is sent
         return Reply([t("which_change")], quick_replies=_confirm_choices(t)[1:],
                      contexts=flow.with_(asked="confirm").contexts())
+    if turn.action == "confirm" or answer:
+        return submit(turn, settings, flow)
     return ask(turn, settings, flow)
 
 
@@ -409,10 +410,9 @@ def handle(turn: Turn, settings: Settings) -> Reply:
             return start(turn, settings)
         return start(turn, settings, lead=[settings.texts("expired")])
     if flow.asked == "done":
-        if turn.action in ("report", "category") or matching.norm(turn.query_text) in {
-                matching.norm(settings.texts("report_another"))}:
+        if turn.action in ("report", "category") or fold(turn.query_text) == fold(settings.texts("report_another")):
             return start(turn, settings)
-        if turn.action == "confirm" or matching.is_yes(turn.query_text):
+        if turn.action == "confirm" or yes_no(turn):
             return after(turn, settings, flow)  # "yes" again after sending: nothing more is sent
         return start(turn, settings)
     if flow.asked == "category" or flow.category is None:

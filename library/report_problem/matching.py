@@ -1,34 +1,31 @@
-"""Understanding short answers: which category, yes or no, which part to change. Pure functions.
+"""Understanding short answers: which category, something else, which part to change. Pure functions.
 
 Categories come from the council's Open311 services lists, so they are matched at run time against
 what each service offers: its name (and the council's Welsh name for it), its keywords and its
 group. The ``report-category`` entity gives a canonical English term ("pothole") for what the
-resident said in either language; it is matched the same way.
+resident said in either language; it is matched the same way. Text is compared folded
+(``townhall.kit.fold``); yes and no are the kit's (``townhall.kit.yes_no``).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+
+from townhall.kit import fold, folded
 
 from .categories import Category
 
-STOPWORDS = frozenset(
+STOPWORDS = folded(
     "a an the i im i'm ive my me we our you your is are was were am be been it its it's there theres "
     "there's this that these those of in on at to for by with near next outside from and or but so "
     "please pls plz can could would like want wanna need report reporting reported problem issue about "
     "some someone somebody has have had just really very big huge massive lot lots again "
     "y yr yn ar i o am gyda ger tu allan mae oes dwi rwy rydw wedi eisiau isio angen rhoi gwybod "
-    "problem broblem am fy ein eich hwn hon ma na".split()
+    "problem broblem am fy ein eich hwn hon ma na"
 )
-YES = frozenset(
-    "yes y yep yeah yea yup ya ok okay k sure correct right send submit go ahead confirm fine "
-    "ie iawn ydy ydi ydw do cywir anfon anfonwch gyrru yndi".split()
-)
-OTHER = frozenset({"other", "something else", "none of those", "none of these", "not listed", "its not listed",
-                   "not there", "arall", "rhywbeth arall", "dim un o'r rhain", "dim un or rhain", "dim ar y rhestr"})
-NO = frozenset("no n nope nah na nage naddo dim skip hepgor sgipio none nothing don't dont not".split())
+OTHER = folded(["other", "something else", "none of those", "none of these", "not listed", "its not listed",
+                "not there", "arall", "rhywbeth arall", "dim un o'r rhain", "dim ar y rhestr"])
 # Checked in this order: "email address" is the contact, "contact details" not the details.
 PARTS = {
     "contact": ("contact", "email", "e-mail", "phone", "mobile", "number", "text message", "confirmation",
@@ -38,14 +35,6 @@ PARTS = {
                  "cyfeiriad", "cod post", "stryd", "ffordd"),
     "details": ("details", "detail", "description", "describe", "manylion", "disgrifiad"),
 }
-
-
-def norm(text: str) -> str:
-    """Lower case, accents kept apart from letters, punctuation as spaces ("Fly-tipping" -> "fly tipping")."""
-    text = unicodedata.normalize("NFKD", str(text or "").casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.replace("’", "'")
-    return " ".join(re.findall(r"[a-z0-9']+", text.replace("'", "")))
 
 
 def stem(word: str) -> str:
@@ -59,7 +48,7 @@ def stem(word: str) -> str:
 
 
 def words(text: str) -> set[str]:
-    return {stem(w) for w in norm(text).split() if w not in STOPWORDS and len(w) > 1}
+    return {stem(w) for w in fold(text).split() if w not in STOPWORDS and len(w) > 1}
 
 
 def _contains(text: str, phrase: str) -> bool:
@@ -71,17 +60,17 @@ def match(text: str, categories: Sequence[Category], labels: dict[Category, Sequ
     """The categories ``text`` names best: one when clear, several when it is ambiguous, none if
     nothing fits. ``labels``: each category's names as residents see them (English, Welsh).
     ``strict``: only a whole name or keyword in the text counts, not a shared word."""
-    said = norm(text)
+    said = fold(text)
     if not said:
         return []
-    exact = [c for c in categories if said in {norm(x) for x in (*labels.get(c, ()), c.name, c.code)}]
+    exact = [c for c in categories if said in {fold(x) for x in (*labels.get(c, ()), c.name, c.code)}]
     if exact:
         return exact
     said_words = words(text)
     scores: dict[Category, float] = {}
     for category in categories:
-        names = [norm(x) for x in (*labels.get(category, ()), category.name)]
-        phrases = names + [norm(k) for k in category.keywords]
+        names = [fold(x) for x in (*labels.get(category, ()), category.name)]
+        phrases = names + [fold(k) for k in category.keywords]
         score = 0.0
         for phrase in phrases:
             if len(phrase) > 2 and _contains(said, phrase):
@@ -106,42 +95,24 @@ def match(text: str, categories: Sequence[Category], labels: dict[Category, Sequ
 
 def group_named(text: str, groups: Iterable[tuple[str, Sequence[str]]]) -> str | None:
     """The group whose name (English or Welsh) is exactly what was said."""
-    said = norm(text)
+    said = fold(text)
     for group, names in groups:
-        if said and said in {norm(n) for n in names}:
+        if said and said in {fold(n) for n in names}:
             return group
     return None
 
 
 def is_other(text: str) -> bool:
     """The resident's problem is not among those offered ("something else")."""
-    return norm(text) in {norm(o) for o in OTHER}
-
-
-def is_yes(text: str) -> bool:
-    said = norm(text).split()
-    return bool(said) and (said[0] in YES or " ".join(said[:2]) in ("go ahead", "send it")) and not (set(said) & NO)
-
-
-NEGATIVE = frozenset("no not dont don't nope never none ddim dim na nac".split())
-
-
-def declines(text: str) -> bool:
-    """Whether the text says no in any way ("i don't have an email", "does gen i ddim e-bost")."""
-    return bool(set(norm(text).split()) & {norm(w) for w in NEGATIVE})
-
-
-def is_no(text: str) -> bool:
-    said = norm(text).split()
-    return bool(said) and (said[0] in NO or norm(text) in ("no thanks", "dim diolch", "na diolch"))
+    return fold(text) in OTHER
 
 
 def part_named(text: str, entity: str | None = None) -> str | None:
     """Which part of the report the resident wants to change (category, location, details, contact)."""
     if entity in PARTS:
         return entity
-    said = norm(text)
+    said = fold(text)
     for part, keys in PARTS.items():
-        if any(_contains(said, norm(k)) for k in keys):
+        if any(_contains(said, fold(k)) for k in keys):
             return part
     return None

@@ -285,6 +285,20 @@ def test_a_part_can_be_changed_before_sending(served_fakes, tmp_path):
     assert post["fields"]["service_code"] == "PAVE" and post["fields"]["phone"] == "07700900123"
 
 
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "hmm no, don't send it after all"), ("en", "wait, don't send it yet"), ("en", "no"),
+    ("cy", "na, peidiwch â'i anfon"), ("cy", "nac ydw, dim diolch"),
+])
+def test_a_no_at_the_confirm_step_sends_nothing_whatever_intent_matched(served_fakes, tmp_path, language, text):
+    marker = uuid.uuid4().hex
+    chat = Chat(settings(served_fakes, tmp_path, "cardiff" if language == "cy" else "oxford", language), language)
+    chat.say("pothole", "report", category="pothole")
+    to_confirm(chat, marker)
+    chat.say(text, "confirm")  # Dialogflow took it for a yes: the words say no
+    assert posts(served_fakes, marker) == []
+    assert chat.step == "confirm" and "reference" not in chat.text and "cyfeirnod" not in chat.text
+
+
 def test_a_council_system_failure_keeps_the_report(served_fakes, tmp_path):
     chat = Chat(settings(served_fakes, tmp_path)).say("pothole", "report", category="pothole")
     to_confirm(chat, "demo-fail-500").say("Yes, send it", "confirm")

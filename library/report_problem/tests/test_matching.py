@@ -17,8 +17,8 @@ _matching = importlib.import_module("townhall_processes.report_problem.matching"
 InvalidAnswer, Question, answer, parse_date, questions = (
     _answers.InvalidAnswer, _answers.Question, _answers.answer, _answers.parse_date, _answers.questions)
 Category, groups, menu = _categories.Category, _categories.groups, _categories.menu
-group_named, is_no, is_other, is_yes, match, part_named = (
-    _matching.group_named, _matching.is_no, _matching.is_other, _matching.is_yes, _matching.match, _matching.part_named)
+group_named, is_other, match, part_named = (
+    _matching.group_named, _matching.is_other, _matching.match, _matching.part_named)
 
 CATEGORIES = (
     Category("district", "FLYTIP", "Fly-tipping", "Street cleaning", keywords=("fly tipping", "dumped rubbish")),
@@ -78,16 +78,6 @@ def test_groups_and_menu():
     assert menu(WELSH, CATEGORIES[:3], "cy") == ["Tipio anghyfreithlon", "Graffiti", "Dog fouling"]
 
 
-@pytest.mark.parametrize("text", ["yes", "Yes, send it", "yep", "ok send it", "go ahead", "ie", "Ie, anfonwch e", "iawn"])
-def test_yes(text):
-    assert is_yes(text) and not is_no(text)
-
-
-@pytest.mark.parametrize("text", ["no", "No thanks", "nope", "na", "Dim diolch", "skip", "Hepgor"])
-def test_no(text):
-    assert is_no(text) and not is_yes(text)
-
-
 def test_other_is_recognised():
     assert is_other("something else") and is_other("Rhywbeth arall") and not is_other("fly tipping")
 
@@ -133,6 +123,7 @@ BINS = Question("bin_type", "singlevaluelist", "Which bin was missed?",
 
 @pytest.mark.parametrize(("text", "key"), [
     ("Rubbish (green bin)", "refuse"), ("recycling", "recycling"), ("the food caddy", "food"), ("blue bin", "recycling"),
+    ("the second one", "recycling"), ("3", "food"), ("last", "food"),
 ])
 def test_list_answers(text, key):
     assert answer(BINS, text, TODAY)[0] == key
@@ -141,6 +132,7 @@ def test_list_answers(text, key):
 def test_list_answers_in_welsh_and_multiple_choices():
     names = {"Food waste caddy": "Cadi gwastraff bwyd"}
     assert answer(BINS, "cadi bwyd", TODAY, names) == ("food", "Cadi gwastraff bwyd")
+    assert answer(BINS, "yr ail un", TODAY, names) == ("recycling", "Recycling (blue bin)")
     many = Question("waste", "multivaluelist", "What?", (("furniture", "Furniture or mattresses"),
                                                           ("garden", "Garden waste"), ("builders", "Building rubble")))
     assert answer(many, "a mattress and some garden waste", TODAY) == (["furniture", "garden"],
