@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from townhall.contract import Link, OutputContext, Reply, Settings, Turn
+from townhall.kit import fold, has_phrase, localised, with_english
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
 
@@ -57,16 +58,12 @@ class Prepared:
 def _entity(name: str, language: str) -> dict[str, list[str]]:
     """An entity's entries shipped with the process: value -> synonyms (this language and English)."""
     found: dict[str, list[str]] = {}
-    for lang in dict.fromkeys((language, "en")):
+    for lang in with_english(language):
         path = FOLDER / "entities" / f"{name}_entries_{lang}.json"
         if path.is_file():
             for entry in json.loads(path.read_text(encoding="utf-8")):
                 found.setdefault(entry["value"], []).extend(entry["synonyms"])
     return found
-
-
-def _fold(text: str) -> str:
-    return " ".join(text.casefold().replace("\u2019", "'").split())
 
 
 def prepare(settings: Settings) -> Prepared:
@@ -77,7 +74,7 @@ def prepare(settings: Settings) -> Prepared:
     discount_words: dict[str, list[str]] = {}
     for discount in s["discounts"]:
         words = [*standard.get(discount["id"], []), *discount["title"].values()]
-        for lang in dict.fromkeys((language, "en")):
+        for lang in with_english(language):
             words += (discount.get("keywords") or {}).get(lang, [])
         discount_words[discount["id"]] = words
     pattern = s["payments"].get("account_reference", {}).get("pattern")
@@ -86,27 +83,24 @@ def prepare(settings: Settings) -> Prepared:
 
 
 def _words(entries: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
-    return {value: tuple(sorted({_fold(w) for w in words}, key=len, reverse=True)) for value, words in entries.items()}
+    return {value: tuple(sorted({fold(w) for w in words} - {""}, key=len, reverse=True))
+            for value, words in entries.items()}
 
 
 def _prepared(settings: Settings) -> Prepared:
     return settings.prepared if isinstance(settings.prepared, Prepared) else prepare(settings)
 
 
-def _local(text: Mapping[str, str] | None, language: str) -> str | None:
-    return (text.get(language) or text.get("en")) if text else None
-
-
 def _said(words: tuple[str, ...], text: str) -> int:
-    """The length of the longest of ``words`` said in ``text`` as whole words (0 if none)."""
+    """The length of the longest of ``words`` (folded) said in folded ``text`` (0 if none)."""
     for word in words:  # longest first
-        if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text):
+        if has_phrase(text, word):
             return len(word)
     return 0
 
 
 def _best(table: Mapping[str, tuple[str, ...]], text: str) -> str | None:
-    folded = _fold(text)
+    folded = fold(text)
     scores = {key: _said(words, folded) for key, words in table.items()}
     best = max(scores, key=scores.get, default=None)
     return best if best is not None and scores[best] else None
@@ -136,7 +130,7 @@ def charges(turn: Turn, settings: Settings) -> Reply:
     t, s, p = settings.texts, settings.process, _prepared(settings)
     year = s["financial_year"]
     precepts = s.get("precepts")
-    note = [_local(precepts["note"], turn.language)] if precepts else []
+    note = [localised(precepts["note"], turn.language)] if precepts else []
     links = []
     if s.get("charges_link"):
         links.append(Link(t("charges_link"), s["charges_link"]))
@@ -171,13 +165,13 @@ def discounts(turn: Turn, settings: Settings) -> Reply:
         found = _best(p.discount_words, turn.query_text or "")
         entry = next((d for d in s["discounts"] if d["id"] == found), None)
     if entry is not None:
-        title = _local(entry["title"], language)
-        text = [_local(entry["summary"], language), t("discount_who", who=_local(entry["who"], language))]
+        title = localised(entry["title"], language)
+        text = [localised(entry["summary"], language), t("discount_who", who=localised(entry["who"], language))]
         return Reply(text, quick_replies=[t("other_discounts"), t("menu_pay")],
                      links=[Link(t("discount_link", title=title), entry["link"])])
     asked = wanted is not None or _best(p.standard_words, turn.query_text or "") is not None
     lead = [t("discount_unknown")] if asked else []
-    titles = [_local(d["title"], language) for d in s["discounts"][:MAX_CHOICES]]
+    titles = [localised(d["title"], language) for d in s["discounts"][:MAX_CHOICES]]
     return Reply([*lead, t("discounts_intro")], quick_replies=titles)
 
 
@@ -188,7 +182,7 @@ def moving(turn: Turn, settings: Settings) -> Reply:
     if direction is None:
         return Reply([t("moving_ask")],
                      quick_replies=[t("move_into_chip"), t("move_out_chip"), t("move_within_chip")])
-    note = _local(s.get("note"), turn.language)
+    note = localised(s.get("note"), turn.language)
     return Reply([t(f"moving_{direction}"), *([note] if note else [])],
                  links=[Link(t("moving_link"), s.get(direction) or s["link"])],
                  quick_replies=[t("menu_discounts"), t("menu_charges")])
@@ -322,7 +316,7 @@ def _make_payment(turn: Turn, settings: Settings, state: State) -> tuple[str, di
         def create(key: str = key, made: list[bool] = made) -> dict:
             chat_id = _chat_payment_id(api_key, key)
             body = payment_body(amount=state.pence, reference=state.account,
-                                description=_local(s["description"], language), language=language,
+                                description=localised(s["description"], language), language=language,
                                 return_url=_with_id(s["return_url"], chat_id), metadata={"chat_payment": chat_id})
             payment = client.create(body, idempotency_key=_idempotency_key(settings.council.id, key), deadline=deadline)
             made.append(True)
