@@ -42,12 +42,123 @@ def test_validate_reports_file_path_and_reason(tmp_path):
     out = run("tenants", "validate", str(bad), str(broken), str(misnamed))
     assert out.returncode == 1
     lines = out.stderr.splitlines()
-    assert f"{bad}: languages: ['cy'] does not contain items matching the given schema" in lines
+    assert f"{bad}: languages: [\"cy\"] must include 'en'; expected: Languages the council's bot speaks, English " \
+           "first: en, and cy (Welsh) for Welsh councils (e.g. [\"en\"] or [\"en\", \"cy\"])" in lines
     assert any(line.startswith(f"{bad}: webhook.password_sha256: ") for line in lines)
     assert f"{bad}: processes.contact.opening_hours.monday: 17:00-09:00 closes before it opens" in lines
     assert any(line.startswith(f"{broken}:3: not valid YAML") for line in lines), lines
     assert f"{misnamed}: id: must be 'newport', the file name / document id" in lines
     assert lines[-1].endswith("problem(s) in 3 file(s)")
+
+
+def _write(tmp_path, name: str, doc: dict) -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    return path
+
+
+def _real(source: str = "oxford.yaml") -> dict:
+    """A demo tenant's document made to look like a real council's (no `demo: true`)."""
+    doc = yaml.safe_load((TENANTS / source).read_text())
+    doc.pop("demo")
+    return doc
+
+
+def test_schema_problems_say_what_was_wrong_the_expected_form_and_an_example(tmp_path):
+    doc = yaml.safe_load((TENANTS / "oxford.yaml").read_text())
+    doc["gss_code"] = "E0717"
+    doc["contact"]["web_form"] = "http://example.org/contact"
+    doc["processes"]["contact"]["opening_hours"]["monday"] = "9am-5pm"
+    doc["processes"]["contact"]["bank_holidays"] = "wales"
+    del doc["name"]
+    path = _write(tmp_path, "oxford.yaml", doc)
+    out = run("tenants", "validate", str(path))
+    assert out.returncode == 1
+    lines = out.stderr.splitlines()
+    # Core and process problems together, in one run; no regular expression in sight.
+    assert lines == [
+        f"{path}: contact.web_form: 'http://example.org/contact' does not match the expected form; expected: The "
+        "web address (https://) of the council's contact form (e.g. 'https://www.council.example/contact-us')",
+        f"{path}: gss_code: 'E0717' does not match the expected form; expected: ONS local authority district code: "
+        "E06/E07/E08/E09 England, W06 Wales, S12 Scotland, N09 Northern Ireland, then six digits "
+        "(e.g. 'E07000178' or 'W06000015')",
+        f"{path}: name: missing; expected: The council's name as residents know it (e.g. 'Oxford City Council')",
+        f"{path}: processes.contact.bank_holidays: 'wales' is not one of: 'england-and-wales', 'scotland', "
+        "'northern-ireland', 'none'; expected: Which GOV.UK bank holiday list closes the council: the division "
+        "of its nation, or 'none' if it opens on bank holidays",
+        f"{path}: processes.contact.opening_hours.monday: '9am-5pm' does not match the expected form; expected: "
+        "'closed', or comma-separated 24-hour ranges such as '09:00-12:30, 13:30-17:00'",
+        "5 problem(s) in 1 file(s)",
+    ]
+    assert "^" not in out.stderr and "[0-9]" not in out.stderr
+
+
+def test_every_pattern_and_format_in_the_core_schema_is_explained():
+    """So a problem can say the expected form: a description or examples beside each pattern."""
+    from townhall.tenants import SCHEMA_PATH
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            if ("pattern" in node or "format" in node) and not (node.get("description") or node.get("examples")):
+                yield where
+            for key, value in node.items():
+                yield from walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                yield from walk(value, f"{where}/{i}")
+
+    assert list(walk(json.loads(SCHEMA_PATH.read_text()), "#")) == []
+
+
+def test_validate_refuses_a_gss_code_not_in_force(tmp_path):
+    doc = _real()
+    doc["gss_code"] = "E07000001"  # well formed, but no such district
+    path = _write(tmp_path, "oxford.yaml", doc)
+    out = run("tenants", "validate", str(path))
+    assert out.returncode == 1
+    assert f"{path}: gss_code: E07000001 is not a local authority district in force in lad-codes-" in out.stderr
+    assert "e.g. E07000178 for Oxford" in out.stderr
+
+
+def test_validate_refuses_a_gss_code_another_council_holds(tmp_path):
+    tenants = tmp_path / "tenants"
+    tenants.mkdir()
+    _write(tenants, "oxford.yaml", _real())
+    twin = _real()
+    twin["id"] = "oxford-two"
+    path = _write(tenants, "oxford-two.yaml", twin)
+    out = run("--tenants-dir", str(tenants), "tenants", "validate", str(path))
+    assert out.returncode == 1
+    assert (f"{path}: gss_code: E07000178 (Oxford City Council) is already the code of tenant 'oxford' ({tenants / 'oxford.yaml'});"
+            " expected: one tenant file per council") in out.stderr
+    # Demo tenants may share a real council's code.
+    assert run("tenants", "validate").returncode == 0
+
+
+def test_validate_refuses_a_welsh_council_without_its_welsh_name(tmp_path):
+    doc = yaml.safe_load((TENANTS / "cardiff.yaml").read_text())
+    del doc["name_cy"]
+    path = _write(tmp_path, "cardiff.yaml", doc)
+    out = run("tenants", "validate", str(path))
+    assert out.returncode == 1
+    assert f"{path}: name_cy: missing: the council speaks Welsh (languages include cy)" in out.stderr
+    assert "(e.g. name_cy: Cyngor Caerdydd)" in out.stderr
+
+
+def test_validate_refuses_placeholders_in_a_real_council_file_only(tmp_path):
+    doc = _real()
+    doc["contact"]["email"] = "TODO@council.example"
+    path = _write(tmp_path, "oxford.yaml", doc)
+    out = run("tenants", "validate", str(path))
+    assert out.returncode == 1
+    lines = out.stderr.splitlines()
+    # oxford's demo values are on example.org: each is a placeholder in a real council's file.
+    assert f"{path}: contact.email: still a placeholder (TODO or example.org) from `townhall tenant new`; " \
+           "expected: the council's own value (docs/tenants.md), or switch that process off with " \
+           "`enabled: false`" in lines
+    assert any(line.startswith(f"{path}: processes.faq.entries[0].links[0].url: still a placeholder") for line in lines)
+    doc["demo"] = True
+    assert run("tenants", "validate", str(_write(tmp_path, "oxford.yaml", doc))).returncode == 0
 
 
 def test_faq_must_answer_in_every_language_the_council_offers(tmp_path):
@@ -74,6 +185,25 @@ def test_request_prints_a_real_webhook_request():
     assert parsed.query_result.language_code == "cy"
     assert body["queryResult"]["parameters"] == {"topic": "recycling-bags", "count": 3}
     assert body["queryResult"]["outputContexts"][0]["name"].endswith("/contexts/faq-followup")
+
+
+def test_request_refuses_an_intent_the_tenant_does_not_have():
+    out = run("request", "oxford", "welcome.helo")
+    assert out.returncode == 2 and out.stdout == ""
+    assert "townhall: request oxford welcome.helo: the library has no intent 'welcome.helo'." in out.stderr
+    assert "oxford's intents: " in out.stderr and "welcome.hello" in out.stderr and "contact.opening_hours" in out.stderr
+
+
+def test_request_refuses_an_intent_of_a_process_the_tenant_has_not_switched_on(tmp_path):
+    tenants = tmp_path / "tenants"
+    tenants.mkdir()
+    doc = yaml.safe_load((TENANTS / "oxford.yaml").read_text())
+    doc["processes"]["faq"]["enabled"] = False
+    _write(tenants, "oxford.yaml", doc)
+    out = run("--tenants-dir", str(tenants), "request", "oxford", "faq.ask")
+    assert out.returncode == 2
+    assert "oxford has not switched on the process 'faq' ('faq.ask' is one of its intents)" in out.stderr
+    assert "faq.ask" not in out.stderr.split("oxford's intents: ")[1]
 
 
 @pytest.mark.parametrize("args,message", [

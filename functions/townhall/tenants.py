@@ -25,6 +25,9 @@ SCHEMA_PATH = Path(__file__).with_name("schemas") / "tenant.schema.json"
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem: where (``key.path``) and why. A schema problem's reason also says the expected
+    form and an example, from the schema's ``description`` and ``examples`` annotations."""
+
     path: str
     reason: str
 
@@ -45,10 +48,100 @@ def core_validator():
 
 
 def _problems(validator, data: Any, prefix: list) -> list[Problem]:
-    return [
-        Problem(_path(prefix + list(e.absolute_path)), e.message)
-        for e in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    ]
+    """Every schema problem of ``data``: what was wrong, the expected form and an example."""
+    found: list[Problem] = []
+    reported: set[str] = set()
+    for e in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        path = prefix + list(e.absolute_path)
+        schema = e.schema if isinstance(e.schema, Mapping) else {}
+        if e.validator == "required" and isinstance(e.instance, Mapping):  # one error per missing key
+            missing = next((k for k in e.validator_value
+                            if k not in e.instance and _path(path + [k]) not in reported), None)
+            if missing is not None:
+                reported.add(_path(path + [missing]))
+                own = _resolved(validator, (schema.get("properties") or {}).get(missing, {}))
+                found.append(Problem(_path(path + [missing]), "missing" + _expected(own)))
+                continue
+        found.append(Problem(_path(path), _what(e, schema) + _expected(_annotated(validator, e, schema))))
+    return sorted(found, key=lambda p: p.path)
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _what(e, schema: Mapping[str, Any]) -> str:
+    """What was wrong, in words rather than the schema's regular expressions."""
+    kind, value, instance = e.validator, e.validator_value, e.instance
+    if kind == "pattern":
+        return f"{_show(instance)} does not match the expected form"
+    if kind == "format":
+        return f"{_show(instance)} is not a valid {value}"
+    if kind == "enum":
+        return f"{_show(instance)} is not one of: {', '.join(_show(v) for v in value)}"
+    if kind == "const":
+        return f"must be {_show(value)}"
+    if kind == "contains" and isinstance(value, Mapping) and "const" in value:
+        return f"{_show(instance)} must include {_show(value['const'])}"
+    if kind in ("anyOf", "oneOf") and all(isinstance(s, Mapping) and set(s) == {"required"} for s in value):
+        keys = [k for s in value for k in s["required"]]
+        return f"give at least one of: {', '.join(keys)}"
+    if kind == "additionalProperties" and isinstance(instance, Mapping):
+        allowed = sorted(schema.get("properties") or {})
+        extra = sorted(str(k) for k in instance if k not in allowed)
+        return (f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(extra)}"
+                + (f" (allowed here: {', '.join(allowed)})" if allowed else ""))
+    return e.message
+
+
+def _expected(schema: Mapping[str, Any]) -> str:
+    """ `; expected: <description> (e.g. <example>)` from a schema's annotations, or nothing."""
+    description = str(schema.get("description") or "").strip().rstrip(".")
+    examples = schema.get("examples") if isinstance(schema.get("examples"), list) else []
+    text = f"; expected: {description}" if description else ""
+    if examples:
+        text += f"{' (' if text else '; '}e.g. {' or '.join(_show(x) for x in examples[:2])}{')' if text else ''}"
+    return text
+
+
+def _resolved(validator, schema: Any) -> Mapping[str, Any]:
+    """A subschema with its ``$ref`` followed (annotations beside the ``$ref`` win)."""
+    if not isinstance(schema, Mapping):
+        return {}
+    ref = schema.get("$ref")
+    if not isinstance(ref, str):
+        return schema
+    target: Any = None
+    if ref.startswith("#/"):
+        target = validator.schema
+        for part in ref[2:].split("/"):
+            target = target.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(target, Mapping) else None
+    else:
+        try:
+            target = validator._resolver.lookup(ref).contents
+        except Exception:  # an unresolvable reference: the schema's own annotations only
+            target = None
+    return {**(target if isinstance(target, Mapping) else {}), **schema}
+
+
+def _annotated(validator, e, schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The nearest schema on the error's path that has a description or examples."""
+    if schema.get("description") or schema.get("examples"):
+        return schema
+    node: Any = validator.schema
+    best: Mapping[str, Any] = {}
+    for part in list(e.absolute_schema_path)[:-1]:
+        node = _resolved(validator, node)
+        if isinstance(node, Mapping) and (node.get("description") or node.get("examples")):
+            best = node
+        node = node.get(part) if isinstance(node, Mapping) else (
+            node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None)
+        if node is None:
+            break
+    node = _resolved(validator, node)
+    if isinstance(node, Mapping) and (node.get("description") or node.get("examples")):
+        best = node
+    return best
 
 
 def validate(doc: Any, library: Library, expected_id: str | None = None) -> list[Problem]:

@@ -1,10 +1,11 @@
-"""``townhall agent build`` and ``townhall agent deploy`` (registered by ``townhall_tools.cli``)."""
+"""``townhall agent build`` and ``townhall agent deploy`` (``register``: see ``townhall_tools.options``)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from ..options import command, group, library, tenants_dir
 from .build import BuildError, build_tenant, tenant_ids
 from .deploy import DeployError
 
@@ -20,16 +21,14 @@ def progress(done: int, total: int, label: str, width: int = 30) -> None:
 
 
 def cmd_build(args) -> int:
-    from ..cli import _library, _tenants_dir
-
-    library, folder = _library(args), _tenants_dir(args)
+    lib, folder = library(args), tenants_dir(args)
     out = Path(args.out)
     if args.all == bool(args.tenant):
         print("townhall: agent build: name one TENANT or give --all", file=sys.stderr)
         return 2
     try:
         if not args.all:
-            export = build_tenant(args.tenant, folder, library)
+            export = build_tenant(args.tenant, folder, lib)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(export.zip_bytes())
             print(f"{out}: {args.tenant}'s agent, {_summary(export)}")
@@ -41,7 +40,7 @@ def cmd_build(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         for i, tenant_id in enumerate(ids, 1):
             progress(i - 1, len(ids), tenant_id)
-            (out / f"{tenant_id}.zip").write_bytes(build_tenant(tenant_id, folder, library).zip_bytes())
+            (out / f"{tenant_id}.zip").write_bytes(build_tenant(tenant_id, folder, lib).zip_bytes())
         progress(len(ids), len(ids), "done")
         print(f"{out}: {len(ids)} agent(s)")
         return 0
@@ -57,11 +56,10 @@ def _summary(export) -> str:
 
 
 def cmd_deploy(args) -> int:
-    from ..cli import _library, _tenants_dir
     from .deploy import deploy, webhook_password, webhook_url
 
     try:
-        export = build_tenant(args.tenant, _tenants_dir(args), _library(args))
+        export = build_tenant(args.tenant, tenants_dir(args), library(args))
         url = webhook_url(args.webhook_url)
         password = webhook_password(export.tenant, args.password_from_env, args.platform_project)
         deploy(export, url, password, say=lambda line: print(line, file=sys.stderr, flush=True))
@@ -73,13 +71,13 @@ def cmd_deploy(args) -> int:
 
 
 def register(sub) -> None:
-    agent = sub.add_parser("agent", help="the tenant's Dialogflow ES agent").add_subparsers(dest="action", required=True)
-    b = agent.add_parser("build", help="write the agent export ZIP (Dialogflow console: Restore from ZIP)")
+    agent = group(sub, "agent", "the tenant's Dialogflow ES agent")
+    b = command(agent, "build", cmd_build, "write the agent export ZIP (Dialogflow console: Restore from ZIP)")
     b.add_argument("tenant", nargs="?", help="tenant id (infra/tenants/<id>.yaml)")
     b.add_argument("--all", action="store_true", help="every tenant; --out is then a folder")
     b.add_argument("--out", required=True, help="FILE.zip for one tenant, a folder with --all")
-    b.set_defaults(func=cmd_build)
-    d = agent.add_parser("deploy", help="restore the agent into the tenant's project, train it, set its fulfillment")
+    d = command(agent, "deploy", cmd_deploy,
+                "restore the agent into the tenant's project, train it, set its fulfillment")
     d.add_argument("tenant")
     d.add_argument("--webhook-url", help="the webhook's https:// URL (default $TOWNHALL_WEBHOOK_URL)")
     d.add_argument("--password-from-env", metavar="VAR",
@@ -87,4 +85,3 @@ def register(sub) -> None:
                         "else Secret Manager townhall-<tenant>-webhook-password)")
     d.add_argument("--platform-project", help="project holding the Secret Manager secrets "
                                               "(default $TOWNHALL_PLATFORM_PROJECT or $GOOGLE_CLOUD_PROJECT)")
-    d.set_defaults(func=cmd_deploy)

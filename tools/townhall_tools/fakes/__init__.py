@@ -8,12 +8,20 @@ package, ``townhall_tools/fakes/<api>.py``; a process's own client has its fake 
     PREFIX = "pay"              # mounted at http://127.0.0.1:<port>/pay/...
     def app(): ...              # a WSGI application (Flask is handy); fresh state on each call
 
-and is found on disk: adding one never edits a list. ``make run`` serves them on port 8090, where
-the demo tenants' settings point; the tests serve them on a free port (``served_fakes``).
+and is found on disk: adding one never edits a list. The demo tenants' settings point at
+``DEMO_BASE`` (port 8090); whoever serves the fakes elsewhere serves copies of the tenant files
+pointed at them (``sandbox_tenants``): ``make run`` (any ``FAKES_PORT``), ``townhall chat`` and
+the tests (``served_fakes``, on a free port).
+
+Dates: a fake's calendar (elections, collections) counts from ``today(request.environ)``: the
+day the server was given (``FakesServer(today=...)``, ``townhall fakes serve --today``,
+``townhall chat --now``), else the real today, so the demo shows upcoming dates any day and the
+tests pin the day their scripts expect.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 import threading
@@ -25,6 +33,13 @@ from townhall.library import Library, LibraryError, _package, default_library
 
 HERE = Path(__file__).resolve().parent
 DEMO_BASE = "http://127.0.0.1:8090"  # where the demo tenants' settings point
+TODAY_KEY = "townhall.fakes.today"  # WSGI environ: the day the fakes' calendars count from
+
+
+def today(environ: dict | None = None) -> dt.date:
+    """The day a fake's calendar counts from: the server's pinned day, else today."""
+    pinned = (environ or {}).get(TODAY_KEY)
+    return pinned if isinstance(pinned, dt.date) else dt.date.today()
 
 
 def fake_modules(library: Library | None = None) -> dict[str, ModuleType]:
@@ -49,8 +64,9 @@ def fake_modules(library: Library | None = None) -> dict[str, ModuleType]:
     return {prefix: module for prefix, (module, _) in sorted(found.items())}
 
 
-def application(modules: dict[str, ModuleType]) -> Any:
-    """One WSGI app: ``/<prefix>/...`` goes to that fake; ``/`` lists them."""
+def application(modules: dict[str, ModuleType], today: dt.date | None = None) -> Any:
+    """One WSGI app: ``/<prefix>/...`` goes to that fake; ``/`` lists them. ``today`` pins the
+    day the fakes' calendars count from (default: each request's real today)."""
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
     from werkzeug.wrappers import Response
 
@@ -61,17 +77,44 @@ def application(modules: dict[str, ModuleType]) -> Any:
             body = {"error": f"no fake at {environ.get('PATH_INFO')}; mounted: {sorted(modules)}"}
         return Response(json.dumps(body), status, content_type="application/json")(environ, start_response)
 
-    return DispatcherMiddleware(index, {f"/{prefix}": module.app() for prefix, module in modules.items()})
+    dispatch = DispatcherMiddleware(index, {f"/{prefix}": module.app() for prefix, module in modules.items()})
+    if today is None:
+        return dispatch
+
+    def pinned(environ, start_response):
+        environ[TODAY_KEY] = today
+        return dispatch(environ, start_response)
+
+    return pinned
+
+
+def _handler(quiet: bool):
+    """werkzeug's request handler, without its access log when ``quiet`` (the log shows the
+    demo keys in query strings)."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    if not quiet:
+        return WSGIRequestHandler
+
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args, **kwargs) -> None:
+            pass
+
+    return Quiet
 
 
 class FakesServer:
-    """The fakes served in a background thread (``with FakesServer() as fakes: fakes.url``)."""
+    """The fakes served in a background thread (``with FakesServer() as fakes: fakes.url``).
+    ``today`` pins the day their calendars count from; ``quiet`` (the default) drops the access
+    log."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, library: Library | None = None):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, library: Library | None = None,
+                 today: dt.date | None = None, quiet: bool = True):
         from werkzeug.serving import make_server
 
         self.modules = fake_modules(library)
-        self.server = make_server(host, port, application(self.modules), threaded=True)
+        self.server = make_server(host, port, application(self.modules, today), threaded=True,
+                                  request_handler=_handler(quiet))
         self.url = f"http://{host}:{self.server.server_port}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="fakes", daemon=True)
 
@@ -98,10 +141,25 @@ def sandbox_tenants(source: Path, target: Path, base: str, files: Iterable[Path]
     return target
 
 
-def serve(host: str = "127.0.0.1", port: int = 8090) -> None:
-    """Serve the fakes in the foreground until interrupted (``townhall fakes serve``)."""
-    from werkzeug.serving import run_simple
+def serve(host: str = "127.0.0.1", port: int = 8090, today: dt.date | None = None, tenants: Path | None = None,
+          sandbox: Path | None = None, quiet: bool = False) -> None:
+    """Serve the fakes in the foreground until interrupted (``townhall fakes serve``). With
+    ``sandbox``, first write there copies of the tenant files in ``tenants`` pointed at them."""
+    from werkzeug.serving import make_server
 
     modules = fake_modules()
-    print(f"Upstream fakes on http://{host}:{port}/ : {', '.join(modules) or 'none yet'}", flush=True)
-    run_simple(host, port, application(modules), threaded=True, use_reloader=False)
+    server = make_server(host, port, application(modules, today), threaded=True, request_handler=_handler(quiet))
+    url = f"http://{host}:{server.server_port}"
+    if sandbox is not None:
+        for old in sandbox.glob("*.yaml"):
+            old.unlink()  # a tenant file removed since the last run is not served
+        sandbox_tenants(Path(tenants), sandbox, url)
+        print(f"Tenant files pointed at the fakes: {sandbox}/ (copies of {tenants}/)", flush=True)
+    print(f"Upstream fakes on {url}/ : {', '.join(modules) or 'none yet'}"
+          + (f" (dates counted from {today})" if today else ""), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

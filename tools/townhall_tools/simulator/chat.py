@@ -13,13 +13,15 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Iterator, TextIO
 
 from townhall.yamlio import load_yaml
-from .session import Result, Session
 
 from ..paths import FUNCTIONS
+from .session import Result, Session
+
 PASSWORD_ENV = "TOWNHALL_WEBHOOK_PASSWORD"
 BANNER = ("Townhall simulator: a development and testing tool standing in for Dialogflow's matching, "
           "not a replacement for it.")
@@ -65,24 +67,30 @@ def _free_port() -> int:
 
 
 @contextmanager
-def local_webhook(tenants_dir: Path, library_dir: Path | None = None) -> Iterator[str]:
-    """The sandbox ``make run`` serves, on free loopback ports: the upstream fakes, the tenant
-    files pointed at them, and the webhook; yields the webhook's URL and stops it all afterwards."""
+def local_webhook(tenants_dir: Path, library_dir: Path | None = None, logs: TextIO | None = None,
+                  today: date | None = None) -> Iterator[str]:
+    """The sandbox ``make run`` serves, on free loopback ports: the upstream fakes (their calendars
+    counting from ``today``), the tenant files pointed at them, and the webhook; yields the
+    webhook's URL and stops it all afterwards. The webhook's output and the fakes' access log go
+    to ``logs`` (a file with a descriptor, such as ``sys.stderr``), and nowhere by default."""
     from ..fakes import FakesServer, sandbox_tenants
     from townhall.library import Library
 
     library = Library.load(library_dir) if library_dir else None
-    with tempfile.TemporaryDirectory(prefix="townhall-chat-") as work, FakesServer(library=library) as fakes:
+    with tempfile.TemporaryDirectory(prefix="townhall-chat-") as work, \
+            FakesServer(library=library, today=today, quiet=logs is None) as fakes:
         tenants = sandbox_tenants(Path(tenants_dir), Path(work) / "tenants", fakes.url)
-        with serve_webhook(tenants, library_dir, env={"TOWNHALL_STATE_DIR": str(Path(work) / "state")}) as url:
+        with serve_webhook(tenants, library_dir, env={"TOWNHALL_STATE_DIR": str(Path(work) / "state")},
+                           output=logs) as url:
             yield url
 
 
 @contextmanager
 def serve_webhook(tenants_dir: Path, library_dir: Path | None = None, log: Path | None = None,
-                  env: dict | None = None, seconds: float = 30.0) -> Iterator[str]:
+                  env: dict | None = None, seconds: float = 30.0, output: TextIO | None = None) -> Iterator[str]:
     """The webhook served by functions-framework on a free loopback port (files backend, the dev
-    clock on so ``X-Townhall-Now`` is honoured); yields its URL, stops it afterwards."""
+    clock on so ``X-Townhall-Now`` is honoured); yields its URL, stops it afterwards. Its output
+    goes to the file ``log``, else to the open file ``output``, else nowhere."""
     port = _free_port()
     settings = {"TOWNHALL_SETTINGS_BACKEND": "files", "TOWNHALL_TENANTS_DIR": str(Path(tenants_dir).resolve()),
                 "TOWNHALL_DEV_CLOCK": "1", **(env or {})}
@@ -91,7 +99,7 @@ def serve_webhook(tenants_dir: Path, library_dir: Path | None = None, log: Path 
     binary = Path(sys.executable).with_name("functions-framework")
     command = [str(binary), "--target", "webhook", "--source", str(FUNCTIONS / "main.py"),
                "--host", "127.0.0.1", "--port", str(port)]
-    out = open(log, "wb") if log else subprocess.DEVNULL
+    out = open(log, "wb") if log else (output if output is not None else subprocess.DEVNULL)
     try:
         proc = subprocess.Popen(command, cwd=FUNCTIONS.parent, env={**os.environ, **settings},
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

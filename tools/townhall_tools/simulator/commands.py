@@ -1,4 +1,4 @@
-"""``townhall chat`` and ``townhall nlu classify|eval`` (registered by ``townhall_tools.cli``)."""
+"""``townhall chat`` and ``townhall nlu classify|eval`` (``register``: see ``townhall_tools.options``)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from datetime import datetime
 from pathlib import Path
 
 from ..agent.build import BuildError, build_tenant
+from ..options import command, group, library, tenants_dir
 from .nlu import THRESHOLD, NluError
 
 
 def _export(args):
-    from ..cli import _library, _tenants_dir
-
-    return build_tenant(args.tenant, _tenants_dir(args), _library(args))
+    return build_tenant(args.tenant, tenants_dir(args), library(args))
 
 
 def _language(export, wanted: str | None) -> str:
@@ -25,15 +24,20 @@ def _language(export, wanted: str | None) -> str:
 
 
 def cmd_chat(args) -> int:
-    from ..cli import _tenants_dir
     from .chat import ChatError, local_webhook, password_for, run
     from .nlu import NLU
     from .session import Session
 
     try:
+        now = datetime.fromisoformat(args.now) if args.now else None
+    except ValueError:
+        print(f"townhall: --now {args.now!r}: write a London local time as YYYY-MM-DDTHH:MM, e.g. 2026-12-24T10:00",
+              file=sys.stderr)
+        return 2
+    try:
         export = _export(args)
         language = _language(export, args.lang)
-        password = password_for(_tenants_dir(args) / f"{args.tenant}.yaml", args.password_from_env)
+        password = password_for(tenants_dir(args) / f"{args.tenant}.yaml", args.password_from_env)
         nlu = NLU(export, language)
 
         def chat(url: str) -> int:
@@ -43,8 +47,11 @@ def cmd_chat(args) -> int:
 
         if args.url:
             return chat(args.url)
-        print(f"Starting a local webhook for {args.tenant} (files backend: {_tenants_dir(args)}) ...", file=sys.stderr)
-        with local_webhook(_tenants_dir(args), Path(args.library) if args.library else None) as url:
+        if args.logs:
+            print(f"Starting a local webhook for {args.tenant} (files backend: {tenants_dir(args)}) ...",
+                  file=sys.stderr)
+        with local_webhook(tenants_dir(args), Path(args.library) if args.library else None,
+                           logs=sys.stderr if args.logs else None, today=now.date() if now else None) as url:
             return chat(url)
     except (BuildError, NluError, ChatError, ValueError) as e:
         print(f"townhall: {e}", file=sys.stderr)
@@ -99,26 +106,27 @@ def cmd_eval(args) -> int:
 
 
 def register(sub) -> None:
-    c = sub.add_parser("chat", help="chat with a tenant's bot in the terminal (simulator: a development and "
-                                    "testing tool, not Dialogflow)")
+    c = command(sub, "chat", cmd_chat, "chat with a tenant's bot in the terminal (simulator: a development and "
+                                       "testing tool, not Dialogflow)")
     c.add_argument("tenant")
     c.add_argument("--lang", help="en or cy (default: the tenant's first language)")
     c.add_argument("--url", help="a running webhook (default: start one on a free loopback port)")
     c.add_argument("--password-from-env", metavar="VAR", help="webhook secret from this variable "
                    "(default $TOWNHALL_WEBHOOK_PASSWORD, or a demo tenant's dev password)")
     c.add_argument("--now", help="London local time the webhook should use, e.g. 2026-12-24T10:00 "
-                                 "(honoured when the webhook runs with TOWNHALL_DEV_CLOCK=1)")
+                                 "(honoured when the webhook runs with TOWNHALL_DEV_CLOCK=1); the local "
+                                 "upstream fakes count their dates from that day too")
     c.add_argument("--quiet", action="store_true", help="hide the matched intent, parameters and contexts")
-    c.set_defaults(func=cmd_chat)
+    c.add_argument("--logs", action="store_true", help="show the local webhook's log and the upstream fakes' "
+                                                       "access log on stderr (hidden by default)")
 
-    nlu = sub.add_parser("nlu", help="the simulator's intent classifier").add_subparsers(dest="action", required=True)
-    k = nlu.add_parser("classify", help="one utterance per stdin line -> one JSON line each")
+    nlu = group(sub, "nlu", "the simulator's intent classifier")
+    k = command(nlu, "classify", cmd_classify, "one utterance per stdin line -> one JSON line each")
     k.add_argument("--tenant", required=True)
     k.add_argument("--lang", help="en or cy (default: the tenant's first language)")
     k.add_argument("--context", action="append", help="an active context (repeatable)")
     k.add_argument("--threshold", type=float, default=THRESHOLD, help=f"fallback below this (default {THRESHOLD})")
-    k.set_defaults(func=cmd_classify)
-    e = nlu.add_parser("eval", help="accuracy on held-out training phrases, per process, most confused pairs")
+    e = command(nlu, "eval", cmd_eval, "accuracy on held-out training phrases, per process, most confused pairs")
     e.add_argument("--tenant", required=True)
     e.add_argument("--lang", help="only this language (default: every language of the tenant)")
     e.add_argument("--holdout", type=float, default=0.2, help="share of each intent's phrases held out (default 0.2)")
@@ -126,4 +134,3 @@ def register(sub) -> None:
     e.add_argument("--threshold", type=float, default=THRESHOLD, help=f"fallback below this (default {THRESHOLD})")
     e.add_argument("--top", type=int, default=5, help="confused pairs to show (default 5)")
     e.add_argument("--verbose", action="store_true", help="list every miss")
-    e.set_defaults(func=cmd_eval)

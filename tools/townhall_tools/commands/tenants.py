@@ -1,0 +1,90 @@
+"""``townhall tenants validate|new|changed`` and ``townhall settings push``."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from townhall.settings import FirestoreBackend
+
+from .. import delivery, onboarding
+from ..options import command, group, library, library_dir, tenant_file, tenant_files, tenants_dir
+from ..tenantfiles import check_files
+
+
+def cmd_validate(args) -> int:
+    files = tenant_files(args)
+    _, errors = check_files(files, library(args), tenants_dir(args))
+    for line in errors:
+        print(line, file=sys.stderr)
+    if errors:
+        print(f"{len(errors)} problem(s) in {len(files)} file(s)", file=sys.stderr)
+        return 1
+    print(f"{len(files)} tenant file(s) valid")
+    return 0
+
+
+def cmd_new(args) -> int:
+    return onboarding.cmd_new(args, tenants_dir(args), library(args))
+
+
+def cmd_changed(args) -> int:
+    return delivery.cmd_tenants_changed(args, tenant_files(args), library_dir(args))
+
+
+def cmd_push(args) -> int:
+    files = [tenant_file(args, t) for t in args.tenant] if args.tenant else tenant_files(args)
+    docs, errors = check_files(files, library(args), tenants_dir(args))
+    if not errors:
+        try:
+            hashes = delivery.load_webhook_hashes(args.webhook_hashes) if args.webhook_hashes else None
+        except delivery.DeliveryError as e:
+            errors = [str(e)]
+        else:
+            docs, notes, errors = delivery.apply_webhook_hashes(docs, hashes)
+            for line in notes:
+                print(line, file=sys.stderr)
+    if errors:
+        for line in errors:
+            print(line, file=sys.stderr)
+        print("nothing pushed: fix the problems above first", file=sys.stderr)
+        return 1
+    if args.project:
+        os.environ["GOOGLE_CLOUD_PROJECT"] = args.project
+    backend = FirestoreBackend()
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    total = len(docs)
+    for i, (tenant_id, doc) in enumerate(sorted(docs.items()), 1):
+        current = backend.read(tenant_id)
+        state = "unchanged" if current == doc else ("created" if current is None else "updated")
+        if state != "unchanged" and not args.dry_run:
+            backend.write(tenant_id, doc)
+        counts[state] += 1
+        print(f"[{i}/{total}] {tenant_id}: {state}{' (dry run)' if args.dry_run and state != 'unchanged' else ''}",
+              file=sys.stderr, flush=True)
+    print(f"{total} tenant(s): {counts['created']} created, {counts['updated']} updated, "
+          f"{counts['unchanged']} unchanged{' (dry run, nothing written)' if args.dry_run else ''}")
+    return 0
+
+
+def register(sub) -> None:
+    tenants = group(sub, "tenants", "tenant files", aliases=("tenant",))
+    v = command(tenants, "validate", cmd_validate, "run every check a tenant file must pass (the core and process "
+                "schemas, the process checks, ONS codes, Welsh name, placeholders), all problems at once")
+    v.add_argument("files", nargs="*", help="files to check (default: every file in the tenants folder)")
+    new = command(tenants, "new", cmd_new, "scaffold infra/tenants/<id>.yaml for a new council (docs/onboarding.md)")
+    onboarding.add_arguments(new)
+    ch = command(tenants, "changed", cmd_changed,
+                 "print the councils whose agent changed since the fingerprints in --since", files=None)
+    ch.add_argument("--since", metavar="FILE", help="fingerprints JSON of the last deploy (none: every council)")
+    ch.add_argument("--write", metavar="FILE", help="write the current fingerprints here (for the next run)")
+    ch.add_argument("--demo", action="store_true", help="include demo tenants")
+
+    settings = group(sub, "settings", "settings in Firestore")
+    push = command(settings, "push", cmd_push, "validate tenant files and write them to Firestore (idempotent)",
+                   files=None)
+    push.add_argument("--tenant", action="append", help="only this tenant (repeatable)")
+    push.add_argument("--project", help="Google Cloud project of the Firestore database")
+    push.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    push.add_argument("--webhook-hashes", metavar="FILE",
+                      help="Terraform's webhook_password_sha256 output (JSON): push only those tenants, with those hashes")
