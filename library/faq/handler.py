@@ -6,37 +6,32 @@ resident's words are matched against each entry's question and keywords.
 
 from __future__ import annotations
 
-import re
-
 from townhall.contract import Link, Reply, Settings, Turn
+from townhall.kit import fold, folded, has_phrase, localised, with_english
 
 MAX_CHOICES = 10
-STOPWORDS = frozenset(
+STOPWORDS = folded(
     "a an the i my me we our you your is are am do does how what when where why which can could "
     "to for of in on at it be with about there please tell want know get ydw i fy sut beth pryd "
-    "ble pam y yr ar am i o yn gyda mae oes".split()
+    "ble pam y yr ar am i o yn gyda mae oes whats hows wheres whens im ive id"
 )
 
 
-def _pick(text: dict, language: str) -> str:
-    return text.get(language) or text["en"]
-
-
 def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS}
+    return set(fold(text).split()) - STOPWORDS
 
 
 def match(entries: list, text: str, language: str, threshold: float = 0.5) -> dict | None:
     """The entry whose question or keywords best cover the resident's words, if good enough."""
-    said = text.strip().lower()
+    said = fold(text)
     words = _words(text)
     best, best_score = None, 0.0
     for entry in entries:
-        question = _pick(entry["question"], language)
-        if said == question.strip().lower():
+        question = localised(entry["question"], language)
+        if said == fold(question):
             return entry
-        keywords = (entry.get("keywords") or {}).get(language, []) + (entry.get("keywords") or {}).get("en", [])
-        if any(re.search(rf"\b{re.escape(k.lower())}\b", said) for k in keywords):
+        keywords = [k for lang in with_english(language) for k in (entry.get("keywords") or {}).get(lang, [])]
+        if any(has_phrase(said, fold(k)) for k in keywords):
             score = 1.0
         elif words:
             target = _words(question)
@@ -52,8 +47,8 @@ def match(entries: list, text: str, language: str, threshold: float = 0.5) -> di
 
 def answer(entry: dict, turn: Turn, settings: Settings) -> Reply:
     t = settings.texts
-    text = [_pick(entry["answer"], turn.language)]
-    links = [Link(_pick(link["title"], turn.language), link["url"]) for link in entry.get("links", [])]
+    text = [localised(entry["answer"], turn.language)]
+    links = [Link(localised(link["title"], turn.language), link["url"]) for link in entry.get("links", [])]
     if links:
         text.append(t("more"))
     return Reply(text, links=links, quick_replies=[t("another")])
@@ -62,7 +57,7 @@ def answer(entry: dict, turn: Turn, settings: Settings) -> Reply:
 def questions(turn: Turn, settings: Settings, lead: list[str]) -> Reply:
     entries = settings.process["entries"][:MAX_CHOICES]
     return Reply(lead + [settings.texts("list_intro")],
-                 quick_replies=[_pick(e["question"], turn.language) for e in entries])
+                 quick_replies=[localised(e["question"], turn.language) for e in entries])
 
 
 def handle(turn: Turn, settings: Settings) -> Reply:

@@ -2,6 +2,7 @@
 start again or cancel at any step of any process (every active context is cleared)."""
 
 from townhall.contract import OutputContext, Reply, Settings, Turn
+from townhall.kit import localised
 
 
 def _is_system(name: str) -> bool:
@@ -28,7 +29,7 @@ def handle(turn: Turn, settings: Settings) -> Reply:
     text = [t("greeting", council=council.name)]
     note = settings.process.get("note")
     if note:
-        text.append(note.get(turn.language) or note["en"])
+        text.append(localised(note, turn.language))
     if labels:
         text.append(f"{offer} {t('ask')}")
     else:
