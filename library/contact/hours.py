@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Mapping
 
 from townhall.bankholidays import bank_holidays
+from townhall.kit import localised
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 LOOKAHEAD_DAYS = 14
@@ -67,8 +68,7 @@ class Hours:
                       language: str = "en") -> "Hours":
         own = {}
         for item in closures or []:
-            reason = item.get("reason") or {}
-            own[date.fromisoformat(item["date"])] = reason.get(language) or reason.get("en") or ""
+            own[date.fromisoformat(item["date"])] = localised(item.get("reason"), language) or ""
         return cls(weekly, division, own)
 
     def closure(self, day: date) -> Closure | None:
