@@ -161,6 +161,25 @@ def test_an_entity_two_processes_ship_alike_is_written_once(copied):
     assert export.entries("demo-code", "cy") == entries
 
 
+def test_a_shared_entity_comes_once_from_library_shared(built):
+    """uk-postcode and bin-type live once in library/_shared/entities/; each user names them."""
+    shared = REPO / "library" / "_shared" / "entities"
+    for tenant, files in built.items():
+        for name in ("uk-postcode", "bin-type"):
+            assert files[f"entities/{name}.json"] == json.loads((shared / f"{name}.json").read_text()), tenant
+            for language in files["agent.json"]["supportedLanguages"] + [files["agent.json"]["language"]]:
+                assert files[f"entities/{name}_entries_{language}.json"] == json.loads(
+                    (shared / f"{name}_entries_{language}.json").read_text()), (tenant, name, language)
+
+
+def test_a_shared_entity_named_but_missing_fails_naming_the_manifest(copied):
+    manifest = copied / "which_council" / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("entities: [uk-postcode]", "entities: [uk-postcode, uk-town]"))
+    with pytest.raises(BuildError, match=r"library/which_council/manifest.yaml: entities: names 'uk-town', but there "
+                                         r"is no library/_shared/entities/uk-town.json"):
+        build_tenant("oxford", TENANTS, Library.load(copied))
+
+
 def test_conflicting_entities_fail_naming_both_files(copied):
     _add_entity(copied / "contact", "demo-code", [{"value": "[A-Z]+", "synonyms": []}])
     _add_entity(copied / "faq", "demo-code", [{"value": "[0-9]+", "synonyms": []}])

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from townhall.library import Library
+from townhall.library import Library, resolve, schema_files, schema_id, schema_registry
 from townhall_tools.librarycheck import (
-    PROCESS_CHECKS, _normal, check_claims, check_entity_conflicts, check_phrase_overlap, phrases,
+    PROCESS_CHECKS, _normal, check_claims, check_entity_owners, check_phrase_overlap, check_refs, phrases, refs,
 )
 from townhall.yamlio import load_yaml
 
@@ -79,9 +79,42 @@ def test_no_phrase_trains_two_intents(library):
     assert not problems, _report(problems)
 
 
-def test_shared_entities_are_identical(library):
-    problems = check_entity_conflicts(library)
+def test_every_entity_is_kept_once(library):
+    problems = check_entity_owners(library)
     assert not problems, _report(problems)
+
+
+def test_every_ref_in_every_schema_resolves(library):
+    """Process schemas and the shared schemas they refer to: each $ref points at a schema."""
+    schemas = {f"library/{p.id}/schema.json": p.schema for p in library.processes.values()}
+    schemas |= {schema_id(path): json.loads(path.read_text(encoding="utf-8")) for path in schema_files()}
+    shared = [(where, ref) for where, schema in schemas.items() for _, ref in refs(schema) if not ref.startswith("#")]
+    assert len(shared) >= 10, shared  # the bins, Notify, Open311 and text definitions are referred to, not copied
+    for where, schema in schemas.items():
+        assert not check_refs(schema, where), _report(check_refs(schema, where))
+        for _, ref in refs(schema):
+            assert isinstance(resolve(schema, ref), dict), (where, ref)
+
+
+def test_a_ref_to_nothing_is_named_with_the_shared_schemas():
+    schema = {"properties": {"a": {"$ref": "https://townhall.example/upstreams/bins/settings.schema.json#/$defs/nope"},
+                             "b": {"$ref": "#/$defs/missing"}}}
+    problems = check_refs(schema, "library/x/schema.json")
+    assert [p.split(" resolves")[0] for p in problems] == [
+        "library/x/schema.json: $ref 'https://townhall.example/upstreams/bins/settings.schema.json#/$defs/nope' "
+        "at /properties/a", "library/x/schema.json: $ref '#/$defs/missing' at /properties/b"]
+    assert "https://townhall.example/schemas/text.schema.json" in problems[0]
+
+
+def test_the_shared_text_definition_shows_a_valid_bilingual_example(library):
+    text = schema_registry().contents("https://townhall.example/schemas/text.schema.json")["$defs"]["text"]
+    assert text["bilingual"] is True and text["examples"]
+    validator = library.processes["faq"].validator_for(("en", "cy"))
+    entry = {"id": "garden-waste", "answer": {"en": "Yes", "cy": "Ydy"}}
+    for example in text["examples"]:
+        assert validator.is_valid({"entries": [{**entry, "question": example}]})
+    assert not validator.is_valid({"entries": [{**entry, "question": {"en": "Garden waste"}}]})
+    assert library.processes["faq"].validator.is_valid({"entries": [{**entry, "question": {"en": "Garden waste"}}]})
 
 
 @pytest.mark.parametrize(("source", "intent"), sorted(MESSAGE_QUICK_REPLIES.items()))
@@ -171,6 +204,37 @@ BREAKAGES = {
         _append_line("fallback/example.yaml", "surprise: 1"), "fallback", "schema", "fallback/example.yaml"),
     "Welsh message lacks a placeholder": (
         _replace("welcome/messages/cy.yaml", "{council}", "y cyngor"), "welcome", "messages", "lacks {council}"),
+    "Welsh placeholder misspelt": (
+        _replace("polling_station/messages/cy.yaml", "Mae {postcode} wedi", "Mae {postcod} wedi"), "polling_station",
+        "messages", "polling_station/messages/cy.yaml: 'pick_address' has placeholders {postcod}, messages/en.yaml's "
+                    "'pick_address' has {postcode} (lacks {postcode}; {postcod} is not one of them)"),
+    "Welsh placeholder extra": (
+        _replace("welcome/messages/cy.yaml", "{council}.", "{council} {name}."), "welcome", "messages",
+        "{name} is not one of them"),
+    "shared entity not named": (
+        _replace("which_council/manifest.yaml", "entities: [uk-postcode]", "entities: []"), "which_council",
+        "entities", "which_council.lookup uses @uk-postcode, a shared entity "
+                    "(library/_shared/entities/uk-postcode.json); name it there: entities: [uk-postcode]"),
+    "named shared entity missing": (
+        _replace("which_council/manifest.yaml", "entities: [uk-postcode]", "entities: [uk-postcode, uk-postcod]"),
+        "which_council", "entities", "names 'uk-postcod', but there is no library/_shared/entities/uk-postcod.json"),
+    "own entity missing": (
+        _remove_file("faq/entities/faq-topic.json"), "faq", "entities", "faq/entities/faq-topic.json: missing"),
+    "uses: lacks an imported client": (
+        _replace("report_problem/manifest.yaml", "uses: [notify, open311]", "uses: [open311]"), "report_problem",
+        "uses", "imports townhall.upstreams.notify, which library/report_problem/manifest.yaml does not name; "
+                "add it: uses: [notify, open311]"),
+    "uses: names a client not imported": (
+        _replace("which_council/manifest.yaml", "uses: [postcodes]", "uses: [postcodes, bins]"), "which_council",
+        "uses", "uses: names 'bins', but no Python file of the process imports townhall.upstreams.bins; "
+                "remove it: uses: [postcodes]"),
+    "uses: names no such client": (
+        _replace("which_council/manifest.yaml", "uses: [postcodes]", "uses: [postcodes, pay]"), "which_council",
+        "uses", "uses: names 'pay', which is not a shared client"),
+    "schema refers to nothing": (
+        _replace("bin_collection/schema.json", "settings.schema.json#/$defs/source\"",
+                 "settings.schema.json#/$defs/sources\""),
+        "bin_collection", "schema", "$defs/sources' at /properties/source resolves to nothing"),
     "Welsh message missing a key": (
         _drop_key("faq/messages/cy.yaml", "more"), "faq", "messages", "missing key 'more'"),
     "intent file missing": (
@@ -222,3 +286,24 @@ def test_a_phrase_in_two_intents_fails(copied):
     )
     problems = check_phrase_overlap(Library.load(copied))
     assert any("'opening hours' trains contact.open_now, contact.opening_hours" in p for p in problems), problems
+
+
+def test_an_entity_kept_twice_or_named_by_nobody_fails(copied):
+    assert check_entity_owners(Library.load(copied)) == []
+    (copied / "which_council" / "entities").mkdir()
+    for name in ("uk-postcode.json", "uk-postcode_entries_en.json", "uk-postcode_entries_cy.json"):
+        shutil.copy(copied / "_shared" / "entities" / name, copied / "which_council" / "entities" / name)
+    shutil.copy(copied / "faq" / "entities" / "faq-topic.json", copied / "council_tax" / "entities" / "faq-topic.json")
+    shutil.copy(copied / "faq" / "entities" / "faq-topic.json", copied / "_shared" / "entities" / "faq-topic2.json")
+    problems = check_entity_owners(Library.load(copied))
+    assert problems == [
+        "entity 'faq-topic' is defined in library/council_tax/entities/faq-topic.json, library/faq/entities/"
+        "faq-topic.json; keep one copy in library/_shared/entities/ and name it in each manifest's entities:",
+        "entity 'uk-postcode' is defined in library/which_council/entities/uk-postcode.json, library/_shared/"
+        "entities/uk-postcode.json; keep one copy in library/_shared/entities/ and name it in each manifest's "
+        "entities:",
+        "library/_shared/entities/faq-topic2.json: no process names it in its manifest's entities:; remove it or "
+        "name it where it is used",
+    ]
+    assert any("'uk-postcode' is also the shared entity" in p
+               for p in PROCESS_CHECKS["entities"](Library.load(copied).processes["which_council"]))

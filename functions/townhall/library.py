@@ -30,6 +30,9 @@ from .yamlio import load_yaml
 
 PACKAGE = "townhall_processes"
 LANGUAGES = ("en", "cy")
+# library/_shared/: what several processes use, kept once (Dialogflow entities in entities/; a
+# process names those it uses in its manifest's ``entities:``). Not a process: it has no manifest.
+SHARED = "_shared"
 
 
 class LibraryError(Exception):

@@ -8,6 +8,7 @@ scaffolds a folder that passes them.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import string
@@ -18,12 +19,13 @@ from typing import Any, Iterator
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from townhall.library import LANGUAGES, Library, Process, resolve, schema_files, schema_id
+from townhall.library import LANGUAGES, SHARED, Library, Process, resolve, schema_files, schema_id
 from townhall.yamlio import load_yaml
 
 REQUIRED_FILES = ("manifest.yaml", "schema.json", "example.yaml", "messages/en.yaml", "handler.py", "README.md")
 MIN_PHRASES = {"en": 20, "cy": 10}
 USERSAYS = re.compile(r"^(?P<intent>.+)_usersays_(?P<lang>[a-z]{2}(?:-[A-Za-z]+)?)$")
+ENTRIES = re.compile(r"^(?P<entity>.+)_entries_(?P<lang>[a-z]{2}(?:-[A-Za-z]+)?)$")
 
 def _rel(path: Path, process: Process) -> str:
     """``library/<id>/...``: short enough to read, precise enough to open."""
@@ -143,13 +145,20 @@ def check_messages(process: Process) -> list[str]:
             problems.append(f"{path}: key {key!r} is not in messages/en.yaml; remove it or add it there")
         for key in sorted(set(english) & set(messages)):
             try:
-                missing = _placeholders(english[key]) - _placeholders(messages[key])
+                theirs, ours = _placeholders(english[key]), _placeholders(messages[key])
             except ValueError as e:
                 problems.append(f"{path}: {key!r} is not a valid template ({e}); balance its braces")
                 continue
-            for name in sorted(missing):
-                problems.append(f"{path}: {key!r} lacks {{{name}}}, which messages/en.yaml's {key!r} uses; add it")
+            if theirs != ours:
+                fix = "; ".join([*(f"lacks {{{n}}}" for n in sorted(theirs - ours)),
+                                 *(f"{{{n}}} is not one of them" for n in sorted(ours - theirs))])
+                problems.append(f"{path}: {key!r} has placeholders {_shown(ours)}, messages/en.yaml's {key!r} has "
+                                f"{_shown(theirs)} ({fix}); use the same names in every language")
     return problems
+
+
+def _shown(names: set[str]) -> str:
+    return " ".join(f"{{{n}}}" for n in sorted(names)) or "none"
 
 
 def check_intents(process: Process) -> list[str]:
@@ -234,9 +243,18 @@ def check_stray_intents(process: Process) -> list[str]:
     return problems
 
 
-def check_entities(process: Process) -> list[str]:
-    """Every custom entity an intent's parameters use ships in entities/, with entries per language."""
-    problems = []
+def _shared_entities_dir(library_dir: Path) -> Path:
+    return library_dir / SHARED / "entities"
+
+
+def _entity_names(folder: Path) -> set[str]:
+    """The entities defined in a folder of agent-export entity files."""
+    return {p.stem for p in folder.glob("*.json") if not ENTRIES.match(p.stem)} if folder.is_dir() else set()
+
+
+def _used_entities(process: Process) -> dict[str, str]:
+    """Custom entity -> the first intent whose parameters use it."""
+    used: dict[str, str] = {}
     for name in process.intents:
         path = process.folder / "intents" / f"{name}.json"
         if not path.is_file():
@@ -245,16 +263,109 @@ def check_entities(process: Process) -> list[str]:
         for response in intent.get("responses", []):
             for parameter in response.get("parameters", []):
                 data_type = parameter.get("dataType", "")
-                if not data_type.startswith("@") or data_type.startswith("@sys."):
-                    continue
-                entity = data_type[1:]
-                files = [f"{entity}.json"] + [f"{entity}_entries_{lang}.json" for lang in process.messages]
-                for file in files:
-                    if not (process.folder / "entities" / file).is_file():
-                        problems.append(
-                            f"{_rel(process.folder / 'entities' / file, process)}: missing; "
-                            f"{name} uses {data_type}, so the process must ship it"
-                        )
+                if data_type.startswith("@") and not data_type.startswith("@sys."):
+                    used.setdefault(data_type[1:], name)
+    return used
+
+
+def check_entities(process: Process) -> list[str]:
+    """Every custom entity an intent's parameters use is the process's own (``entities/``) or a
+    shared one its manifest names (``entities:``, kept in ``library/_shared/entities/``), and has
+    entries in every language of the process."""
+    manifest = _rel(process.folder / "manifest.yaml", process)
+    own, shared = process.folder / "entities", _shared_entities_dir(process.folder.parent)
+    shared_rel = f"{process.folder.parent.name}/{SHARED}/entities"
+    named = process.manifest.get("entities") or []
+    problems = []
+    if not isinstance(named, list) or not all(isinstance(n, str) for n in named):
+        problems.append(f"{manifest}: entities: must be a list of shared entity names, e.g. entities: [uk-postcode]")
+        named = []
+    for name in named:
+        if not (shared / f"{name}.json").is_file():
+            available = ", ".join(sorted(_entity_names(shared))) or "none"
+            problems.append(f"{manifest}: entities: names {name!r}, but there is no {shared_rel}/{name}.json; "
+                            f"fix the name (shared entities: {available}) or add the entity there")
+        if (own / f"{name}.json").is_file():
+            problems.append(f"{_rel(own / f'{name}.json', process)}: {name!r} is also the shared entity "
+                            f"{manifest} names; delete this copy or drop {name!r} from entities:")
+    used = _used_entities(process)
+    for entity, intent in sorted(used.items()):
+        if entity in named:
+            folder, where = shared, shared_rel
+        elif (own / f"{entity}.json").is_file():
+            folder, where = own, _rel(own, process)
+        elif (shared / f"{entity}.json").is_file():
+            problems.append(f"{manifest}: {intent} uses @{entity}, a shared entity ({shared_rel}/{entity}.json); "
+                            f"name it there: entities: [{', '.join([*named, entity])}]")
+            continue
+        else:
+            problems.append(f"{_rel(own / f'{entity}.json', process)}: missing; {intent} uses @{entity}, so the "
+                            f"process must ship it there, or name a shared entity in {manifest}'s entities:")
+            continue
+        for language in process.messages:
+            if not (folder / f"{entity}_entries_{language}.json").is_file():
+                problems.append(f"{where}/{entity}_entries_{language}.json: missing; {intent} uses @{entity} "
+                                f"and the process speaks {language}")
+    for name in named:
+        if name not in used:
+            problems.append(f"{manifest}: entities: names {name!r}, which none of its intents uses; remove it")
+    return problems
+
+
+UPSTREAMS = "townhall.upstreams"
+
+
+def shared_clients() -> list[str]:
+    """The shared upstream clients: the packages of ``functions/townhall/upstreams/``."""
+    import townhall.upstreams
+
+    return sorted(p.parent.name for p in Path(townhall.upstreams.__file__).parent.glob("*/__init__.py"))
+
+
+def _imported_clients(path: Path) -> set[str]:
+    """The shared clients a module imports: ``townhall.upstreams.<api>`` in any import form."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[2] for a in node.names if a.name.startswith(UPSTREAMS + ".")}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == UPSTREAMS:
+                found |= {a.name for a in node.names}
+            elif node.module.startswith(UPSTREAMS + "."):
+                found.add(node.module.split(".")[2])
+    return found
+
+
+def check_uses(process: Process) -> list[str]:
+    """The manifest's ``uses:`` names exactly the shared clients the process's code imports."""
+    manifest = _rel(process.folder / "manifest.yaml", process)
+    uses = process.manifest.get("uses") or []
+    if not isinstance(uses, list) or not all(isinstance(u, str) for u in uses):
+        return [f"{manifest}: uses: must be a list of shared clients, e.g. uses: [open311, notify]"]
+    clients = shared_clients()
+    problems = [f"{manifest}: uses: names {u!r}, which is not a shared client (functions/townhall/upstreams/: "
+                f"{', '.join(clients)}); remove it" for u in uses if u not in clients]
+    imported: dict[str, str] = {}  # client -> the first file importing it
+    for path in sorted(process.folder.rglob("*.py")):
+        parts = path.relative_to(process.folder).parts
+        if parts[0] == "tests" or "__pycache__" in parts:
+            continue
+        try:
+            found = _imported_clients(path)
+        except SyntaxError as e:
+            problems.append(f"{_rel(path, process)}: not valid Python ({e.msg}, line {e.lineno}); fix it")
+            continue
+        for client in sorted(found):
+            imported.setdefault(client, _rel(path, process))
+    wanted = ", ".join(sorted(imported))
+    for client, where in sorted(imported.items()):
+        if client not in uses:
+            problems.append(f"{where}: imports {UPSTREAMS}.{client}, which {manifest} does not name; "
+                            f"add it: uses: [{wanted}]")
+    for client in uses:
+        if client in clients and client not in imported:
+            problems.append(f"{manifest}: uses: names {client!r}, but no Python file of the process imports "
+                            f"{UPSTREAMS}.{client}; remove it: uses: [{wanted}]")
     return problems
 
 
@@ -314,19 +425,29 @@ def check_phrase_overlap(library: Library) -> list[str]:
     ]
 
 
-def check_entity_conflicts(library: Library) -> list[str]:
-    """Processes may ship the same entity (e.g. uk-postcode) only as identical copies."""
-    seen: dict[str, tuple[str, str]] = {}
-    problems = []
+def check_entity_owners(library: Library) -> list[str]:
+    """An entity is a process's own (in one process only) or shared (kept once, named by each user):
+    two copies of one entity would reach the same agent and drift apart."""
+    root = next(iter(library.processes.values())).folder.parent if library.processes else None
+    if root is None:
+        return []
+    shared = _entity_names(_shared_entities_dir(root))
+    owners: dict[str, list[str]] = defaultdict(list)
     for process in sorted(library.processes.values(), key=lambda p: p.id):
-        for path in sorted((process.folder / "entities").glob("*.json")):
-            content = path.read_bytes()
-            if path.name in seen and seen[path.name][1] != content:
-                problems.append(
-                    f"{_rel(path, process)}: differs from library/{seen[path.name][0]}/entities/{path.name}; "
-                    "an entity shared by processes must be byte-identical in each (copy it over)"
-                )
-            seen.setdefault(path.name, (process.id, content))
+        for name in sorted(_entity_names(process.folder / "entities")):
+            owners[name].append(process.id)
+    problems = []
+    for name, ids in sorted(owners.items()):
+        if len(ids) > 1 or name in shared:
+            places = [f"{root.name}/{i}/entities/{name}.json" for i in ids]
+            places += [f"{root.name}/{SHARED}/entities/{name}.json"] if name in shared else []
+            problems.append(f"entity {name!r} is defined in {', '.join(places)}; keep one copy in "
+                            f"{root.name}/{SHARED}/entities/ and name it in each manifest's entities:")
+    named = {n for p in library.processes.values() if isinstance(p.manifest.get("entities"), list)
+             for n in p.manifest["entities"]}
+    for name in sorted(shared - named):
+        problems.append(f"{root.name}/{SHARED}/entities/{name}.json: no process names it in its manifest's "
+                        "entities:; remove it or name it where it is used")
     return problems
 
 
@@ -351,13 +472,14 @@ PROCESS_CHECKS = {
     "intents": check_intents,
     "stray_intents": check_stray_intents,
     "entities": check_entities,
+    "uses": check_uses,
     "menu": check_menu,
     "handler": check_handler,
     "conversations": check_conversations,
 }
 
 
-LIBRARY_CHECKS = (check_claims, check_phrase_overlap, check_entity_conflicts)
+LIBRARY_CHECKS = (check_claims, check_phrase_overlap, check_entity_owners)
 
 
 def check_process(process: Process) -> list[str]:

@@ -6,8 +6,9 @@ The export holds only what the library and the tenant file say, generically:
 - for every process the tenant switches on, each intent its manifest lists
   (``library/<id>/intents/<name>.json``), with the webhook on, and its training phrases in every
   language the tenant offers (``<name>_usersays_<lang>.json``);
-- every custom entity those processes ship (``library/<id>/entities/``), once: two processes may
-  ship the same entity only with the same definition and entries;
+- every custom entity those processes ship (``library/<id>/entities/``) or name in their manifest's
+  ``entities:`` (kept once in ``library/_shared/entities/``), once: two processes may ship the same
+  entity only with the same definition and entries;
 - per-tenant entity entries from a process's optional ``agent.py``:
   ``entities(settings, language) -> {entity: [{"value", "synonyms"}]}`` replaces the shipped
   entries of an entity of that process for that tenant (``faq`` fills ``faq-topic`` from the
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from townhall.library import Library, LibraryError, Process, _import
+from townhall.library import SHARED, Library, LibraryError, Process, _import
 from townhall.tenants import Tenant, compile_tenant, validate
 from townhall.yamlio import YamlError, load_yaml
 
@@ -163,17 +164,33 @@ def _usersays(process: Process, name: str, language: str) -> list[dict] | None:
 class _Entity:
     definition: dict
     entries: dict[str, list]  # language -> entries
-    source: str  # library/<id>/entities/<name>.json
+    source: str  # library/<id>/entities/<name>.json or library/_shared/entities/<name>.json
+
+
+def shared_entities(process: Process) -> list[str]:
+    """The shared entities ``process``'s manifest names (``entities: [uk-postcode]``)."""
+    named = process.manifest.get("entities") or []
+    return [str(name) for name in named] if isinstance(named, list) else []
+
+
+def _entity_files(process: Process) -> list[Path]:
+    """The definition files of the process's entities: its own, then the shared ones it names."""
+    own = process.folder / "entities"
+    files = [p for p in sorted(own.glob("*.json")) if not ENTRIES.match(p.stem)] if own.is_dir() else []
+    shared = process.folder.parent / SHARED / "entities"
+    for name in shared_entities(process):
+        path = shared / f"{name}.json"
+        if not path.is_file():
+            raise BuildError(f"library/{process.id}/manifest.yaml: entities: names {name!r}, but there is no "
+                             f"library/{SHARED}/entities/{name}.json; fix the name or add the entity there")
+        files.append(path)
+    return files
 
 
 def _shipped_entities(process: Process, languages: tuple[str, ...]) -> dict[str, _Entity]:
-    folder = process.folder / "entities"
     found: dict[str, _Entity] = {}
-    if not folder.is_dir():
-        return found
-    for path in sorted(folder.glob("*.json")):
-        if ENTRIES.match(path.stem):
-            continue
+    for path in _entity_files(process):
+        folder = path.parent
         definition = _read_json(path)
         name = definition.get("name") if isinstance(definition, dict) else None
         if name != path.stem:
@@ -187,7 +204,7 @@ def _shipped_entities(process: Process, languages: tuple[str, ...]) -> dict[str,
                 entries[language] = entries["en"]  # a pattern reads the same in every language
             else:
                 raise BuildError(f"{entries_path}: missing; the tenant offers {language!r}, so the entity needs its entries")
-        found[name] = _Entity(definition, entries, f"library/{process.id}/entities/{path.name}")
+        found[name] = _Entity(definition, entries, f"library/{path.relative_to(process.folder.parent).as_posix()}")
     return found
 
 
