@@ -6,6 +6,9 @@ mixed with English), not copied from any process's training phrases or messages.
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
 from townhall.kit import (
@@ -94,7 +97,7 @@ NO = [
     "no", "No thanks", "nope", "nah", "no, don't send it", "hmm no, don't send it after all", "wait, don't send it yet",
     "don't", "please don't", "do not send it", "not yet", "not now", "cancel", "stop", "never mind", "forget it",
     "I've changed my mind", "that's wrong", "skip", "none", "n", "I don't have an email", "yes... no actually",
-    "ok no", "no way", "send it? no",
+    "ok no", "no way", "send it? no", "nothing", "nothing thanks",
     "na", "Na, peidiwch â'i anfon", "nac ydw", "nac ydy", "naddo", "nage", "dim diolch", "na diolch", "peidiwch",
     "paid", "hepgor", "does gen i ddim e-bost", "dwi ddim eisiau", "wedi newid fy meddwl", "canslo", "anghywir",
 ]
@@ -102,6 +105,8 @@ UNCLEAR = [
     "", "   ", "?", "yes but change the address", "maybe", "maybe later", "what do you mean", "is that right?",
     "can you send it", "hold on", "wait", "not sure", "I don't mind", "dunno", "efallai", "ie ond newid y lle",
     "dim ots gen i", "dwi ddim yn siwr", "12 Demo Road", "hello", "what happens next",
+    "the light is right outside number 5", "my neighbour says it's fine",  # no yes leads these
+    "I'm happy for you to send it",  # not a no, but ask again rather than guess
 ]
 
 
@@ -238,3 +243,46 @@ def test_callers_may_ignore_words_of_their_own():
 
 def test_the_same_label_twice_is_still_a_question():
     assert pick("1 Demo Road", ["1 Demo Road", "1 Demo Road"]).candidates == (0, 1)
+
+
+# -- every process uses the kit --------------------------------------------------------------------
+
+
+def _process_modules():
+    root = Path(__file__).resolve().parents[1]
+    own = [*sorted((root / "library").glob("*/*.py")), *sorted((root / "functions/townhall/upstreams").rglob("*.py"))]
+    return [p for p in own if p.name not in ("fake.py", "checks.py", "agent.py")]
+
+
+def _own_copies(tree) -> list[str]:
+    """What a module writes that the kit holds: text folding with unicodedata, or a setting's text
+    picked as ``x.get(language) or x["en"]`` / ``x.get("en")``."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            found += [f"line {node.lineno}: imports unicodedata" for n in names if n == "unicodedata"]
+            if isinstance(node, ast.ImportFrom) and node.module == "townhall.postcodes":
+                found += [f"line {node.lineno}: reads postcodes itself ({a.name})" for a in node.names
+                          if a.name in ("said", "find")]
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and len(node.values) >= 2:
+            first, second = node.values[0], node.values[1]
+            english = (isinstance(second, ast.Subscript) and isinstance(second.slice, ast.Constant)
+                       and second.slice.value == "en") or (
+                isinstance(second, ast.Call) and isinstance(second.func, ast.Attribute) and second.func.attr == "get"
+                and second.args and isinstance(second.args[0], ast.Constant) and second.args[0].value == "en")
+            if isinstance(first, ast.Call) and isinstance(first.func, ast.Attribute) and first.func.attr == "get" \
+                    and english:
+                found.append(f"line {node.lineno}: a setting's text in the language, else English")
+    return found
+
+
+def test_processes_use_the_kit_not_their_own_copies():
+    copies = {str(p): found for p in _process_modules() if (found := _own_copies(ast.parse(p.read_text())))}
+    assert copies == {}, "use townhall.kit (localised, fold, postcode) instead: " + repr(copies)
+
+
+def test_the_check_finds_a_copy():
+    tree = ast.parse('import unicodedata\nfrom townhall.postcodes import said\ndef f(t, language):\n'
+                     '    return t.get(language) or t["en"]\n')
+    assert len(_own_copies(tree)) == 3
