@@ -63,6 +63,8 @@ def _usersays(name: str, language: str, templates: list[str], title: str) -> lis
 
 def files(process_id: str, title: str, title_cy: str, owner: str) -> dict[str, str]:
     """Relative path -> content of the new folder."""
+    from .librarycheck import shared_clients
+
     ask = f"{process_id}.ask"
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -73,11 +75,9 @@ def files(process_id: str, title: str, title_cy: str, owner: str) -> dict[str, s
         "properties": {
             "intro": {
                 "description": "What the bot says about this service, per language (en required, cy for Welsh councils).",
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["en"],
-                "properties": {"en": {"type": "string", "minLength": 1, "maxLength": 1000},
-                               "cy": {"type": "string", "minLength": 1, "maxLength": 1000}},
+                # the shared text: every language the council offers (docs/processes.md, "Settings schema")
+                "$ref": "https://townhall.example/schemas/text.schema.json#/$defs/text",
+                "properties": {"en": {"maxLength": 1000}, "cy": {"maxLength": 1000}},
             },
         },
     }
@@ -90,6 +90,11 @@ title:
   cy: {title_cy}
 owner: {owner}
 summary: {title}. (Say in one sentence what residents can do with this process.)
+# The shared clients its code imports, from functions/townhall/upstreams/ ({", ".join(shared_clients())}):
+# `townhall process check` compares this list with the imports.
+uses: []
+# The shared Dialogflow entities its intents use, from library/_shared/entities/ (e.g. uk-postcode).
+entities: []
 intents:
   - name: {ask}
     description: The resident asks about {title.lower()}.
