@@ -89,7 +89,7 @@ def test_postcode_said_tells_format_help_from_asking_again():
 YES = [
     "yes", "Yes please", "YES!", "yep", "yeah go on then, send it", "ok", "okay send it", "sure", "go ahead",
     "that's right", "correct", "fine", "please do", "yes it is", "no problem, send it", "why not", "absolutely",
-    "y", "k", "do it", "send it", "hmm yes", "of course",
+    "y", "k", "do it", "send it", "hmm yes", "of course", "yesss", "yh", "go for it", "cheers", "that's grand",
     "ie", "Ie, anfonwch e", "ia", "iawn", "ydw", "ydy", "do", "Do, diolch", "cywir", "anfonwch", "gwnewch",
     "ie plis", "wrth gwrs", "dim problem", "dim ond anfon e", "mae'n iawn", "yes, anfonwch",
 ]
@@ -97,7 +97,7 @@ NO = [
     "no", "No thanks", "nope", "nah", "no, don't send it", "hmm no, don't send it after all", "wait, don't send it yet",
     "don't", "please don't", "do not send it", "not yet", "not now", "cancel", "stop", "never mind", "forget it",
     "I've changed my mind", "that's wrong", "skip", "none", "n", "I don't have an email", "yes... no actually",
-    "ok no", "no way", "send it? no", "nothing", "nothing thanks",
+    "ok no", "no way", "send it? no", "nothing", "nothing thanks", "nooo", "I'd rather not", "definitely not",
     "na", "Na, peidiwch â'i anfon", "nac ydw", "nac ydy", "naddo", "nage", "dim diolch", "na diolch", "peidiwch",
     "paid", "hepgor", "does gen i ddim e-bost", "dwi ddim eisiau", "wedi newid fy meddwl", "canslo", "anghywir",
 ]
@@ -170,6 +170,11 @@ HOUSES = ["10 Example Road", "12 Example Road", "14 Example Road"]
     ("rhif 3", HOUSES, 2),
     ("12 example", HOUSES, 1),
     ("I live at 14 Example Road thanks", HOUSES, 2),
+    ("12 Example Road, Oxford", HOUSES, 1),       # the option, then the town
+    ("12 example rd ox4 1yb", HOUSES, 1),         # ... or the postcode
+    ("the second from the bottom", STREET, 2),
+    ("the 3rd one down", STREET, 2),
+    ("rhif deuddeg", STREET, 2),
 ])
 def test_one_option_picked(text, options, index):
     assert pick(text, options).index == index
@@ -202,7 +207,7 @@ def test_more(text):
 
 
 @pytest.mark.parametrize("text", ["", "the big house", "99 Nowhere Street", "I'm at number 2000", "7", "hello",
-                                  "the tenth one", "the first or the second"])
+                                  "the tenth one", "the first or the second", "14 Other Road", "2 Demo Lane"])
 def test_nothing_understood(text):
     assert pick(text, STREET) == NOTHING
 

@@ -105,15 +105,15 @@ _YES = folded(
     "yes yeah yep yup yea ya yah yass aye ok okay okey okie sure correct right fine confirm confirmed send "
     "submit proceed absolutely definitely certainly please agreed agree perfect great lovely brilliant "
     "ie ia iawn ydy ydi ydw yndi ydyn ydan ydym cywir anfon anfonwch anfona gyrra gyrrwch gwnewch gwna "
-    "siwr grêt perffaith bendant plis")
+    "siwr grêt perffaith bendant plis yh ye yeh yas cheers ta sound grand iep")
 _YES_PHRASES = folded([
-    "go ahead", "do it", "please do", "yes do", "will do", "can do", "sounds good", "looks good", "all good",
+    "go ahead", "go for it", "bang on", "do it", "please do", "yes do", "will do", "can do", "sounds good", "looks good", "all good",
     "spot on", "of course", "why not", "no problem", "no problems", "not a problem", "no worries", "no bother",
     "no doubt", "thats it", "that is it", "ewch amdani", "cer amdani", "wrth gwrs", "dim problem", "dim prob",
     "dim probs", "dim problem o gwbl", "mae'n iawn", "popeth yn iawn", "do diolch", "do plis", "do wir"])
 _NO = folded(
     "no nope nah naw nay not dont doesnt didnt isnt wont wouldnt shouldnt cant cannot aint arent wasnt "
-    "werent havent hasnt mustnt never cancel stop abort none wrong incorrect skip "
+    "werent havent hasnt mustnt never cancel stop abort none nothing wrong incorrect skip "
     "na nac naddo nage nid ddim dim peidiwch paid peidio anghywir canslo stopio hepgor sgipio")
 _NO_PHRASES = folded([
     "changed my mind", "change my mind", "never mind", "nevermind", "forget it", "leave it", "no way",
@@ -129,6 +129,10 @@ _UNSURE = folded(
 _QUESTION = folded(  # first words of a question, not an answer
     "what why how who which when where whats hows is are can could would should does did shall "
     "pam beth sut pwy pryd ble pa")
+_LEAD = folded("hmm hm oh ah well um umm erm er so then and thats that is its it wel o")  # before a yes
+_YES_LONG = re.compile(r"\by+e+s+\b")
+_NO_LONG = re.compile(r"\bn+o+\b")
+_SAID_YES = "+yes+"  # stands for a yes phrase (fold never makes a "+")
 _SHORT_YES = frozenset({"y", "k", "kk", "do"})
 _SHORT_NO = frozenset({"n"})
 
@@ -138,9 +142,10 @@ def yes_no(answer: Any, language: str | None = None) -> bool | None:
 
     ``answer`` is the resident's text or a ``Turn`` (its words and language). Any negation makes
     it a no ("hmm no, don't send it after all", "wait, don't send it yet", "nac ydw", "paid"),
-    except in phrases that mean yes ("no problem", "dim problem", "why not"). A yes hedged
-    ("yes but...", "maybe", "hold on") or a question ("is that right?") is unclear. One letter
-    alone counts only in English ("y", "n"); Welsh "y" is the article.
+    except in phrases that mean yes ("no problem", "dim problem", "why not"). A yes must lead the
+    answer ("yes please", "ok send it", "that's right", "Ie, anfonwch e"): "the light is right by
+    number 5" is no yes. A hedged yes ("yes but...", "maybe", "hold on") or a question ("is that
+    right?") is unclear. One letter alone counts only in English ("y", "n"); Welsh "y" is "the".
     """
     if not isinstance(answer, str):
         language = language or answer.language
@@ -152,22 +157,22 @@ def yes_no(answer: Any, language: str | None = None) -> bool | None:
         return True
     if text in _SHORT_NO:
         return False
-    padded = f" {text} "
-    hits = {"neutral": False, "yes": False, "no": False, "unsure": False}
-    for kind, phrases in (("neutral", _NEUTRAL_PHRASES), ("unsure", _UNSURE_PHRASES), ("yes", _YES_PHRASES),
-                          ("no", _NO_PHRASES)):
-        for phrase in sorted(phrases, key=len, reverse=True):
-            if f" {phrase} " in padded:
-                padded = padded.replace(f" {phrase} ", " ")
-                hits[kind] = True
+    text = _YES_LONG.sub("yes", _NO_LONG.sub("no", text))  # "yesss", "nooo"
+    padded, unsure = f" {text} ", False
+    for phrase in _NEUTRAL_PHRASES:
+        padded = padded.replace(f" {phrase} ", " ")
+    for phrase in _UNSURE_PHRASES:
+        if f" {phrase} " in padded:
+            padded, unsure = padded.replace(f" {phrase} ", " "), True
+    for phrase in _YES_PHRASES:
+        padded = padded.replace(f" {phrase} ", f" {_SAID_YES} ")
     words = padded.split()
-    if hits["no"] or any(w in _NO for w in words):
+    if any(has_phrase(padded, phrase) for phrase in _NO_PHRASES) or any(w in _NO for w in words):
         return False
-    yes = hits["yes"] or any(w in _YES for w in words)
-    question = bool(words) and words[0] in _QUESTION
-    if yes and not question and not hits["unsure"] and not any(w in _UNSURE for w in words):
-        return True
-    return None
+    if unsure or not words or words[0] in _QUESTION or any(w in _UNSURE for w in words):
+        return None
+    lead = next((w for w in words if w not in _LEAD), None)
+    return True if lead == _SAID_YES or lead in _YES else None
 
 
 # -- the picker ------------------------------------------------------------------------------------
@@ -203,18 +208,21 @@ _ORDINALS = {
     **dict.fromkeys(("last", "bottom", "final", "olaf"), -1),
 }
 _BEFORE_LAST = folded(["second last", "second to last", "last but one", "penultimate", "olaf ond un"])
+_FROM_THE_END = folded(["from the bottom", "from bottom", "from the end", "o'r gwaelod", "o'r diwedd"])
+_FROM_THE_START = folded(["from the top", "from top", "down", "o'r top", "o'r brig"])
 _NUMBERS = {
     **{w: str(n) for n, w in enumerate(("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                                         "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
                                         "seventeen", "eighteen", "nineteen", "twenty")) if n >= 2},
     **dict.fromkeys(("dau", "dwy"), "2"), **dict.fromkeys(("tri", "tair"), "3"),
     **dict.fromkeys(("pedwar", "pedair"), "4"), **dict.fromkeys(("pump", "pum"), "5"), "chwech": "6",
-    "saith": "7", "wyth": "8", "naw": "9", "deg": "10",
+    "saith": "7", "wyth": "8", "naw": "9", "deg": "10", "deuddeg": "12", "pymtheg": "15", "deunaw": "18",
+    "ugain": "20",
 }
 _SAME_WORD = {  # street abbreviations spelt out; Welsh "fflat" is a flat
     "fflat": "flat", "rd": "road", "st": "street", "ave": "avenue", "av": "avenue", "ln": "lane", "dr": "drive",
-    "cl": "close", "ct": "court", "pl": "place", "sq": "square", "cres": "crescent", "gdns": "gardens", "tce": "terrace",
-    "terr": "terrace", "pk": "park", "apt": "apartment",
+    "cl": "close", "ct": "court", "pl": "place", "sq": "square", "cres": "crescent", "gdns": "gardens",
+    "tce": "terrace", "terr": "terrace", "pk": "park", "apt": "apartment",
 }
 _FLAT_WORDS = frozenset({"flat", "apartment", "unit", "room", "suite", "uned", "ystafell"})
 # Words around a choice that say nothing about which: "it's number 12", "dwi'n byw yn rhif 12".
@@ -267,14 +275,19 @@ def _by_position(position: int, shown: Sequence[int]) -> Pick:
 
 
 def _ordinal(words: list[str], text: str) -> int | None:
-    """The position an ordinal says ("the second one", "yr ail", "2nd", "last"), when the other
-    words say nothing else."""
+    """The position an ordinal says ("the second one", "yr ail", "2nd", "last", "third from the
+    bottom"), when the other words say nothing else."""
     if any(has_phrase(text, p) for p in _BEFORE_LAST):
         return -2
+    from_end = any(has_phrase(text, p) for p in _FROM_THE_END)
+    for phrase in (*_FROM_THE_END, *_FROM_THE_START):
+        text = f" {text} ".replace(f" {phrase} ", " ").strip()
+    words = text.split()
     said = {_ORDINALS[w] for w in words if w in _ORDINALS}
     if len(said) != 1 or not all(w in _ORDINALS or w in _FILLER for w in words):
         return None
-    return said.pop()
+    position = said.pop()
+    return -1 - position if from_end and position >= 0 else position
 
 
 def _house_number(number: str, labels: list[list[str]]) -> list[int]:
@@ -292,8 +305,9 @@ def pick(text: str, options: Sequence[str], *, shown: Sequence[int] | None = Non
     an ordinal ("the second one", "yr ail un", "2nd", "last"); a house or flat number alone ("12",
     "I'm at number 12", "rhif 12"), else an option's own number ("2", "option 2"); the words of
     options, neighbouring first ("flat 3" is "Flat 3, 12 Demo Road", not "Flat 1, 3 Demo Road"),
-    then anywhere in the option. ``shown``: the options on screen, in order (positions count in
-    these; default all). ``filler``: more words to ignore, besides the kit's own.
+    then anywhere in the option; last, one whole option inside more words ("12 Demo Road, Oxford").
+    ``shown``: the options on screen, in order (positions count in these; default all).
+    ``filler``: more words to ignore, besides the kit's own.
     """
     said = _tokens(text)
     if not said:
@@ -328,4 +342,8 @@ def pick(text: str, options: Sequence[str], *, shown: Sequence[int] | None = Non
             if found:
                 return _found(found)
     wanted = set(meant)
-    return _found([i for i, label in enumerate(labels) if wanted and wanted <= set(label)])
+    found = [i for i, label in enumerate(labels) if wanted and wanted <= set(label)]
+    if found:
+        return _found(found)
+    whole = [i for i, label in enumerate(labels) if label and _holds(said, label)]  # "12 Demo Road, Oxford"
+    return Pick(index=whole[0]) if len(whole) == 1 else NOTHING
