@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from townhall.library import default_library, schema_registry
 from townhall.upstreams.bins.checks import settings_problems
-from townhall_tools.librarycheck import refs
 from townhall.upstreams.bins.flow import MESSAGES
+from townhall_tools.librarycheck import refs
 
 BINS_SCHEMA = "https://townhall.example/upstreams/bins/settings.schema.json"
 
