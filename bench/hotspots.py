@@ -1,6 +1,6 @@
 """Where a warm webhook turn spends its time: ``.venv/bin/python bench/hotspots.py [turns]``.
 
-Sends the benchmark's request (``contact.opening_hours`` for the demo tenant ``oxford``) through
+Sends the benchmark's mix of requests (``bench/run.py``: ten intents, oxford and cardiff) through
 ``create_app(...).test_client()`` in one thread, first to bench/baseline.py and then to the webhook,
 prints the time per request of each, and then profiles the webhook's turns with cProfile in both
 threads a turn uses (the request thread and the handler pool's thread), sorted by own time and by
@@ -28,12 +28,13 @@ from functions_framework import create_app  # noqa: E402
 import run  # noqa: E402  (bench/run.py: the benchmark's own request)
 from townhall.webhook import runtime  # noqa: E402
 
-BODY, HEADERS = run.bench_request()
+REQUESTS = run.bench_requests()  # the benchmark's mix
 
 
 def turns(client, n: int) -> None:
-    for _ in range(n):
-        response = client.post("/", data=BODY, headers=HEADERS)
+    for i in range(n):
+        body, headers = REQUESTS[i % len(REQUESTS)]
+        response = client.post("/", data=body, headers=headers)
         assert response.status_code == 200, response.data
 
 

@@ -1,10 +1,13 @@
 """``make bench``: the webhook measured side by side with a bare functions-framework function.
 
-1. Throughput and latency: wrk POSTs the same WebhookRequest (``contact.opening_hours`` for the
-   demo tenant ``oxford``) to bench/baseline.py and to functions/main.py, each served by the
-   functions-framework CLI with the same server settings, alternating baseline and webhook.
-2. Cold import: fresh interpreters importing functions-framework and the Firestore client, against
-   fresh interpreters building our runtime with the Firestore backend.
+1. Throughput and latency: wrk POSTs a mix of WebhookRequests (ten intents of five processes,
+   for both demo tenants, ``oxford`` in English and ``cardiff`` in English and Welsh: thirty
+   bodies, each wrk thread going round them in turn) to bench/baseline.py and to
+   functions/main.py, each served by the functions-framework CLI with the same server settings,
+   alternating baseline and webhook. Each run also reads the CPU time its server's processes
+   used (/proc), per request: a figure that other work on the machine moves less than requests/s.
+2. Cold import: fresh interpreters importing bench/baseline.py (functions-framework and the
+   Firestore client), against fresh interpreters building our runtime with the Firestore backend.
 3. Settings reads: the webhook's own log lines ("settings read" and "turn") during the load runs,
    with a cache period shorter than the run, so that concurrent turns must share each refresh.
 
@@ -38,8 +41,17 @@ FUNCTIONS = ROOT / "functions"
 BIN = Path(sys.executable).parent  # the virtualenv make built: functions-framework lives beside python
 sys.path.insert(0, str(FUNCTIONS))
 
-TENANT, PASSWORD, PROJECT = "oxford", "townhall-dev-oxford", "townhall-demo-oxford"
-INTENT = "contact.opening_hours"
+PASSWORDS = {"oxford": "townhall-dev-oxford", "cardiff": "townhall-dev-cardiff"}
+PROJECTS = {"oxford": "townhall-demo-oxford", "cardiff": "townhall-demo-cardiff"}
+LANGUAGES = {"oxford": ("en",), "cardiff": ("en", "cy")}  # the languages each demo council offers
+# The mix: every intent of the demo tenants that needs no upstream service (those would measure
+# the fakes), with the parameters Dialogflow would send. The FAQ topic is each council's own.
+MIX = [
+    ("welcome.hello", {}), ("welcome.start_again", {}), ("welcome.cancel", {}),
+    ("fallback.unknown", {}), ("faq.list", {}), ("faq.ask", {"topic": None}),
+    ("contact.details", {}), ("contact.opening_hours", {}), ("contact.open_now", {}), ("contact.human", {}),
+]
+FAQ_TOPIC = {"oxford": "bulky-waste", "cardiff": "recycling-bags"}
 SERVER_ENV = {"WORKERS": "1", "THREADS": "8"}  # the same for both servers
 WRK_THREADS, WRK_CONNECTIONS, DURATION, WARMUP = 2, 16, 6, 3  # seconds
 ROUNDS = 5  # baseline, webhook, baseline, webhook, ...: the machine drifts, so alternate often
@@ -105,13 +117,44 @@ def expect_ok(url: str, body: bytes, headers: dict) -> bytes:
     return reply
 
 
-def bench_request() -> tuple[bytes, dict]:
-    """The benchmark's WebhookRequest body and headers (Basic credential of the demo tenant)."""
+def bench_requests() -> list[tuple[bytes, dict]]:
+    """The benchmark's WebhookRequests: (body, headers with the tenant's Basic credential)."""
     from townhall import wire  # from functions/, as the function itself sees it
 
-    body = json.dumps(wire.build_request(PROJECT, INTENT, session_id="bench"), separators=(",", ":")).encode()
-    auth = base64.b64encode(f"{TENANT}:{PASSWORD}".encode()).decode()
-    return body, {"Content-Type": "application/json", "Authorization": f"Basic {auth}"}
+    requests = []
+    for tenant, languages in LANGUAGES.items():
+        auth = base64.b64encode(f"{tenant}:{PASSWORDS[tenant]}".encode()).decode()
+        headers = {"Content-Type": "application/json", "Authorization": f"Basic {auth}"}
+        for language in languages:
+            for intent, parameters in MIX:
+                parameters = {k: v or FAQ_TOPIC[tenant] for k, v in parameters.items()}
+                request = wire.build_request(PROJECTS[tenant], intent, parameters=parameters,
+                                             language_code=language, session_id=f"bench-{tenant}-{language}")
+                requests.append((json.dumps(request, separators=(",", ":")).encode(), headers))
+    return requests
+
+
+def bench_request() -> tuple[bytes, dict]:
+    """One request of the mix (``contact.opening_hours`` for oxford), for the profiling tools."""
+    return bench_requests()[7]
+
+
+GROUPS: dict[str, int] = {}  # a served URL -> its server's process group (the session it leads)
+
+
+def group_cpu_seconds(url: str) -> float:
+    """CPU time (user + system) used so far by every process of the server serving ``url``."""
+    group, total = GROUPS[url], 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()  # after the command name, which may hold spaces
+            if int(fields[2]) == group:  # pgrp
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -140,8 +183,10 @@ def server(source: Path, log: Path, env: dict):
                 if time.monotonic() > give_up:
                     raise BenchError(f"{source.name} server did not answer within 30 s; see {log}") from None
                 time.sleep(0.1)
+        GROUPS[url] = proc.pid
         yield url
     finally:
+        GROUPS.pop(url, None)
         for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
             try:
                 os.killpg(proc.pid, sig)
@@ -183,12 +228,30 @@ def wrk(binary: str, url: str, script: Path, seconds: int) -> dict:
     }
 
 
-def lua_script(path: Path, body: bytes, headers: dict) -> Path:
-    text = body.decode()
-    if "]==]" in text:
-        raise BenchError("the request body cannot go in a Lua long string")
-    lines = ['wrk.method = "POST"', f"wrk.body = [==[{text}]==]"]
-    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+def lua_script(path: Path, requests: list[tuple[bytes, dict]]) -> Path:
+    """A wrk script sending ``requests`` in turn on each connection's thread, formatted once."""
+    lines = ["local bodies = {}"]
+    for body, headers in requests:
+        text = body.decode()
+        if "]==]" in text:
+            raise BenchError("a request body cannot go in a Lua long string")
+        fields = ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items())
+        lines.append(f'bodies[#bodies + 1] = {{{{{fields}}}, [==[{text}]==]}}')
+    lines += [
+        "local formatted, next_one, threads = {}, 0, 0",
+        "function setup(thread)  -- each thread starts at its own place in the mix",
+        "  thread:set(\"start\", threads * 7)",
+        "  threads = threads + 1",
+        "end",
+        "function init(args)",
+        "  for i, r in ipairs(bodies) do formatted[i] = wrk.format(\"POST\", \"/\", r[1], r[2]) end",
+        "  next_one = (start or 0) % #formatted",
+        "end",
+        "function request()",
+        "  next_one = next_one % #formatted + 1",
+        "  return formatted[next_one]",
+        "end",
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -205,7 +268,7 @@ def read_log(log: Path) -> list[dict]:
 
 
 # -- cold import -----------------------------------------------------------------------------------
-IMPORT_BASELINE = "import functions_framework, google.cloud.firestore"
+IMPORT_BASELINE = "import baseline"  # bench/baseline.py: functions-framework and the Firestore client
 IMPORT_WEBHOOK = ("import main; from townhall.webhook import runtime; runtime(); "
                   "from google.cloud import firestore")
 
@@ -229,9 +292,10 @@ def main() -> int:
     work = ROOT / ".bench"  # the servers' logs and the wrk script, kept for a look afterwards
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    body, headers = bench_request()
-    script = lua_script(work / "request.lua", body, headers)
+    requests = bench_requests()
+    script = lua_script(work / "requests.lua", requests)
     sides = {"baseline": (ROOT / "bench/baseline.py", {}), "webhook": (FUNCTIONS / "main.py", WEBHOOK_ENV)}
+    say(f"mix: {len(requests)} requests, {len(MIX)} intents x oxford (en), cardiff (en, cy)")
     say(f"servers: functions-framework {SERVER_ENV}; wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} "
         f"-d{DURATION}s --latency after a {WARMUP}s warm-up; {ROUNDS} rounds; logs in {work}")
 
@@ -247,13 +311,19 @@ def main() -> int:
                 try:  # the warm-up is also the cold-cache burst: every connection at once
                     wrk(wrk_binary, url, script, WARMUP)
                 except BenchError as e:
-                    status, reply = send(url, body, headers)
-                    raise BenchError(f"{e}\nthe bench request by itself: {status} {reply[:300]!r}") from None
+                    for body, headers in requests:
+                        status, reply = send(url, body, headers)
+                        if status != 200:
+                            raise BenchError(f"{e}\na bench request by itself: {status} {reply[:300]!r}") from None
+                    raise
+                cpu = group_cpu_seconds(url)
                 result = wrk(wrk_binary, url, script, DURATION)
+                result["cpu_us"] = (group_cpu_seconds(url) - cpu) / result["requests"] * 1e6
                 loaded_for = time.monotonic() - started
             runs[side].append(result)
             say(f"round {round_} {side:8}: {result['rps']:8.0f} requests/s, p50 {result['p50']:.2f} ms, "
-                f"p99 {result['p99']:.2f} ms ({result['requests']} requests)")
+                f"p99 {result['p99']:.2f} ms, server CPU {result['cpu_us']:.0f} us per request "
+                f"({result['requests']} requests)")
             if side == "webhook":
                 entries = read_log(log)
                 for e in entries:
@@ -271,15 +341,15 @@ def main() -> int:
 
     say(f"cold import: {IMPORT_RUNS} fresh interpreters each, alternating (one untimed warm-up each)")
     import_env = {"TOWNHALL_SETTINGS_BACKEND": "firestore"}
-    cold_import(IMPORT_BASELINE, ROOT, {})
+    cold_import(IMPORT_BASELINE, ROOT / "bench", {})
     cold_import(IMPORT_WEBHOOK, FUNCTIONS, import_env)
     imports = {"baseline": [], "webhook": []}
     for _ in range(IMPORT_RUNS):
-        imports["baseline"].append(cold_import(IMPORT_BASELINE, ROOT, {}))
+        imports["baseline"].append(cold_import(IMPORT_BASELINE, ROOT / "bench", {}))
         imports["webhook"].append(cold_import(IMPORT_WEBHOOK, FUNCTIONS, import_env))
 
     # -- report ------------------------------------------------------------------------------------
-    median = {side: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}
+    median = {side: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99", "cpu_us")}
               for side, rs in runs.items()}
     b, w = median["baseline"], median["webhook"]
     # Each round's webhook against the baseline run next to it, so a slow spell of the machine
@@ -297,6 +367,8 @@ def main() -> int:
          f"{throughput:.2f}", f">= {TARGET_THROUGHPUT}", verdict(throughput >= TARGET_THROUGHPUT)),
         ("Requests/s, each round", runs_text["baseline"], runs_text["webhook"],
          " / ".join(f"{r:.2f}" for r in ratios), "", ""),
+        ("Server CPU per request (us, median)", f"{b['cpu_us']:.0f}", f"{w['cpu_us']:.0f}",
+         f"{w['cpu_us'] / b['cpu_us']:.2f}", "", ""),
         ("Latency p50 (ms)", f"{b['p50']:.2f}", f"{w['p50']:.2f}", f"{w['p50'] / b['p50']:.2f}", "", ""),
         ("Latency p99 (ms)", f"{b['p99']:.2f}", f"{w['p99']:.2f}", f"{w['p99'] / b['p99']:.2f}", "", ""),
         (f"Cold import (ms, fastest of {IMPORT_RUNS})", f"{imp_b:.0f}", f"{imp_w:.0f}",

@@ -138,8 +138,8 @@ class Runtime:
             result = self._reply_result(Reply(runtime_texts("en")("unavailable")), None, log)
             log["outcome"] = Outcome.RUNTIME_ERROR
         outcome = log["outcome"]
-        logs.turn(
-            outcome.severity, log["tenant"], log["intent"], outcome.value, result[0],
+        logs.turn(  # _value_: the member's own attribute, without Enum.value's descriptor
+            outcome.severity, log["tenant"], log["intent"], outcome._value_, result[0],
             (time.monotonic_ns() - started_ns) // 100_000 / 10, trace,  # ms, to 0.1 ms
         )
         return result
