@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "functions"))
 os.environ.setdefault("TOWNHALL_TENANTS_DIR", str(ROOT / "infra/tenants"))
 
+import run  # noqa: E402  (bench/run.py: the benchmark's own request)
 from functions_framework import create_app  # noqa: E402
 
-import run  # noqa: E402  (bench/run.py: the benchmark's own request)
 from townhall.webhook import runtime  # noqa: E402
 
 REQUESTS = run.bench_requests()  # the benchmark's mix

@@ -179,7 +179,7 @@ def server(source: Path, log: Path, env: dict):
             try:
                 send(url)
                 break
-            except (urllib.error.URLError, ConnectionError, socket.timeout):
+            except (TimeoutError, urllib.error.URLError, ConnectionError):
                 if time.monotonic() > give_up:
                     raise BenchError(f"{source.name} server did not answer within 30 s; see {log}") from None
                 time.sleep(0.1)

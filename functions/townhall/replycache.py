@@ -28,8 +28,9 @@ services (``upstream: true``) cannot declare a cache: its replies depend on the 
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable, Mapping
 from datetime import datetime
-from typing import Any, Hashable, Mapping
+from typing import Any
 
 RULES = ("settings", "date", "minute")
 ENTRIES = 1024

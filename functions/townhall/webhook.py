@@ -27,18 +27,29 @@ import re
 import threading
 import time
 import traceback
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import auth, logs, replycache, wire
 from . import library as library_module
 from .contract import Deadline, Reply, Turn
 from .library import Library, default_library
-from .outcomes import (JSON_HEADERS, BadRequest, Forbidden, MethodNotAllowed, Outcome, Refusal, TooLarge,
-                       Unauthenticated, UnsupportedMediaType, refusal_response)
+from .outcomes import (
+    JSON_HEADERS,
+    BadRequest,
+    Forbidden,
+    MethodNotAllowed,
+    Outcome,
+    Refusal,
+    TooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+    refusal_response,
+)
 from .replies import how_to_reach, runtime_texts
 from .replycache import ReplyCache
 from .secrets import secrets_from_env
