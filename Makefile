@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 FAKES_PORT ?= 8090
 
-.PHONY: run test bench bundle plan clean
+.PHONY: run serve test bench bundle plan clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,18 +23,31 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# make run serves copies of the tenant files whose upstream addresses point at the fakes it
+# serves (on FAKES_PORT), so every journey works on any PORT/FAKES_PORT. `make serve` is the same
+# without the install check (tests/test_run.py).
+SANDBOX ?= .townhall/run-$(FAKES_PORT)/tenants
+
 run: $(STAMP)
+	@$(MAKE) --no-print-directory serve
+
+serve:
 	@echo ""
-	@echo "Townhall webhook on http://$(HOST):$(PORT)/ (files backend: infra/tenants, demo tenants oxford and cardiff)"
+	@echo "Townhall webhook on http://$(HOST):$(PORT)/ (files backend: $(SANDBOX), copies of infra/tenants; demo tenants oxford and cardiff)"
 	@echo "Upstream fakes (the sandbox the demo tenants use) on http://$(HOST):$(FAKES_PORT)/"
+	@echo "What to try, per journey and language: docs/demo.md"
 	@echo "Send a first request from another terminal (dev password in README.md):"
 	@echo "  curl -s -u oxford:townhall-dev-oxford -H 'Content-Type: application/json' --data @examples/request.json http://$(HOST):$(PORT)/"
 	@echo "Make your own request: $(BIN)/townhall request cardiff welcome.hello --lang cy"
 	@echo "Or chat in the terminal (offline simulator, its own webhook): $(BIN)/townhall chat oxford   (or: cardiff --lang cy)"
 	@echo ""
-	@$(BIN)/townhall fakes serve --host $(HOST) --port $(FAKES_PORT) & fakes=$$!; \
+	@rm -f $(SANDBOX)/*.yaml
+	@$(BIN)/townhall fakes serve --host $(HOST) --port $(FAKES_PORT) --sandbox-tenants $(SANDBOX) & fakes=$$!; \
 	trap "kill $$fakes 2>/dev/null" EXIT INT TERM; \
-	TOWNHALL_SETTINGS_BACKEND=files TOWNHALL_DEV_CLOCK=1 $(BIN)/functions-framework --target webhook --source functions/main.py --host $(HOST) --port $(PORT)
+	for i in $$(seq 150); do ls $(SANDBOX)/*.yaml >/dev/null 2>&1 && break; \
+	  kill -0 $$fakes 2>/dev/null || { echo "the upstream fakes did not start (is port $(FAKES_PORT) free?)" >&2; exit 1; }; \
+	  sleep 0.1; done; \
+	TOWNHALL_SETTINGS_BACKEND=files TOWNHALL_TENANTS_DIR=$(SANDBOX) TOWNHALL_DEV_CLOCK=1 $(BIN)/functions-framework --target webhook --source functions/main.py --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

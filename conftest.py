@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,6 +25,8 @@ import pytest
 import requests
 
 from support import FUNCTIONS, PROJECTS, REPO, TENANTS, auth_for, check_response
+
+FAKES_TODAY = date(2026, 4, 20)  # the upstream fakes' day in tests (elections on 7 May 2026)
 
 
 def free_port() -> int:
@@ -100,10 +103,11 @@ def _decode(body: bytes) -> Any:
 
 @pytest.fixture(scope="session")
 def served_fakes():
-    """Every upstream fake (townhall_tools.fakes), served in this process on a free loopback port."""
+    """Every upstream fake (townhall_tools.fakes), served in this process on a free loopback port;
+    their calendars count from FAKES_TODAY, the day the scripted conversations expect."""
     from townhall_tools.fakes import FakesServer
 
-    with FakesServer() as fakes:
+    with FakesServer(today=FAKES_TODAY) as fakes:
         yield fakes
 
 

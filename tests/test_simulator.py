@@ -222,3 +222,29 @@ def test_chat_without_a_password_says_how_to_give_one(tmp_path):
     done = subprocess.run([TOWNHALL, "--tenants-dir", str(tmp_path), "chat", "oxford"], cwd=REPO, input="",
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "--password-from-env" in done.stderr
+
+
+def _polling_chat(*flags: str) -> subprocess.CompletedProcess:
+    """Chat with oxford through an upstream journey (the fakes are called), with the given flags."""
+    return subprocess.run([TOWNHALL, "chat", "oxford", "--now", "2026-04-20T10:00", "--quiet", *flags], cwd=REPO,
+                          input="where do I vote\nAA1 2AA\n/quit\n", capture_output=True, text=True, timeout=120)
+
+
+def test_chat_shows_only_the_conversation_by_default():
+    done = _polling_chat()
+    assert done.returncode == 0, done.stderr
+    assert "Sandbox Community Centre" in done.stdout  # the Democracy Club fake answered
+    assert "Thursday 7 May 2026" in done.stdout  # dated from --now's day
+    assert done.stderr == ""
+    everything = done.stdout + done.stderr
+    assert "HTTP/1.1" not in everything and "auth_token" not in everything and "key-not-a-secret" not in everything
+
+
+def test_chat_logs_show_the_fakes_and_the_webhook_when_asked():
+    done = _polling_chat("--logs")
+    assert done.returncode == 0, done.stderr
+    assert "Sandbox Community Centre" in done.stdout
+    assert "HTTP/1.1" not in done.stdout  # logs go to stderr, apart from the conversation
+    assert "GET /democracyclub/api/v1/postcode/" in done.stderr  # the fakes' access log
+    assert "Starting a local webhook" in done.stderr
+    assert '"message":"turn"' in done.stderr  # the webhook's log lines

@@ -17,6 +17,12 @@ councils, stations, candidates and contacts (example.org, Ofcom drama phone numb
 | AA1 5AA | Northern Ireland: the Electoral Office, NI photo ID |
 | EH1 1YJ | Scotland: no elections; registration by a valuation joint board, not the council |
 
+The elections are always upcoming: counted from the Monday of the week of the fakes' day
+(``townhall_tools.fakes.today``: the real today unless the server pins one), the election is the
+Thursday 17 days later, the uncontested parish poll a week after it, and the rescheduled ward poll
+six weeks after it. From Monday 20 April 2026 (the day the tests pin): Thursday 7 May, 14 May and
+18 June 2026.
+
 Any other well-formed postcode is 404 with an empty body; text that is not a postcode is 400
 ``{"detail": "Could not geocode from any source"}``; an unknown slug 404 ``{"detail": "Address not
 found"}``. Magic postcodes: ``ZZ50 0AA`` answers 500; ``ZZ99 9AA`` sleeps ``SLOW_SECONDS`` (past a
@@ -29,6 +35,8 @@ from __future__ import annotations
 
 import copy
 import time
+from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from townhall.postcodes import compact, normalise
@@ -124,15 +132,6 @@ def _answer(dates: list, *, picker: list | None = None, services: dict | None = 
             "postcode_location": {"type": "Feature", "properties": None, "geometry": _point(lon, lat)}}
 
 
-WARD = _ballot("local.democracy-town.sandbox.2026-05-07", "Democracy Town local election Sandbox", "2026-05-07")
-MAY_7 = "2026-05-07"
-
-ADDRESSES = {
-    "10035187881": ("1 Sandbox Road, Democracy Town", _answer([_date(MAY_7, COMMUNITY_CENTRE, [WARD], [VOTER_ID])])),
-    "10035187882": ("2 Sandbox Road, Democracy Town", _answer([_date(MAY_7, CHURCH_HALL, [WARD], [VOTER_ID])])),
-    "10035187883": ("Flat A, 3 Sandbox Road, Democracy Town", _answer([_date(MAY_7, UNKNOWN_STATION, [WARD])])),
-}
-
 NI_SERVICES = {
     "council_id": "N09000007", "name": "", "nation": "Northern Ireland",
     "address": "The Electoral Office (demo)\n1 Demo Street\nBelfast", "postcode": "AA1 9ZY",
@@ -150,48 +149,67 @@ SCOTTISH_REGISTRATION = {
     "website": "https://example.org/demo/valuation-joint-board",
 }
 
-HARBOUR_MAY = "local.democracy-town.harbour.2026-05-07"
-HARBOUR_JUNE = "local.democracy-town.harbour.by.2026-06-18"
-POSTCODES: dict[str, dict] = {
-    "AA11AA": _answer([], registration=None),
-    "AA12AA": _answer([_date(MAY_7, COMMUNITY_CENTRE, [WARD], [VOTER_ID])]),
-    "AA12AB": _answer([_date(MAY_7, UNKNOWN_STATION, [WARD])]),
-    "AA13AA": _answer([], picker=[
-        {"address": address, "postcode": "AA13AA", "slug": slug, "url": f"{SANDBOX_BASE}/address/{slug}/"}
-        for slug, (address, _) in ADDRESSES.items()]),
-    "AA14AA": _answer([
-        _date(MAY_7, COMMUNITY_CENTRE, [
-            _ballot("mayor.democracy-town.2026-05-07", "Mayor of Democracy Town election", MAY_7,
-                    role="Mayor of Democracy Town", post="Democracy Town"),
-            _ballot(HARBOUR_MAY, "Democracy Town local election Harbour", MAY_7, cancelled=True,
-                    reason="CANDIDATE_DEATH", replaced_by=HARBOUR_JUNE, post="Harbour"),
-        ], [VOTER_ID]),
-        _date("2026-05-14", COMMUNITY_CENTRE, [
-            _ballot("parish.sandbox.2026-05-14", "Sandbox Parish Council election", "2026-05-14",
-                    role="Parish Councillor", voter_id=None, cancelled=True, reason="EQUAL_CANDIDATES"),
-        ], [{"type": "cancelled_election", "url": None, "title": "Uncontested Election",
-             "detail": "The poll for this election will not take place because it is uncontested."}]),
-        _date("2026-06-18", COMMUNITY_CENTRE, [
-            _ballot(HARBOUR_JUNE, "Democracy Town local election Harbour by-election", "2026-06-18",
-                    replaces=HARBOUR_MAY, post="Harbour"),
-        ], [VOTER_ID]),
-    ]),
-    "AA15AA": _answer([
-        _date(MAY_7, UNKNOWN_STATION, [
-            _ballot("parl.demo-north.by.2026-05-07", "Demo North by-election", MAY_7, role="Member of Parliament",
-                    voter_id="EFA-2002", post="Demo North"),
-        ], [{"type": "voter_id", "url": "https://example.org/demo/eoni/voter-id",
-             "title": "You need to show photographic ID to vote in this election",
-             "detail": ("Voters in Northern Ireland are required to show one form of photo ID, like a passport "
-                        "or driving licence.")}]),
-    ], services=NI_SERVICES, lon=-5.93, lat=54.597),
-    "EH11YJ": _answer([], services=SCOTTISH_SERVICES, registration=SCOTTISH_REGISTRATION, lon=-3.19, lat=55.95),
-}
+def election_days(today: date) -> tuple[date, date, date]:
+    """The demo's election day, the uncontested parish poll and the rescheduled ward poll."""
+    monday = today - timedelta(days=today.weekday())
+    election = monday + timedelta(days=17)
+    return election, election + timedelta(weeks=1), election + timedelta(weeks=6)
+
+
+@lru_cache(maxsize=8)
+def demo_data(today: date) -> tuple[dict[str, dict], dict[str, tuple[str, dict]]]:
+    """(answers by compact postcode, (address, answer) by address slug), dated from ``today``."""
+    day, parish, rescheduled = (d.isoformat() for d in election_days(today))
+    ward = _ballot(f"local.democracy-town.sandbox.{day}", "Democracy Town local election Sandbox", day)
+    harbour, harbour_by = f"local.democracy-town.harbour.{day}", f"local.democracy-town.harbour.by.{rescheduled}"
+    addresses = {
+        "10035187881": ("1 Sandbox Road, Democracy Town", _answer([_date(day, COMMUNITY_CENTRE, [ward], [VOTER_ID])])),
+        "10035187882": ("2 Sandbox Road, Democracy Town", _answer([_date(day, CHURCH_HALL, [ward], [VOTER_ID])])),
+        "10035187883": ("Flat A, 3 Sandbox Road, Democracy Town", _answer([_date(day, UNKNOWN_STATION, [ward])])),
+    }
+    postcodes = {
+        "AA11AA": _answer([], registration=None),
+        "AA12AA": _answer([_date(day, COMMUNITY_CENTRE, [ward], [VOTER_ID])]),
+        "AA12AB": _answer([_date(day, UNKNOWN_STATION, [ward])]),
+        "AA13AA": _answer([], picker=[
+            {"address": address, "postcode": "AA13AA", "slug": slug, "url": f"{SANDBOX_BASE}/address/{slug}/"}
+            for slug, (address, _) in addresses.items()]),
+        "AA14AA": _answer([
+            _date(day, COMMUNITY_CENTRE, [
+                _ballot(f"mayor.democracy-town.{day}", "Mayor of Democracy Town election", day,
+                        role="Mayor of Democracy Town", post="Democracy Town"),
+                _ballot(harbour, "Democracy Town local election Harbour", day, cancelled=True,
+                        reason="CANDIDATE_DEATH", replaced_by=harbour_by, post="Harbour"),
+            ], [VOTER_ID]),
+            _date(parish, COMMUNITY_CENTRE, [
+                _ballot(f"parish.sandbox.{parish}", "Sandbox Parish Council election", parish,
+                        role="Parish Councillor", voter_id=None, cancelled=True, reason="EQUAL_CANDIDATES"),
+            ], [{"type": "cancelled_election", "url": None, "title": "Uncontested Election",
+                 "detail": "The poll for this election will not take place because it is uncontested."}]),
+            _date(rescheduled, COMMUNITY_CENTRE, [
+                _ballot(harbour_by, "Democracy Town local election Harbour by-election", rescheduled,
+                        replaces=harbour, post="Harbour"),
+            ], [VOTER_ID]),
+        ]),
+        "AA15AA": _answer([
+            _date(day, UNKNOWN_STATION, [
+                _ballot(f"parl.demo-north.by.{day}", "Demo North by-election", day, role="Member of Parliament",
+                        voter_id="EFA-2002", post="Demo North"),
+            ], [{"type": "voter_id", "url": "https://example.org/demo/eoni/voter-id",
+                 "title": "You need to show photographic ID to vote in this election",
+                 "detail": ("Voters in Northern Ireland are required to show one form of photo ID, like a passport "
+                            "or driving licence.")}]),
+        ], services=NI_SERVICES, lon=-5.93, lat=54.597),
+        "EH11YJ": _answer([], services=SCOTTISH_SERVICES, registration=SCOTTISH_REGISTRATION, lon=-3.19, lat=55.95),
+    }
+    return postcodes, addresses
 
 
 def app():
     """The fake as a WSGI app with fresh state."""
     from flask import Flask, Response, jsonify, request
+
+    from townhall_tools.fakes import today
 
     fake = Flask("democracyclub_fake")
     received: list[dict[str, Any]] = []
@@ -216,14 +234,15 @@ def app():
             return jsonify({"detail": "Could not geocode from any source"}), 400
         if postcode == ERROR_POSTCODE:
             return jsonify({"message": "Internal server error"}), 500
+        postcodes, _ = demo_data(today(request.environ))
         if postcode == SLOW_POSTCODE:
             time.sleep(SLOW_SECONDS)
-            return jsonify(POSTCODES["AA12AA"])
+            return jsonify(postcodes["AA12AA"])
         if postcode == MALFORMED_POSTCODE:
             return Response("<html><body>Upstream says hello</body></html>", 200, content_type="text/html")
         if postcode == REFUSED_POSTCODE:
             return jsonify({"error": "Could not geocode from any source"}), 400
-        found = POSTCODES.get(compact(postcode))
+        found = postcodes.get(compact(postcode))
         if found is None:
             return Response(b"", 404)
         return jsonify(copy.deepcopy(found))
@@ -232,7 +251,7 @@ def app():
         refused = authorised(sandbox)
         if refused:
             return refused
-        found = ADDRESSES.get(slug)
+        found = demo_data(today(request.environ))[1].get(slug)
         if found is None:
             return jsonify({"detail": "Address not found"}), 404
         return jsonify(copy.deepcopy(found[1]))

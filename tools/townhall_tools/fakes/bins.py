@@ -10,10 +10,12 @@ Mounted at ``/bins``:
 | ``/bins/ical/<uprn>.ics`` | an iCalendar feed per property | weekly and fortnightly RRULEs; occurrences on bank holidays moved a day (RECURRENCE-ID) |
 | ``/bins/ukbcd/api/bin_collection/<council>?uprn=`` | UKBinCollectionData's API server | ``{"bins": [{"type", "collectionDate": "dd/mm/yyyy"}]}`` sorted by date |
 
-The demo calendar is fixed, so conversations with a fixed ``now`` are deterministic: every feed
-covers ``FIRST_DAY`` to ``LAST_DAY``. A property's schedule follows from its UPRN (``schedule``):
-weekday ``uprn % 5`` (Monday = 0), recycling and food every week, general waste and garden waste
-on alternate weeks; a collection falling on an England and Wales bank holiday is a day later.
+The demo calendar is fixed, so conversations with a fixed ``now`` are deterministic, and reaches
+past today, so the demo shows upcoming collections any day: every feed starts on ``FIRST_DAY`` and
+ends a year after the fakes' day (``townhall_tools.fakes.today``), ``LAST_DAY`` at the earliest.
+A property's schedule follows from its UPRN (``schedule``): weekday ``uprn % 5`` (Monday = 0),
+recycling and food every week, general waste and garden waste on alternate weeks; a collection
+falling on an England and Wales bank holiday is a day later.
 
 Demo postcodes (``PROPERTIES``): OX1 2JD (one property), OX4 1YB (14: the address picker pages),
 OX3 9DU (3 flats), CF10 1EP (one), CF24 4HQ (12 flats), CF14 3AB (3). Magic postcodes, for the
@@ -45,7 +47,7 @@ from townhall.bankholidays import bank_holidays
 PREFIX = "bins"
 SLOW_SECONDS = 4.5
 FIRST_DAY = date(2026, 1, 5)  # a Monday: the demo calendar's week 0
-LAST_DAY = date(2027, 12, 31)
+LAST_DAY = date(2027, 12, 31)  # the earliest last day of a feed (``last_day``)
 API_KEYS = frozenset({"demo-oxford-os-places-key-not-a-secret", "demo-cardiff-os-places-key-not-a-secret"})
 
 FAIL, SLOW, BROKEN = "999000000500", "999000000999", "999000000400"
@@ -100,16 +102,24 @@ def moved(day: date) -> date:
     return day
 
 
-def dates(first: date, every: int) -> list[date]:
+def last_day(today: date | None = None) -> date:
+    """The last day the feeds cover: a year after ``today`` (default: the real today), ``LAST_DAY`` at the
+    earliest."""
+    return max(LAST_DAY, (today or date.today()) + timedelta(days=366))
+
+
+def dates(first: date, every: int, last: date | None = None) -> list[date]:
+    last = last or last_day()
     found, day = [], first
-    while day <= LAST_DAY:
+    while day <= last:
         found.append(moved(day))
         day += timedelta(weeks=every)
     return found
 
 
-def ical(uprn: str) -> str:
+def ical(uprn: str, last: date | None = None) -> str:
     """An iCalendar feed: one recurring all-day event per bin, moved occurrences overridden."""
+    last = last or last_day()
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Townhall//Demo bin collections//EN",
              "CALSCALE:GREGORIAN", "X-WR-CALNAME:Bin collections (demo)"]
     for bin_type, first, every in schedule(uprn):
@@ -117,9 +127,9 @@ def ical(uprn: str) -> str:
         summary = NAMES["ical"][bin_type]
         lines += ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20260101T000000Z", f"SUMMARY:{summary}",
                   f"DTSTART;VALUE=DATE:{first:%Y%m%d}", f"DTEND;VALUE=DATE:{first + timedelta(days=1):%Y%m%d}",
-                  f"RRULE:FREQ=WEEKLY;INTERVAL={every};UNTIL={LAST_DAY:%Y%m%d}", "TRANSP:TRANSPARENT", "END:VEVENT"]
+                  f"RRULE:FREQ=WEEKLY;INTERVAL={every};UNTIL={last:%Y%m%d}", "TRANSP:TRANSPARENT", "END:VEVENT"]
         day = first
-        while day <= LAST_DAY:
+        while day <= last:
             if moved(day) != day:
                 lines += ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20260101T000000Z", f"SUMMARY:{summary}",
                           f"RECURRENCE-ID;VALUE=DATE:{day:%Y%m%d}", f"DTSTART;VALUE=DATE:{moved(day):%Y%m%d}",
@@ -151,6 +161,8 @@ def os_places_result(uprn: str, address: str, town: str, postcode: str) -> dict:
 
 def app():
     from flask import Flask, Response, jsonify, request
+
+    from . import today
 
     flask_app = Flask(__name__)
     received: list[dict] = []
@@ -240,7 +252,7 @@ def app():
             return jsonify({"error": "No collections found for that property"}), 404
         return jsonify({"uprn": uprn, "collections": [
             {"service": {"name": NAMES["json"][bin_type], "id": bin_type.upper()},
-             "dates": [d.isoformat() for d in dates(first, every)]}
+             "dates": [d.isoformat() for d in dates(first, every, last_day(today(request.environ)))]}
             for bin_type, first, every in schedule(uprn)]})
 
     @flask_app.get("/ical/<uprn>.ics")
@@ -250,7 +262,8 @@ def app():
             return failure
         if uprn not in UPRNS:
             return Response("Not found", 404, content_type="text/plain")
-        return Response(ical(uprn), 200, content_type="text/calendar; charset=utf-8")
+        feed = ical(uprn, last_day(today(request.environ)))
+        return Response(feed, 200, content_type="text/calendar; charset=utf-8")
 
     @flask_app.get("/ukbcd/api/bin_collection/<council>")
     def ukbcd(council):
@@ -262,7 +275,7 @@ def app():
         if uprn not in UPRNS:
             return jsonify({"error": f"{council}: no data for that property"}), 404
         bins = sorted(((day, NAMES["ukbcd"][bin_type]) for bin_type, first, every in schedule(uprn)
-                       for day in dates(first, every)))
+                       for day in dates(first, every, last_day(today(request.environ)))))
         return jsonify({"bins": [{"type": name, "collectionDate": f"{day:%d/%m/%Y}"} for day, name in bins]})
 
     return flask_app

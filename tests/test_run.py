@@ -1,0 +1,79 @@
+"""`make run` on other ports: the demo tenants' upstream addresses follow the fakes' address, so an
+upstream journey works end to end (the webhook, the sandboxed tenant files and the fakes, as served
+by the Makefile; `make serve` is `make run` without the install check)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support import REPO
+
+TOWNHALL = str(Path(sys.executable).with_name("townhall"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture
+def make_run(tmp_path):
+    """`make serve` on two free loopback ports; yields (webhook port, fakes port, sandbox folder)."""
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    port, fakes_port = free_port(), free_port()
+    sandbox = tmp_path / "sandbox"
+    log = tmp_path / "make.log"
+    env = {**os.environ, "TOWNHALL_STATE_DIR": str(tmp_path / "state")}
+    env.pop("TOWNHALL_TENANTS_DIR", None)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["make", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={port}", f"FAKES_PORT={fakes_port}",
+             f"SANDBOX={sandbox}", f"BIN={Path(sys.executable).parent}"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (listening(port) and listening(fakes_port)):
+            assert proc.poll() is None, f"make serve exited with {proc.returncode}:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"make serve did not listen within 60 s:\n{log.read_text()}"
+            time.sleep(0.1)
+        yield port, fakes_port, sandbox
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+    assert not listening(port) and not listening(fakes_port), "make serve left a server running"
+
+
+def test_make_run_on_other_ports_answers_an_upstream_journey(make_run):
+    port, fakes_port, sandbox = make_run
+    oxford = yaml.safe_load((sandbox / "oxford.yaml").read_text())
+    assert f"http://127.0.0.1:{fakes_port}/" in yaml.safe_dump(oxford) and ":8090/" not in yaml.safe_dump(oxford)
+
+    done = subprocess.run([TOWNHALL, "chat", "oxford", "--url", f"http://127.0.0.1:{port}/", "--quiet"], cwd=REPO,
+                          input="when is my bin collected\nOX1 2JD\n/quit\n", capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "For 1 Demo Lane, Oxford:" in done.stdout, done.stdout  # the fakes' address lookup answered
+    assert "goes out on" in done.stdout  # and their collection calendar
+    assert "can't look up" not in done.stdout
