@@ -16,14 +16,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import requests
-
 from support import FUNCTIONS, PROJECTS, REPO, TENANTS, auth_for, check_response
 
 FAKES_TODAY = date(2026, 4, 20)  # the upstream fakes' day in tests (elections on 7 May 2026)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from support import REPO, TENANTS
 
 TOWNHALL = str(Path(sys.executable).with_name("townhall"))

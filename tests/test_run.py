@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from support import REPO
 
 TOWNHALL = str(Path(sys.executable).with_name("townhall"))

@@ -8,21 +8,21 @@ import json
 import subprocess
 import sys
 import threading
-from functools import lru_cache
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from support import PASSWORDS, PROJECTS, REPO, TENANTS, basic
+
+from townhall.library import default_library
+from townhall.yamlio import load_yaml
 from townhall_tools import conversations
 from townhall_tools.agent.build import build_tenant
-from townhall.library import default_library
 from townhall_tools.simulator.contexts import Contexts
 from townhall_tools.simulator.nlu import NLU
 from townhall_tools.simulator.replay import replay
 from townhall_tools.simulator.session import Session
-from townhall.yamlio import load_yaml
 
 LIBRARY = default_library()
 TENANT_DOCS = {p.stem: load_yaml(p) for p in sorted(TENANTS.glob("*.yaml"))}
@@ -30,7 +30,7 @@ CASES = conversations.cases(LIBRARY, TENANT_DOCS)
 TOWNHALL = str(Path(sys.executable).with_name("townhall"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def nlu_for(tenant: str, language: str) -> NLU:
     return NLU(build_tenant(tenant, TENANTS, LIBRARY), language)
 

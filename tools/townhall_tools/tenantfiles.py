@@ -13,8 +13,9 @@ Per file, all at once:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from townhall.library import Library
 from townhall.settings import TENANT_ID

@@ -25,9 +25,10 @@ import datetime as dt
 import importlib
 import json
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any
 
 from townhall.library import Library, LibraryError, _package, default_library
 
@@ -118,7 +119,7 @@ class FakesServer:
         self.url = f"http://{host}:{self.server.server_port}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="fakes", daemon=True)
 
-    def __enter__(self) -> "FakesServer":
+    def __enter__(self) -> FakesServer:
         self._thread.start()
         return self
 

@@ -36,7 +36,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 PREFIX = "open311"
@@ -307,7 +307,7 @@ def app():
             request_id = f"{council.prefix}-{number}"
             stored = {"service_request_id": request_id, "status": "open", "service_name": service["service_name"],
                       "service_code": service["service_code"], "description": form.get("description", ""),
-                      "requested_datetime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                      "requested_datetime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                       "address": form.get("address_string", ""), "lat": form.get("lat", ""),
                       "long": form.get("long", "")}
             state.requests[(name, request_id)] = stored

@@ -12,10 +12,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 from townhall.yamlio import load_yaml
 
@@ -73,8 +74,9 @@ def local_webhook(tenants_dir: Path, library_dir: Path | None = None, logs: Text
     counting from ``today``), the tenant files pointed at them, and the webhook; yields the
     webhook's URL and stops it all afterwards. The webhook's output and the fakes' access log go
     to ``logs`` (a file with a descriptor, such as ``sys.stderr``), and nowhere by default."""
-    from ..fakes import FakesServer, sandbox_tenants
     from townhall.library import Library
+
+    from ..fakes import FakesServer, sandbox_tenants
 
     library = Library.load(library_dir) if library_dir else None
     with tempfile.TemporaryDirectory(prefix="townhall-chat-") as work, \
@@ -99,12 +101,13 @@ def serve_webhook(tenants_dir: Path, library_dir: Path | None = None, log: Path 
     binary = Path(sys.executable).with_name("functions-framework")
     command = [str(binary), "--target", "webhook", "--source", str(FUNCTIONS / "main.py"),
                "--host", "127.0.0.1", "--port", str(port)]
-    out = open(log, "wb") if log else (output if output is not None else subprocess.DEVNULL)
-    try:
-        proc = subprocess.Popen(command, cwd=FUNCTIONS.parent, env={**os.environ, **settings},
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    except OSError as e:
-        raise ChatError(f"could not start {binary} ({e}); run `make run` elsewhere and pass --url") from e
+    target = output if output is not None else subprocess.DEVNULL
+    with open(log, "wb") if log else nullcontext(target) as out:  # the child keeps its own copy
+        try:
+            proc = subprocess.Popen(command, cwd=FUNCTIONS.parent, env={**os.environ, **settings},
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError as e:
+            raise ChatError(f"could not start {binary} ({e}); run `make run` elsewhere and pass --url") from e
     try:
         deadline = time.monotonic() + seconds
         while True:
@@ -119,8 +122,6 @@ def serve_webhook(tenants_dir: Path, library_dir: Path | None = None, log: Path 
         yield f"http://127.0.0.1:{port}/"
     finally:
         stop_group(proc)
-        if log:
-            out.close()
 
 
 def show(result: Result, out: TextIO, debug: bool) -> None:
