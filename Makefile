@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 FAKES_PORT ?= 8090
 
-.PHONY: run serve test bench bundle plan clean
+.PHONY: run serve test lint bench bundle plan clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,7 +49,11 @@ serve:
 	  sleep 0.1; done; \
 	TOWNHALL_SETTINGS_BACKEND=files TOWNHALL_TENANTS_DIR=$(SANDBOX) TOWNHALL_DEV_CLOCK=1 $(BIN)/functions-framework --target webhook --source functions/main.py --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -125,15 +125,34 @@ def served(tmp_path_factory, sandbox_tenants):
     the upstream fakes; the X-Townhall-Now header sets its clock (TOWNHALL_DEV_CLOCK)."""
     log = tmp_path_factory.mktemp("served") / "server.log"
     port = free_port()
-    env = {**os.environ, "TOWNHALL_SETTINGS_BACKEND": "files", "TOWNHALL_TENANTS_DIR": str(sandbox_tenants),
-           "TOWNHALL_DEV_CLOCK": "1", "TOWNHALL_STATE_DIR": str(tmp_path_factory.mktemp("state")),
-           "TOWNHALL_SECRETS_BACKEND": "files", "TOWNHALL_SECRETS_FILE": str(REPO / "examples" / "demo-secrets.yaml")}
+    env = {
+        **os.environ,
+        "TOWNHALL_SETTINGS_BACKEND": "files",
+        "TOWNHALL_TENANTS_DIR": str(sandbox_tenants),
+        "TOWNHALL_DEV_CLOCK": "1",
+        "TOWNHALL_STATE_DIR": str(tmp_path_factory.mktemp("state")),
+        "TOWNHALL_SECRETS_BACKEND": "files",
+        "TOWNHALL_SECRETS_FILE": str(REPO / "examples" / "demo-secrets.yaml"),
+    }
     env.pop("TOWNHALL_LIBRARY_DIR", None)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("functions-framework")), "--target", "webhook",
-             "--source", str(FUNCTIONS / "main.py"), "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(Path(sys.executable).with_name("functions-framework")),
+                "--target",
+                "webhook",
+                "--source",
+                str(FUNCTIONS / "main.py"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         wait_for_port(port, proc, 30, log)
@@ -177,8 +196,14 @@ def make_app(monkeypatch, tmp_path):
     from townhall import webhook
 
     def build(**env: str) -> Caller:
-        for key in ("TOWNHALL_SETTINGS_BACKEND", "TOWNHALL_TENANTS_DIR", "TOWNHALL_LIBRARY_DIR",
-                    "TOWNHALL_SETTINGS_TTL", "TOWNHALL_TURN_BUDGET", "TOWNHALL_DEV_CLOCK"):
+        for key in (
+            "TOWNHALL_SETTINGS_BACKEND",
+            "TOWNHALL_TENANTS_DIR",
+            "TOWNHALL_LIBRARY_DIR",
+            "TOWNHALL_SETTINGS_TTL",
+            "TOWNHALL_TURN_BUDGET",
+            "TOWNHALL_DEV_CLOCK",
+        ):
             monkeypatch.delenv(key, raising=False)
         monkeypatch.setenv("TOWNHALL_TENANTS_DIR", str(TENANTS))
         monkeypatch.setenv("TOWNHALL_STATE_DIR", str(tmp_path / "state"))
@@ -230,14 +255,18 @@ def firestore_emulator(tmp_path_factory):
     """gcloud's Firestore emulator on a free loopback port, for the whole session."""
     gcloud = shutil.which("gcloud")
     if gcloud is None:
-        pytest.fail("gcloud is not installed: the Firestore emulator tests need "
-                    "'gcloud emulators firestore' (Google Cloud SDK with the cloud-firestore-emulator component)")
+        pytest.fail(
+            "gcloud is not installed: the Firestore emulator tests need "
+            "'gcloud emulators firestore' (Google Cloud SDK with the cloud-firestore-emulator component)"
+        )
     port = free_port()
     log = tmp_path_factory.mktemp("firestore") / "emulator.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [gcloud, "emulators", "firestore", "start", f"--host-port=127.0.0.1:{port}", "--quiet"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     host = f"127.0.0.1:{port}"
     try:

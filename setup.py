@@ -1,7 +1,7 @@
 """Packaging glue that pyproject.toml cannot express: two packages from two source roots.
 
-    functions/townhall        the runtime wing (the webhook; exactly what is deployed)
-    tools/townhall_tools      the tooling wing (the townhall command; never deployed)
+functions/townhall        the runtime wing (the webhook; exactly what is deployed)
+tools/townhall_tools      the tooling wing (the townhall command; never deployed)
 """
 
 from setuptools import find_namespace_packages, setup

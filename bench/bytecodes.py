@@ -28,7 +28,7 @@ WARMUP = 20
 def group(filename: str) -> str:
     for mine in ("functions", "library"):
         if filename.startswith(str(ROOT / mine) + "/"):
-            return "ours: " + filename[len(str(ROOT)) + 1:]
+            return "ours: " + filename[len(str(ROOT)) + 1 :]
     if "site-packages/" in filename:
         return filename.split("site-packages/", 1)[1].split("/", 1)[0]
     if filename.startswith(str(ROOT / "bench")):
@@ -75,8 +75,10 @@ def main() -> int:
     tb, tw = sum(b.values()), sum(w.values())
     ours = sum(v for k, v in w.items() if k.startswith("ours"))
     print(f"{'total':58} {tb:9.0f} {tw:9.0f} {tw - tb:+7.0f}")
-    print(f"webhook / baseline: {tw / tb:.2f}; our own code: {ours:.0f} bytecodes per request "
-          f"({ours / tb:.0%} of the baseline's whole request)")
+    print(
+        f"webhook / baseline: {tw / tb:.2f}; our own code: {ours:.0f} bytecodes per request "
+        f"({ours / tb:.0%} of the baseline's whole request)"
+    )
     if "--functions" in sys.argv:
         print("\nOur own code, by function:")
         for name, executed in sorted(functions.items(), key=lambda item: -item[1]):

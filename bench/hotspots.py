@@ -40,8 +40,10 @@ def turns(client, n: int) -> None:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    clients = {name: create_app("webhook", str(source)).test_client()
-               for name, source in (("baseline", ROOT / "bench/baseline.py"), ("webhook", ROOT / "functions/main.py"))}
+    clients = {
+        name: create_app("webhook", str(source)).test_client()
+        for name, source in (("baseline", ROOT / "bench/baseline.py"), ("webhook", ROOT / "functions/main.py"))
+    }
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         per_request = {}
         for name, client in clients.items():

@@ -28,8 +28,8 @@ SEEDS = (1, 2, 3, 4, 5)
 
 
 def main() -> int:
-    from townhall_tools.agent.build import build_tenant, tenant_ids
     from townhall.library import Library
+    from townhall_tools.agent.build import build_tenant, tenant_ids
     from townhall_tools.simulator.nlu import NLU, evaluate, scikit_learn
 
     scikit_learn()  # imported once up front, so "Train ms" is the fit alone
@@ -59,12 +59,32 @@ def main() -> int:
                 correct, total = correct + report.correct, total + report.total
             accuracy = correct / total if total else 0.0
             p95 = samples[int(0.95 * (len(samples) - 1))]
-            rows.append((tenant, language, len(texts), f"{train_ms:.0f}", f"{statistics.median(samples):.2f}",
-                         f"{p95:.2f}", f"{samples[-1]:.2f}", "PASS" if p95 <= TARGET_MS else "FAIL",
-                         f"{accuracy:.1%} ({correct}/{total})",
-                         "PASS" if accuracy >= TARGET_ACCURACY.get(language, 0.8) else "FAIL"))
-    header = ("Tenant", "Lang", "Utterances", "Train ms", "Median ms", "p95 ms", "Max ms", f"<= {TARGET_MS:g} ms",
-              f"Held-out top-1 (seeds {SEEDS[0]}-{SEEDS[-1]})", "Target (en 90%, cy 80%)")
+            rows.append(
+                (
+                    tenant,
+                    language,
+                    len(texts),
+                    f"{train_ms:.0f}",
+                    f"{statistics.median(samples):.2f}",
+                    f"{p95:.2f}",
+                    f"{samples[-1]:.2f}",
+                    "PASS" if p95 <= TARGET_MS else "FAIL",
+                    f"{accuracy:.1%} ({correct}/{total})",
+                    "PASS" if accuracy >= TARGET_ACCURACY.get(language, 0.8) else "FAIL",
+                )
+            )
+    header = (
+        "Tenant",
+        "Lang",
+        "Utterances",
+        "Train ms",
+        "Median ms",
+        "p95 ms",
+        "Max ms",
+        f"<= {TARGET_MS:g} ms",
+        f"Held-out top-1 (seeds {SEEDS[0]}-{SEEDS[-1]})",
+        "Target (en 90%, cy 80%)",
+    )
     print("\n## NLU (simulator classifier)\n")
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")

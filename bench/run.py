@@ -47,9 +47,16 @@ LANGUAGES = {"oxford": ("en",), "cardiff": ("en", "cy")}  # the languages each d
 # The mix: every intent of the demo tenants that needs no upstream service (those would measure
 # the fakes), with the parameters Dialogflow would send. The FAQ topic is each council's own.
 MIX = [
-    ("welcome.hello", {}), ("welcome.start_again", {}), ("welcome.cancel", {}),
-    ("fallback.unknown", {}), ("faq.list", {}), ("faq.ask", {"topic": None}),
-    ("contact.details", {}), ("contact.opening_hours", {}), ("contact.open_now", {}), ("contact.human", {}),
+    ("welcome.hello", {}),
+    ("welcome.start_again", {}),
+    ("welcome.cancel", {}),
+    ("fallback.unknown", {}),
+    ("faq.list", {}),
+    ("faq.ask", {"topic": None}),
+    ("contact.details", {}),
+    ("contact.opening_hours", {}),
+    ("contact.open_now", {}),
+    ("contact.human", {}),
 ]
 FAQ_TOPIC = {"oxford": "bulky-waste", "cardiff": "recycling-bags"}
 SERVER_ENV = {"WORKERS": "1", "THREADS": "8"}  # the same for both servers
@@ -58,8 +65,11 @@ ROUNDS = 5  # baseline, webhook, baseline, webhook, ...: the machine drifts, so 
 SETTINGS_TTL = 5.0  # seconds: shorter than a run, so the cache is refreshed under load
 IMPORT_RUNS = 9  # the fastest of each side is compared: a slow start is the machine, not the code
 
-WEBHOOK_ENV = {"TOWNHALL_SETTINGS_BACKEND": "files", "TOWNHALL_TENANTS_DIR": str(ROOT / "infra/tenants"),
-               "TOWNHALL_SETTINGS_TTL": str(SETTINGS_TTL)}
+WEBHOOK_ENV = {
+    "TOWNHALL_SETTINGS_BACKEND": "files",
+    "TOWNHALL_TENANTS_DIR": str(ROOT / "infra/tenants"),
+    "TOWNHALL_SETTINGS_TTL": str(SETTINGS_TTL),
+}
 
 TARGET_THROUGHPUT = 0.8  # webhook requests/s at least 0.8 x the baseline's
 TARGET_IMPORT = 1.3  # webhook cold import at most 1.3 x the baseline's
@@ -81,8 +91,13 @@ def ensure_wrk() -> str:
         return found
     say("wrk is not on PATH: installing it with apt-get (Debian package 'wrk')")
     try:
-        subprocess.run("apt-get update -qq && apt-get install -y -qq wrk", shell=True, check=True,
-                       timeout=600, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            "apt-get update -qq && apt-get install -y -qq wrk",
+            shell=True,
+            check=True,
+            timeout=600,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
     except (subprocess.SubprocessError, OSError) as e:
         raise BenchError(f"could not install wrk ({e}); install it yourself (apt-get install wrk)") from e
     found = shutil.which("wrk")
@@ -128,8 +143,13 @@ def bench_requests() -> list[tuple[bytes, dict]]:
         for language in languages:
             for intent, parameters in MIX:
                 parameters = {k: v or FAQ_TOPIC[tenant] for k, v in parameters.items()}
-                request = wire.build_request(PROJECTS[tenant], intent, parameters=parameters,
-                                             language_code=language, session_id=f"bench-{tenant}-{language}")
+                request = wire.build_request(
+                    PROJECTS[tenant],
+                    intent,
+                    parameters=parameters,
+                    language_code=language,
+                    session_id=f"bench-{tenant}-{language}",
+                )
                 requests.append((json.dumps(request, separators=(",", ":")).encode(), headers))
     return requests
 
@@ -151,7 +171,7 @@ def group_cpu_seconds(url: str) -> float:
                 stat = Path(f"/proc/{entry}/stat").read_text()
             except OSError:
                 continue
-            fields = stat[stat.rindex(")") + 2:].split()  # after the command name, which may hold spaces
+            fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
             if int(fields[2]) == group:  # pgrp
                 total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
@@ -166,11 +186,26 @@ def server(source: Path, log: Path, env: dict):
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    command = [str(BIN / "functions-framework"), "--target", "webhook", "--source", str(source),
-               "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        str(BIN / "functions-framework"),
+        "--target",
+        "webhook",
+        "--source",
+        str(source),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **SERVER_ENV, **env},
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **SERVER_ENV, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         give_up = time.monotonic() + 30
         while True:
@@ -208,8 +243,18 @@ def _ms(text: str) -> float:
 
 
 def wrk(binary: str, url: str, script: Path, seconds: int) -> dict:
-    command = [binary, f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency",
-               "--timeout", "5s", "-s", str(script), url]
+    command = [
+        binary,
+        f"-t{WRK_THREADS}",
+        f"-c{WRK_CONNECTIONS}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "5s",
+        "-s",
+        str(script),
+        url,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30)
     out = done.stdout
     if done.returncode != 0 or "Requests/sec" not in out:
@@ -236,15 +281,15 @@ def lua_script(path: Path, requests: list[tuple[bytes, dict]]) -> Path:
         if "]==]" in text:
             raise BenchError("a request body cannot go in a Lua long string")
         fields = ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items())
-        lines.append(f'bodies[#bodies + 1] = {{{{{fields}}}, [==[{text}]==]}}')
+        lines.append(f"bodies[#bodies + 1] = {{{{{fields}}}, [==[{text}]==]}}")
     lines += [
         "local formatted, next_one, threads = {}, 0, 0",
         "function setup(thread)  -- each thread starts at its own place in the mix",
-        "  thread:set(\"start\", threads * 7)",
+        '  thread:set("start", threads * 7)',
         "  threads = threads + 1",
         "end",
         "function init(args)",
-        "  for i, r in ipairs(bodies) do formatted[i] = wrk.format(\"POST\", \"/\", r[1], r[2]) end",
+        '  for i, r in ipairs(bodies) do formatted[i] = wrk.format("POST", "/", r[1], r[2]) end',
         "  next_one = (start or 0) % #formatted",
         "end",
         "function request()",
@@ -269,14 +314,14 @@ def read_log(log: Path) -> list[dict]:
 
 # -- cold import -----------------------------------------------------------------------------------
 IMPORT_BASELINE = "import baseline"  # bench/baseline.py: functions-framework and the Firestore client
-IMPORT_WEBHOOK = ("import main; from townhall.webhook import runtime; runtime(); "
-                  "from google.cloud import firestore")
+IMPORT_WEBHOOK = "import main; from townhall.webhook import runtime; runtime(); from google.cloud import firestore"
 
 
 def cold_import(code: str, cwd: Path, env: dict) -> float:
     timed = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
-    done = subprocess.run([sys.executable, "-c", timed], cwd=cwd, env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", timed], cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+    )
     if done.returncode != 0:
         raise BenchError(f"cold import failed: {code}\n{done.stderr}")
     return float(done.stdout.strip().splitlines()[-1]) * 1000
@@ -296,8 +341,10 @@ def main() -> int:
     script = lua_script(work / "requests.lua", requests)
     sides = {"baseline": (ROOT / "bench/baseline.py", {}), "webhook": (FUNCTIONS / "main.py", WEBHOOK_ENV)}
     say(f"mix: {len(requests)} requests, {len(MIX)} intents x oxford (en), cardiff (en, cy)")
-    say(f"servers: functions-framework {SERVER_ENV}; wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} "
-        f"-d{DURATION}s --latency after a {WARMUP}s warm-up; {ROUNDS} rounds; logs in {work}")
+    say(
+        f"servers: functions-framework {SERVER_ENV}; wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} "
+        f"-d{DURATION}s --latency after a {WARMUP}s warm-up; {ROUNDS} rounds; logs in {work}"
+    )
 
     runs = {"baseline": [], "webhook": []}
     reads: dict[str, int] = {}
@@ -321,16 +368,19 @@ def main() -> int:
                 result["cpu_us"] = (group_cpu_seconds(url) - cpu) / result["requests"] * 1e6
                 loaded_for = time.monotonic() - started
             runs[side].append(result)
-            say(f"round {round_} {side:8}: {result['rps']:8.0f} requests/s, p50 {result['p50']:.2f} ms, "
+            say(
+                f"round {round_} {side:8}: {result['rps']:8.0f} requests/s, p50 {result['p50']:.2f} ms, "
                 f"p99 {result['p99']:.2f} ms, server CPU {result['cpu_us']:.0f} us per request "
-                f"({result['requests']} requests)")
+                f"({result['requests']} requests)"
+            )
             if side == "webhook":
                 entries = read_log(log)
                 for e in entries:
                     if e.get("message") == "settings read":
                         reads[e.get("tenant")] = reads.get(e.get("tenant"), 0) + 1
-                served = [e for e in entries if e.get("message") == "turn"
-                          and e.get("outcome") != "method_not_allowed"]  # the start-up probe
+                served = [
+                    e for e in entries if e.get("message") == "turn" and e.get("outcome") != "method_not_allowed"
+                ]  # the start-up probe
                 turns += len(served)
                 bad_turns += sum(1 for e in served if e.get("status") != 200 or e.get("outcome") != "ok")
                 periods += math.floor(loaded_for / SETTINGS_TTL) + 1  # the first read, then one per period
@@ -349,8 +399,10 @@ def main() -> int:
         imports["webhook"].append(cold_import(IMPORT_WEBHOOK, FUNCTIONS, import_env))
 
     # -- report ------------------------------------------------------------------------------------
-    median = {side: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99", "cpu_us")}
-              for side, rs in runs.items()}
+    median = {
+        side: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99", "cpu_us")}
+        for side, rs in runs.items()
+    }
     b, w = median["baseline"], median["webhook"]
     # Each round's webhook against the baseline run next to it, so a slow spell of the machine
     # weighs on both sides of a ratio; the median of those ratios is the figure.
@@ -363,19 +415,49 @@ def main() -> int:
     runs_text = {side: " / ".join(f"{r['rps']:.0f}" for r in rs) for side, rs in runs.items()}
 
     rows = [
-        ("Requests/s (median; ratio: of paired rounds)", f"{b['rps']:.0f}", f"{w['rps']:.0f}",
-         f"{throughput:.2f}", f">= {TARGET_THROUGHPUT}", verdict(throughput >= TARGET_THROUGHPUT)),
-        ("Requests/s, each round", runs_text["baseline"], runs_text["webhook"],
-         " / ".join(f"{r:.2f}" for r in ratios), "", ""),
-        ("Server CPU per request (us, median)", f"{b['cpu_us']:.0f}", f"{w['cpu_us']:.0f}",
-         f"{w['cpu_us'] / b['cpu_us']:.2f}", "", ""),
+        (
+            "Requests/s (median; ratio: of paired rounds)",
+            f"{b['rps']:.0f}",
+            f"{w['rps']:.0f}",
+            f"{throughput:.2f}",
+            f">= {TARGET_THROUGHPUT}",
+            verdict(throughput >= TARGET_THROUGHPUT),
+        ),
+        (
+            "Requests/s, each round",
+            runs_text["baseline"],
+            runs_text["webhook"],
+            " / ".join(f"{r:.2f}" for r in ratios),
+            "",
+            "",
+        ),
+        (
+            "Server CPU per request (us, median)",
+            f"{b['cpu_us']:.0f}",
+            f"{w['cpu_us']:.0f}",
+            f"{w['cpu_us'] / b['cpu_us']:.2f}",
+            "",
+            "",
+        ),
         ("Latency p50 (ms)", f"{b['p50']:.2f}", f"{w['p50']:.2f}", f"{w['p50'] / b['p50']:.2f}", "", ""),
         ("Latency p99 (ms)", f"{b['p99']:.2f}", f"{w['p99']:.2f}", f"{w['p99'] / b['p99']:.2f}", "", ""),
-        (f"Cold import (ms, fastest of {IMPORT_RUNS})", f"{imp_b:.0f}", f"{imp_w:.0f}",
-         f"{import_ratio:.2f}", f"<= {TARGET_IMPORT}", verdict(import_ratio <= TARGET_IMPORT)),
+        (
+            f"Cold import (ms, fastest of {IMPORT_RUNS})",
+            f"{imp_b:.0f}",
+            f"{imp_w:.0f}",
+            f"{import_ratio:.2f}",
+            f"<= {TARGET_IMPORT}",
+            verdict(import_ratio <= TARGET_IMPORT),
+        ),
         ("Settings reads per 1,000 requests", "", f"{1000 * total_reads / turns:.3f}", "", "", ""),
-        ("Settings reads per tenant per TTL period", "", f"{per_period:.2f}", "",
-         f"<= {TARGET_READS}", verdict(per_period <= TARGET_READS)),
+        (
+            "Settings reads per tenant per TTL period",
+            "",
+            f"{per_period:.2f}",
+            "",
+            f"<= {TARGET_READS}",
+            verdict(per_period <= TARGET_READS),
+        ),
     ]
     header = ("Measure", "Baseline", "Webhook", "Ratio", "Target", "Result")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
@@ -383,10 +465,14 @@ def main() -> int:
     for r in [header, tuple("-" * n for n in widths)] + rows:
         print("  ".join(str(c).ljust(n) for c, n in zip(r, widths)).rstrip())
     print()
-    print(f"Settings: {total_reads} reads ({reads}) over {turns} turns and {periods} cache periods of "
-          f"{SETTINGS_TTL:g} s across {ROUNDS} webhook servers (allowed: one read per tenant per period).")
-    print(f"Cold import samples (ms): baseline {[round(x) for x in imports['baseline']]}, "
-          f"webhook {[round(x) for x in imports['webhook']]}")
+    print(
+        f"Settings: {total_reads} reads ({reads}) over {turns} turns and {periods} cache periods of "
+        f"{SETTINGS_TTL:g} s across {ROUNDS} webhook servers (allowed: one read per tenant per period)."
+    )
+    print(
+        f"Cold import samples (ms): baseline {[round(x) for x in imports['baseline']]}, "
+        f"webhook {[round(x) for x in imports['webhook']]}"
+    )
     print()
     print("## Results (markdown)")
     print()

@@ -117,29 +117,44 @@ class FakeDialogflow:
     def handlers(self) -> list[grpc.GenericRpcHandler]:
         def proto_plus(fn, request_type, response_type):
             return grpc.unary_unary_rpc_method_handler(
-                fn, request_deserializer=request_type.deserialize, response_serializer=response_type.serialize)
+                fn, request_deserializer=request_type.deserialize, response_serializer=response_type.serialize
+            )
 
         def operation(fn, request_type):
             return grpc.unary_unary_rpc_method_handler(
-                fn, request_deserializer=request_type.deserialize,
-                response_serializer=operations_pb2.Operation.SerializeToString)
+                fn,
+                request_deserializer=request_type.deserialize,
+                response_serializer=operations_pb2.Operation.SerializeToString,
+            )
 
         return [
-            grpc.method_handlers_generic_handler("google.cloud.dialogflow.v2.Agents", {
-                "RestoreAgent": operation(self.restore_agent, types.RestoreAgentRequest),
-                "TrainAgent": operation(self.train_agent, types.TrainAgentRequest),
-                "GetAgent": proto_plus(self.get_agent, types.GetAgentRequest, types.Agent),
-            }),
-            grpc.method_handlers_generic_handler("google.cloud.dialogflow.v2.Fulfillments", {
-                "UpdateFulfillment": proto_plus(self.update_fulfillment, types.UpdateFulfillmentRequest,
-                                                types.Fulfillment),
-                "GetFulfillment": proto_plus(self.get_fulfillment, types.GetFulfillmentRequest, types.Fulfillment),
-            }),
-            grpc.method_handlers_generic_handler("google.longrunning.Operations", {
-                "GetOperation": grpc.unary_unary_rpc_method_handler(
-                    self.get_operation, request_deserializer=operations_pb2.GetOperationRequest.FromString,
-                    response_serializer=operations_pb2.Operation.SerializeToString),
-            }),
+            grpc.method_handlers_generic_handler(
+                "google.cloud.dialogflow.v2.Agents",
+                {
+                    "RestoreAgent": operation(self.restore_agent, types.RestoreAgentRequest),
+                    "TrainAgent": operation(self.train_agent, types.TrainAgentRequest),
+                    "GetAgent": proto_plus(self.get_agent, types.GetAgentRequest, types.Agent),
+                },
+            ),
+            grpc.method_handlers_generic_handler(
+                "google.cloud.dialogflow.v2.Fulfillments",
+                {
+                    "UpdateFulfillment": proto_plus(
+                        self.update_fulfillment, types.UpdateFulfillmentRequest, types.Fulfillment
+                    ),
+                    "GetFulfillment": proto_plus(self.get_fulfillment, types.GetFulfillmentRequest, types.Fulfillment),
+                },
+            ),
+            grpc.method_handlers_generic_handler(
+                "google.longrunning.Operations",
+                {
+                    "GetOperation": grpc.unary_unary_rpc_method_handler(
+                        self.get_operation,
+                        request_deserializer=operations_pb2.GetOperationRequest.FromString,
+                        response_serializer=operations_pb2.Operation.SerializeToString,
+                    ),
+                },
+            ),
         ]
 
     def methods(self) -> list[str]:

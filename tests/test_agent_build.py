@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from support import PASSWORDS, REPO, TENANTS
-from townhall_tools.agent.build import BuildError, build_tenant
+
 from townhall.library import Library
+from townhall_tools.agent.build import BuildError, build_tenant
 from townhall_tools.simulator.entities import SUPPORTED_SYSTEM
 
 LIBRARY_DIR = REPO / "library"
@@ -59,7 +59,7 @@ def test_the_zip_holds_the_tenants_processes_in_its_languages(built, library, te
         intent = files[name]
         assert intent["webhookUsed"] is True, name
         assert {m["lang"] for m in intent["responses"][0]["messages"]} == set(doc["languages"]), name
-        stem = name[len("intents/"):-len(".json")]
+        stem = name[len("intents/") : -len(".json")]
         for language in doc["languages"]:
             if not intent["fallbackIntent"]:
                 phrases = files[f"intents/{stem}_usersays_{language}.json"]
@@ -121,16 +121,29 @@ def test_every_system_entity_the_library_uses_is_simulated(library):
     for process in library.processes.values():
         for path in sorted((process.folder / "intents").glob("*.json")):
             data = json.loads(path.read_text(encoding="utf-8"))
-            rows = data if isinstance(data, list) else [
-                {"data": [{"meta": p.get("dataType", "")} for r in data.get("responses", []) for p in r.get("parameters", [])]}]
+            rows = (
+                data
+                if isinstance(data, list)
+                else [
+                    {
+                        "data": [
+                            {"meta": p.get("dataType", "")}
+                            for r in data.get("responses", [])
+                            for p in r.get("parameters", [])
+                        ]
+                    }
+                ]
+            )
             for row in rows:
                 for part in row.get("data", []):
                     meta = str(part.get("meta", ""))
                     if meta.startswith("@sys."):
                         used.setdefault(meta[1:], path.relative_to(REPO).as_posix())
     unsupported = {e: where for e, where in used.items() if e not in SUPPORTED_SYSTEM}
-    assert not unsupported, (f"system entities the simulator does not handle: {unsupported}; "
-                             "add them to tools/townhall_tools/simulator/entities.py")
+    assert not unsupported, (
+        f"system entities the simulator does not handle: {unsupported}; "
+        "add them to tools/townhall_tools/simulator/entities.py"
+    )
 
 
 # -- errors ----------------------------------------------------------------------------------------
@@ -169,22 +182,29 @@ def test_a_shared_entity_comes_once_from_library_shared(built):
             assert files[f"entities/{name}.json"] == json.loads((shared / f"{name}.json").read_text()), tenant
             for language in files["agent.json"]["supportedLanguages"] + [files["agent.json"]["language"]]:
                 assert files[f"entities/{name}_entries_{language}.json"] == json.loads(
-                    (shared / f"{name}_entries_{language}.json").read_text()), (tenant, name, language)
+                    (shared / f"{name}_entries_{language}.json").read_text()
+                ), (tenant, name, language)
 
 
 def test_a_shared_entity_named_but_missing_fails_naming_the_manifest(copied):
     manifest = copied / "which_council" / "manifest.yaml"
     manifest.write_text(manifest.read_text().replace("entities: [uk-postcode]", "entities: [uk-postcode, uk-town]"))
-    with pytest.raises(BuildError, match=r"library/which_council/manifest.yaml: entities: names 'uk-town', but there "
-                                         r"is no library/_shared/entities/uk-town.json"):
+    with pytest.raises(
+        BuildError,
+        match=r"library/which_council/manifest.yaml: entities: names 'uk-town', but there "
+        r"is no library/_shared/entities/uk-town.json",
+    ):
         build_tenant("oxford", TENANTS, Library.load(copied))
 
 
 def test_conflicting_entities_fail_naming_both_files(copied):
     _add_entity(copied / "contact", "demo-code", [{"value": "[A-Z]+", "synonyms": []}])
     _add_entity(copied / "faq", "demo-code", [{"value": "[0-9]+", "synonyms": []}])
-    with pytest.raises(BuildError, match=r"'demo-code' is defined differently by library/contact/entities/"
-                                         r"demo-code.json and library/faq/entities/demo-code.json"):
+    with pytest.raises(
+        BuildError,
+        match=r"'demo-code' is defined differently by library/contact/entities/"
+        r"demo-code.json and library/faq/entities/demo-code.json",
+    ):
         build_tenant("oxford", TENANTS, Library.load(copied))
 
 

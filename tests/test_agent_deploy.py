@@ -10,9 +10,9 @@ import zipfile
 from types import SimpleNamespace
 
 import pytest
-
 from fake_dialogflow import FakeDialogflow, Serving
 from support import PASSWORDS, PROJECTS, REPO
+
 from townhall_tools.cli import main
 
 URL = "https://europe-west2-townhall-platform.cloudfunctions.net/webhook"
@@ -32,8 +32,12 @@ def deploy(monkeypatch, capsys):
     """Run ``townhall agent deploy ARGS`` in this process (the CLI's own main) with ``env``."""
 
     def run(fake: Serving, *args: str, **env: str) -> SimpleNamespace:
-        for key in ("TOWNHALL_WEBHOOK_URL", "TOWNHALL_WEBHOOK_PASSWORD", "GOOGLE_CLOUD_PROJECT",
-                    "TOWNHALL_PLATFORM_PROJECT"):
+        for key in (
+            "TOWNHALL_WEBHOOK_URL",
+            "TOWNHALL_WEBHOOK_PASSWORD",
+            "GOOGLE_CLOUD_PROJECT",
+            "TOWNHALL_PLATFORM_PROJECT",
+        ):
             monkeypatch.delenv(key, raising=False)
         monkeypatch.setenv("TOWNHALL_DIALOGFLOW_ENDPOINT", fake.endpoint)
         for key, value in env.items():
@@ -86,7 +90,9 @@ def test_a_password_that_does_not_match_the_tenant_file_sends_nothing(fake, depl
 def test_no_webhook_url_is_a_clear_error(fake, deploy):
     done = deploy(fake, "oxford", TOWNHALL_WEBHOOK_PASSWORD=PASSWORDS["oxford"])
     assert done.returncode == 1 and "--webhook-url" in done.stderr and "TOWNHALL_WEBHOOK_URL" in done.stderr
-    plain = deploy(fake, "oxford", "--webhook-url", "http://example.org/", TOWNHALL_WEBHOOK_PASSWORD=PASSWORDS["oxford"])
+    plain = deploy(
+        fake, "oxford", "--webhook-url", "http://example.org/", TOWNHALL_WEBHOOK_PASSWORD=PASSWORDS["oxford"]
+    )
     assert plain.returncode == 1 and "HTTPS" in plain.stderr
     assert fake.fake.calls == []
 
@@ -114,8 +120,14 @@ def test_a_council_whose_secret_terraform_owns_deploys_with_that_secret(fake, de
     text = (REPO / "infra" / "tenants" / "oxford.yaml").read_text(encoding="utf-8")
     text = re.sub(r"password_sha256: [0-9a-f]{64}", "password_sha256: managed-by-terraform", text)
     (tenants / "oxford.yaml").write_text(text, encoding="utf-8")
-    done = deploy(fake, "oxford", "--webhook-url", URL, TOWNHALL_TENANTS_DIR=str(tenants),
-                  TOWNHALL_WEBHOOK_PASSWORD="generated-by-terraform")
+    done = deploy(
+        fake,
+        "oxford",
+        "--webhook-url",
+        URL,
+        TOWNHALL_TENANTS_DIR=str(tenants),
+        TOWNHALL_WEBHOOK_PASSWORD="generated-by-terraform",
+    )
     assert done.returncode == 0, done.stderr
     assert fake.fake.fulfillments["townhall-demo-oxford"].generic_web_service.password == "generated-by-terraform"
 
@@ -126,4 +138,7 @@ def test_the_secret_read_is_the_one_the_tenant_module_makes():
     module = (REPO / "infra" / "modules" / "tenant" / "main.tf").read_text(encoding="utf-8")
     assert '"webhook-password"' in module and 'secret_id = "${local.secret_prefix}-${each.key}"' in module
     assert 'secret_prefix = "townhall-${var.tenant.id}"' in module
-    assert secret_name("oxford", "platform") == "projects/platform/secrets/townhall-oxford-webhook-password/versions/latest"
+    assert (
+        secret_name("oxford", "platform")
+        == "projects/platform/secrets/townhall-oxford-webhook-password/versions/latest"
+    )

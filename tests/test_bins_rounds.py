@@ -12,11 +12,20 @@ from townhall.upstreams.bins.rounds import by_postcode, nominal_dates, round_for
 
 
 def rounds(**extra) -> dict:
-    return {"type": "rounds", "rounds": [
-        {"id": "MON", "collections": [{"bin": "rubbish", "first": "2026-01-05", "every_weeks": 2},
-                                      {"bin": "food", "first": "2026-01-05", "every_weeks": 1}]},
-        {"id": "FRI", "collections": [{"bin": "recycling", "first": "2026-01-09", "every_weeks": 1}]},
-    ], **extra}
+    return {
+        "type": "rounds",
+        "rounds": [
+            {
+                "id": "MON",
+                "collections": [
+                    {"bin": "rubbish", "first": "2026-01-05", "every_weeks": 2},
+                    {"bin": "food", "first": "2026-01-05", "every_weeks": 1},
+                ],
+            },
+            {"id": "FRI", "collections": [{"bin": "recycling", "first": "2026-01-09", "every_weeks": 1}]},
+        ],
+        **extra,
+    }
 
 
 HOLIDAYS = {"division": "england-and-wales", "shift": "rest_of_week"}
@@ -34,15 +43,25 @@ FRI = Property("1 Demo Lane", "OX1 2JD", "1", "FRI")
 
 def test_nominal_dates_go_both_ways_from_the_first():
     assert list(nominal_dates(date(2026, 1, 5), 2, date(2025, 12, 20), date(2026, 1, 20))) == [
-        date(2025, 12, 22), date(2026, 1, 5), date(2026, 1, 19)]
+        date(2025, 12, 22),
+        date(2026, 1, 5),
+        date(2026, 1, 19),
+    ]
     assert list(nominal_dates(date(2026, 1, 5), 1, date(2026, 1, 6), date(2026, 1, 12))) == [date(2026, 1, 12)]
 
 
 def test_weekly_and_fortnightly_on_the_first_dates_weekday():
     assert days(rounds(), MON, date(2026, 11, 1), date(2026, 11, 30), "rubbish") == [
-        date(2026, 11, 9), date(2026, 11, 23)]
+        date(2026, 11, 9),
+        date(2026, 11, 23),
+    ]
     assert days(rounds(), MON, date(2026, 11, 1), date(2026, 11, 30), "food") == [
-        date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 16), date(2026, 11, 23), date(2026, 11, 30)]
+        date(2026, 11, 2),
+        date(2026, 11, 9),
+        date(2026, 11, 16),
+        date(2026, 11, 23),
+        date(2026, 11, 30),
+    ]
 
 
 def test_without_a_bank_holiday_rule_collections_stay_on_bank_holidays():
@@ -59,7 +78,9 @@ def test_rest_of_week_over_christmas_and_new_year():
     source = rounds(bank_holidays=HOLIDAYS)
     # Fri 25 Dec -> Sat 26; in the week of Mon 28 Dec and Fri 1 Jan, Friday's moves two days: Sun 3 Jan.
     assert days(source, FRI, date(2026, 12, 20), date(2027, 1, 5), "recycling") == [
-        date(2026, 12, 26), date(2027, 1, 3)]
+        date(2026, 12, 26),
+        date(2027, 1, 3),
+    ]
     assert days(source, MON, date(2026, 12, 27), date(2027, 1, 2), "food") == [date(2026, 12, 29)]
 
 
@@ -67,19 +88,32 @@ def test_next_day_moves_only_collections_on_the_bank_holiday():
     source = rounds(bank_holidays={**HOLIDAYS, "shift": "next_day"})
     assert days(source, MON, date(2026, 12, 27), date(2027, 1, 2), "food") == [date(2026, 12, 29)]
     assert days(source, FRI, date(2026, 12, 20), date(2027, 1, 5), "recycling") == [
-        date(2026, 12, 26), date(2027, 1, 2)]
+        date(2026, 12, 26),
+        date(2027, 1, 2),
+    ]
 
 
 def test_council_exceptions_win_over_the_bank_holiday_rule_and_can_be_narrowed():
-    source = rounds(bank_holidays=HOLIDAYS, exceptions=[
-        {"date": "2027-01-01", "moved_to": "2027-01-02"},
-        {"date": "2026-11-23", "moved_to": "2026-11-24", "bin": "food"},
-        {"date": "2026-11-09", "moved_to": "2026-11-11", "round": "FRI"}])
+    source = rounds(
+        bank_holidays=HOLIDAYS,
+        exceptions=[
+            {"date": "2027-01-01", "moved_to": "2027-01-02"},
+            {"date": "2026-11-23", "moved_to": "2026-11-24", "bin": "food"},
+            {"date": "2026-11-09", "moved_to": "2026-11-11", "round": "FRI"},
+        ],
+    )
     assert days(source, FRI, date(2026, 12, 20), date(2027, 1, 5), "recycling") == [
-        date(2026, 12, 26), date(2027, 1, 2)]
+        date(2026, 12, 26),
+        date(2027, 1, 2),
+    ]
     november = date(2026, 11, 1), date(2026, 11, 30)
     assert days(source, MON, *november, "food") == [
-        date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 16), date(2026, 11, 24), date(2026, 11, 30)]
+        date(2026, 11, 2),
+        date(2026, 11, 9),
+        date(2026, 11, 16),
+        date(2026, 11, 24),
+        date(2026, 11, 30),
+    ]
     assert days(source, MON, *november, "rubbish") == [date(2026, 11, 9), date(2026, 11, 23)]  # food only
 
 
@@ -94,8 +128,12 @@ def test_collections_keep_28_days_back_and_70_ahead():
 
 
 def test_which_round_a_property_is_on():
-    source = rounds(assign={"streets": {"Demo Lane": "FRI", "Demo Lane North": "MON"},
-                            "postcodes": {"OX4": "MON", "OX4 1": "FRI", "OX": "MON"}})
+    source = rounds(
+        assign={
+            "streets": {"Demo Lane": "FRI", "Demo Lane North": "MON"},
+            "postcodes": {"OX4": "MON", "OX4 1": "FRI", "OX": "MON"},
+        }
+    )
     assert round_for(source, Property("1 Demo Lane", "OX1 2JD", round="MON")) == "MON"
     assert round_for(source, Property("1 Demo Lane", "OX1 2JD", round="GONE")) == "FRI"
     assert round_for(source, Property("2 Demo Lane North", "OX1 2JD")) == "MON"  # the longest street

@@ -14,23 +14,39 @@ BINS_SCHEMA = "https://townhall.example/upstreams/bins/settings.schema.json"
 
 def users() -> list:
     """Every process whose settings schema refers to the shared bins settings."""
-    return [p for p in default_library().processes.values()
-            if any(ref.startswith(BINS_SCHEMA + "#") for _, ref in refs(p.schema))]
+    return [
+        p
+        for p in default_library().processes.values()
+        if any(ref.startswith(BINS_SCHEMA + "#") for _, ref in refs(p.schema))
+    ]
 
 
 def rounds(**extra) -> dict:
     """Two rounds: rubbish and food on Mondays (A), recycling on Fridays (B)."""
     week = {"every_weeks": 1}
-    return {"type": "rounds", "rounds": [
-        {"id": "A", "collections": [{"bin": "rubbish", "first": "2026-01-05", **week},
-                                    {"bin": "food", "first": "2026-01-05", **week}]},
-        {"id": "B", "collections": [{"bin": "recycling", "first": "2026-01-09", **week}]}], **extra}
+    return {
+        "type": "rounds",
+        "rounds": [
+            {
+                "id": "A",
+                "collections": [
+                    {"bin": "rubbish", "first": "2026-01-05", **week},
+                    {"bin": "food", "first": "2026-01-05", **week},
+                ],
+            },
+            {"id": "B", "collections": [{"bin": "recycling", "first": "2026-01-09", **week}]},
+        ],
+        **extra,
+    }
 
 
 # -- settings checks ------------------------------------------------------------------------------
 
-BINS = {"rubbish": {"name": {"en": "green bin"}}, "food": {"name": {"en": "caddy", "cy": "cadi"}},
-        "recycling": {"name": {"en": "blue bin"}, "note": {"en": "x"}}}
+BINS = {
+    "rubbish": {"name": {"en": "green bin"}},
+    "food": {"name": {"en": "caddy", "cy": "cadi"}},
+    "recycling": {"name": {"en": "blue bin"}, "note": {"en": "x"}},
+}
 ADDRESSES = {"type": "json", "url": "http://x/a?p={postcode}", "list": "", "uprn_field": "u", "address_field": "a"}
 
 
@@ -45,8 +61,7 @@ def test_good_settings_have_no_problems():
 def test_every_bin_the_source_names_must_be_listed():
     source = rounds()
     source["rounds"][0]["collections"].append({"bin": "glass", "first": "2026-01-05", "every_weeks": 4})
-    assert paths({"source": source, "bins": BINS, "addresses": ADDRESSES}) == [
-        "source.rounds[0].collections[2].bin"]
+    assert paths({"source": source, "bins": BINS, "addresses": ADDRESSES}) == ["source.rounds[0].collections[2].bin"]
     feed = {"type": "ical", "url": "http://x/{uprn}.ics", "types": [{"match": "garden", "bin": "garden"}]}
     assert paths({"source": feed, "bins": BINS, "addresses": ADDRESSES}) == ["source.types[0].bin"]
 
@@ -75,13 +90,19 @@ def test_a_welsh_council_titles_its_bins_link_in_welsh():
 
 
 def test_rounds_must_be_known_wherever_they_are_named():
-    source = rounds(assign={"streets": {"High St": "TUE"}}, exceptions=[
-        {"date": "2026-12-25", "moved_to": "2026-12-25", "round": "SAT"}])
+    source = rounds(
+        assign={"streets": {"High St": "TUE"}},
+        exceptions=[{"date": "2026-12-25", "moved_to": "2026-12-25", "round": "SAT"}],
+    )
     source["rounds"].append({"id": "A", "collections": [{"bin": "food", "first": "2026-01-05", "every_weeks": 1}]})
     table = {"type": "table", "properties": [{"address": "a", "postcode": "OX1 2JD", "round": "SUN"}]}
     assert paths({"source": source, "bins": BINS, "addresses": table}) == [
-        "source.rounds[2].id", "source.assign.streets.High St", "source.exceptions[0].round",
-        "source.exceptions[0].moved_to", "addresses.properties[0].round"]
+        "source.rounds[2].id",
+        "source.assign.streets.High St",
+        "source.exceptions[0].round",
+        "source.exceptions[0].moved_to",
+        "addresses.properties[0].round",
+    ]
 
 
 def test_where_the_round_or_uprn_comes_from_must_be_said():
@@ -97,12 +118,20 @@ def test_where_the_round_or_uprn_comes_from_must_be_said():
 
 
 def test_a_json_date_format_must_be_a_format():
-    feed = {"type": "json", "url": "http://x/{uprn}", "list": "", "type_field": "t", "date_field": "d",
-            "date_format": "dd/mm/yyyy", "types": [{"match": "food", "bin": "food"}]}
+    feed = {
+        "type": "json",
+        "url": "http://x/{uprn}",
+        "list": "",
+        "type_field": "t",
+        "date_field": "d",
+        "date_format": "dd/mm/yyyy",
+        "types": [{"match": "food", "bin": "food"}],
+    }
     assert paths({"source": feed, "bins": BINS, "addresses": ADDRESSES}) == ["source.date_format"]
 
 
 # -- the shared settings schema and messages -------------------------------------------------------
+
 
 def test_both_bin_processes_refer_to_the_shared_settings():
     assert sorted(p.id for p in users()) == ["bin_collection", "missed_bin"]

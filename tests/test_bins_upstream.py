@@ -10,16 +10,21 @@ import pytest
 import requests
 
 from townhall.contract import Deadline
-from townhall_tools.testing import sandbox_upstream
 from townhall.upstream import UpstreamError
 from townhall.upstreams.bins import Collection, Property, addresses, collections
-from townhall_tools.fakes import bins as fake
 from townhall.upstreams.bins.places import tidy
+from townhall_tools.fakes import bins as fake
+from townhall_tools.testing import sandbox_upstream
 
 TODAY = date(2026, 12, 1)  # a Tuesday
-TYPES = [{"match": "general waste", "bin": "rubbish"}, {"match": "black bin", "bin": "rubbish"},
-         {"match": "refuse", "bin": "rubbish"}, {"match": "recycling", "bin": "recycling"},
-         {"match": "food", "bin": "food"}, {"match": "garden", "bin": "garden"}]
+TYPES = [
+    {"match": "general waste", "bin": "rubbish"},
+    {"match": "black bin", "bin": "rubbish"},
+    {"match": "refuse", "bin": "rubbish"},
+    {"match": "recycling", "bin": "recycling"},
+    {"match": "food", "bin": "food"},
+    {"match": "garden", "bin": "garden"},
+]
 TUESDAY = Property("1 Demo Street, Cardiff", "CF10 1EP", "100100000101")  # uprn % 5 == 1
 FRIDAY = Property("Flat 4, 20 Heol Enghraifft, Cardiff", "CF24 4HQ", "100100000204")  # uprn % 5 == 4
 
@@ -38,22 +43,37 @@ def ical(base: str) -> dict:
 
 
 def json_api(base: str) -> dict:
-    return {"type": "json", "url": f"{base}/bins/council/collections?uprn={{uprn}}", "list": "collections",
-            "type_field": "service.name", "date_field": "dates", "date_format": "%Y-%m-%d", "types": TYPES}
+    return {
+        "type": "json",
+        "url": f"{base}/bins/council/collections?uprn={{uprn}}",
+        "list": "collections",
+        "type_field": "service.name",
+        "date_field": "dates",
+        "date_format": "%Y-%m-%d",
+        "types": TYPES,
+    }
 
 
 def ukbcd(base: str) -> dict:
-    return {"type": "ukbcd", "url": f"{base}/bins/ukbcd/api/bin_collection/CardiffCouncil?uprn={{uprn}}",
-            "types": TYPES}
+    return {
+        "type": "ukbcd",
+        "url": f"{base}/bins/ukbcd/api/bin_collection/CardiffCouncil?uprn={{uprn}}",
+        "types": TYPES,
+    }
 
 
 def expected(uprn: str, first: date, last: date) -> list[Collection]:
     """What the fake's demo calendar says, straight from its schedule."""
-    return sorted(Collection(day, kind) for kind, start, every in fake.schedule(uprn)
-                  for day in fake.dates(start, every) if first <= day <= last)
+    return sorted(
+        Collection(day, kind)
+        for kind, start, every in fake.schedule(uprn)
+        for day in fake.dates(start, every)
+        if first <= day <= last
+    )
 
 
 # -- collection sources ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("source", [ical, json_api, ukbcd], ids=["ical", "json", "ukbcd"])
 @pytest.mark.parametrize("prop", [TUESDAY, FRIDAY], ids=["tuesday", "friday"])
@@ -131,10 +151,12 @@ def test_a_feed_addressed_by_uprn_needs_one(served_fakes, up):
 
 @pytest.mark.parametrize(
     ("body", "words"),
-    [({"collections": [{"service": {"name": "Refuse"}, "dates": ["1/12/2026x"]}]}, "written as"),
-     ({"collections": [{"service": {}, "dates": ["2026-12-01"]}]}, "service.name"),
-     ({"items": []}, "no list"),
-     ({"collections": [{"service": {"name": "Refuse"}, "dates": [20261201]}]}, "not a date")],
+    [
+        ({"collections": [{"service": {"name": "Refuse"}, "dates": ["1/12/2026x"]}]}, "written as"),
+        ({"collections": [{"service": {}, "dates": ["2026-12-01"]}]}, "service.name"),
+        ({"items": []}, "no list"),
+        ({"collections": [{"service": {"name": "Refuse"}, "dates": [20261201]}]}, "not a date"),
+    ],
 )
 def test_json_api_bodies_that_break_the_mapping_are_malformed(body, words):
     from townhall.upstreams.bins.feeds import parse_json
@@ -148,18 +170,27 @@ def test_json_api_dates_may_be_iso_times_one_per_item_or_absent():
     from townhall.upstreams.bins.feeds import parse_json
 
     source = {**json_api("http://x"), "list": "", "type_field": "type", "date_field": "next", "date_format": "iso"}
-    body = [{"type": "Refuse", "next": "2026-12-01T23:30:00Z"},  # 23:30 GMT is still 1 December in London
-            {"type": "Food", "next": "2026-06-01T23:30:00Z"},  # 00:30 BST: 2 June in London
-            {"type": "Garden", "next": None}]
-    assert sorted(parse_json(body, source)) == [Collection(date(2026, 6, 2), "food"),
-                                                Collection(date(2026, 12, 1), "rubbish")]
+    body = [
+        {"type": "Refuse", "next": "2026-12-01T23:30:00Z"},  # 23:30 GMT is still 1 December in London
+        {"type": "Food", "next": "2026-06-01T23:30:00Z"},  # 00:30 BST: 2 June in London
+        {"type": "Garden", "next": None},
+    ]
+    assert sorted(parse_json(body, source)) == [
+        Collection(date(2026, 6, 2), "food"),
+        Collection(date(2026, 12, 1), "rubbish"),
+    ]
 
 
 @pytest.mark.parametrize(
     "body",
-    [{"bins": [{"type": "Black Bin", "collectionDate": "2026-12-01"}]}, {"bins": [{"type": "Black Bin"}]},
-     {"bins": "none"}, [], {"bins": [{"type": 3, "collectionDate": "01/12/2026"}]},
-     {"bins": [{"type": "Black Bin", "collectionDate": "31/02/2026"}]}],
+    [
+        {"bins": [{"type": "Black Bin", "collectionDate": "2026-12-01"}]},
+        {"bins": [{"type": "Black Bin"}]},
+        {"bins": "none"},
+        [],
+        {"bins": [{"type": 3, "collectionDate": "01/12/2026"}]},
+        {"bins": [{"type": "Black Bin", "collectionDate": "31/02/2026"}]},
+    ],
 )
 def test_ukbcd_output_that_breaks_its_schema_is_malformed(body):
     from townhall.upstreams.bins.feeds import parse_ukbcd
@@ -173,14 +204,29 @@ def test_ukbcd_output_matches_its_published_schema(served_fakes):
     """The fake's output is what UKBinCollectionData's tests/output.schema accepts."""
     from jsonschema import Draft7Validator
 
-    schema = {"type": "object", "additionalProperties": False, "required": ["bins"], "properties": {"bins": {
-        "type": "array", "minItems": 1, "items": {"type": "object", "additionalProperties": False,
-                                                  "required": ["type", "collectionDate"], "properties": {
-                                                      "type": {"type": "string"},
-                                                      "collectionDate": {"type": "string",
-                                                                         "pattern": r"^\d{2}/\d{2}/\d{4}$"}}}}}}
-    body = requests.get(f"{served_fakes.url}/bins/ukbcd/api/bin_collection/CardiffCouncil",
-                        params={"uprn": TUESDAY.uprn}, timeout=5).json()
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["bins"],
+        "properties": {
+            "bins": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["type", "collectionDate"],
+                    "properties": {
+                        "type": {"type": "string"},
+                        "collectionDate": {"type": "string", "pattern": r"^\d{2}/\d{2}/\d{4}$"},
+                    },
+                },
+            }
+        },
+    }
+    body = requests.get(
+        f"{served_fakes.url}/bins/ukbcd/api/bin_collection/CardiffCouncil", params={"uprn": TUESDAY.uprn}, timeout=5
+    ).json()
     assert not list(Draft7Validator(schema).iter_errors(body))
 
 
@@ -196,22 +242,31 @@ def test_a_calendar_that_is_not_one_is_malformed():
 def test_ical_events_with_times_count_on_their_london_day():
     from townhall.upstreams.bins.feeds import parse_ical
 
-    feed = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20260101T000000Z\r\n"
-            "SUMMARY:Food waste\r\nDTSTART:20260601T233000Z\r\nRRULE:FREQ=WEEKLY;COUNT=2\r\n"
-            "EXDATE:20260608T233000Z\r\nRDATE:20260610T070000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    feed = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20260101T000000Z\r\n"
+        "SUMMARY:Food waste\r\nDTSTART:20260601T233000Z\r\nRRULE:FREQ=WEEKLY;COUNT=2\r\n"
+        "EXDATE:20260608T233000Z\r\nRDATE:20260610T070000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
     found = sorted(parse_ical(feed.encode(), TYPES, date(2026, 5, 1), date(2026, 7, 1)))
     assert found == [Collection(date(2026, 6, 2), "food"), Collection(date(2026, 6, 10), "food")]
 
 
 # -- addresses ------------------------------------------------------------------------------------
 
+
 def os_places(base: str) -> dict:
     return {"type": "os_places", "url": f"{base}/bins/os/search/places/v1", "api_key_secret": "os-places-api-key"}
 
 
 def council(base: str) -> dict:
-    return {"type": "json", "url": f"{base}/bins/council/addresses?postcode={{postcode}}", "list": "addresses",
-            "uprn_field": "uprn", "address_field": "address", "round_field": "round"}
+    return {
+        "type": "json",
+        "url": f"{base}/bins/council/addresses?postcode={{postcode}}",
+        "list": "addresses",
+        "uprn_field": "uprn",
+        "address_field": "address",
+        "round_field": "round",
+    }
 
 
 def test_os_places_addresses_read_as_residents_write_them(served_fakes, up):
@@ -219,8 +274,11 @@ def test_os_places_addresses_read_as_residents_write_them(served_fakes, up):
     assert len(found) == 12
     assert found[0] == Property("Flat 1, 20 Heol Enghraifft, Cardiff", "CF24 4HQ", "100100000201")
     received = requests.get(f"{served_fakes.url}/bins/_received", timeout=5).json()
-    assert {"method": "GET", "path": "/os/search/places/v1/postcode",
-            "args": {"postcode": "CF24 4HQ", "dataset": "DPA", "maxresults": "100", "key_accepted": True}} in received
+    assert {
+        "method": "GET",
+        "path": "/os/search/places/v1/postcode",
+        "args": {"postcode": "CF24 4HQ", "dataset": "DPA", "maxresults": "100", "key_accepted": True},
+    } in received
 
 
 def test_os_places_no_hits_is_no_properties(served_fakes, up):
@@ -229,8 +287,11 @@ def test_os_places_no_hits_is_no_properties(served_fakes, up):
 
 
 def test_os_places_400_for_a_postcode_it_cannot_look_up_is_no_properties(served_fakes, up):
-    body = requests.get(f"{served_fakes.url}/bins/os/search/places/v1/postcode",
-                        params={"postcode": "CF2", "key": "demo-cardiff-os-places-key-not-a-secret"}, timeout=5)
+    body = requests.get(
+        f"{served_fakes.url}/bins/os/search/places/v1/postcode",
+        params={"postcode": "CF2", "key": "demo-cardiff-os-places-key-not-a-secret"},
+        timeout=5,
+    )
     assert body.status_code == 400 and body.json()["error"]["statuscode"] == 400
     assert addresses(os_places(served_fakes.url), ical(""), "CF2", up, deadline()) == []
 
@@ -255,8 +316,10 @@ def test_os_places_without_its_secret_is_unconfigured(served_fakes):
 def test_council_addresses_carry_their_round(served_fakes, up):
     found = addresses(council(served_fakes.url), ical(""), "OX4 1YB", up, deadline())
     assert len(found) == 14
-    assert found[:2] == [Property("1 Example Road, Oxford", "OX4 1YB", "100120000201", "WED-A"),
-                         Property("2 Example Road, Oxford", "OX4 1YB", "100120000202", "WED-B")]
+    assert found[:2] == [
+        Property("1 Example Road, Oxford", "OX4 1YB", "100120000201", "WED-A"),
+        Property("2 Example Road, Oxford", "OX4 1YB", "100120000202", "WED-B"),
+    ]
 
 
 @pytest.mark.parametrize("settings", [os_places, council], ids=["os_places", "json"])
@@ -274,10 +337,14 @@ def test_address_failures(served_fakes, up, settings):
 
 
 def test_a_settings_table_and_the_postcode_alone():
-    table = {"type": "table", "properties": [
-        {"address": "1 Demo Lane, Oxford", "postcode": "OX1 2JD", "uprn": "1", "round": "A"},
-        {"address": "2 Demo Lane, Oxford", "postcode": "OX1 2JD"},
-        {"address": "9 Other Road, Oxford", "postcode": "OX4 1YB"}]}
+    table = {
+        "type": "table",
+        "properties": [
+            {"address": "1 Demo Lane, Oxford", "postcode": "OX1 2JD", "uprn": "1", "round": "A"},
+            {"address": "2 Demo Lane, Oxford", "postcode": "OX1 2JD"},
+            {"address": "9 Other Road, Oxford", "postcode": "OX4 1YB"},
+        ],
+    }
     rounds = {"type": "rounds", "rounds": [], "assign": {"postcodes": {"OX4": "B", "OX4 1YB": "C"}}}
     found = addresses(table, rounds, "OX1 2JD", None, deadline())
     assert found == [Property("1 Demo Lane, Oxford", "OX1 2JD", "1", "A"), Property("2 Demo Lane, Oxford", "OX1 2JD")]
@@ -288,11 +355,13 @@ def test_a_settings_table_and_the_postcode_alone():
 
 @pytest.mark.parametrize(
     ("raw", "tidied"),
-    [("10, DEMO STREET, CARDIFF, CF10 1EP", "10 Demo Street, Cardiff"),
-     ("FLAT 2A, 20, HEOL-Y-DELYN, CARDIFF, CF10 1EP", "Flat 2A, 20 Heol-y-Delyn, Cardiff"),
-     ("THE OLD MILL, MILL LANE, CARDIFF", "The Old Mill, Mill Lane, Cardiff"),
-     ("12 Example Road, Oxford, CF10 1EP", "12 Example Road, Oxford"),
-     ("12 Example Road, Oxford CF101EP", "12 Example Road, Oxford")],
+    [
+        ("10, DEMO STREET, CARDIFF, CF10 1EP", "10 Demo Street, Cardiff"),
+        ("FLAT 2A, 20, HEOL-Y-DELYN, CARDIFF, CF10 1EP", "Flat 2A, 20 Heol-y-Delyn, Cardiff"),
+        ("THE OLD MILL, MILL LANE, CARDIFF", "The Old Mill, Mill Lane, Cardiff"),
+        ("12 Example Road, Oxford, CF10 1EP", "12 Example Road, Oxford"),
+        ("12 Example Road, Oxford CF101EP", "12 Example Road, Oxford"),
+    ],
 )
 def test_addresses_are_tidied(raw, tidied):
     assert tidy(raw, "CF10 1EP") == tidied
@@ -302,6 +371,11 @@ def test_properties_survive_a_context_and_bad_ones_do_not():
     prop = Property("1 Demo Lane, Oxford", "OX1 2JD", "100120000101", "TUE-A")
     assert Property.from_context(prop.to_context()) == prop
     assert Property.from_context({"address": "OX4 1YB", "postcode": "ox41yb"}) == Property("OX4 1YB", "OX4 1YB")
-    for bad in (None, "x", {"address": "1 Demo Lane"}, {"address": "", "postcode": "OX1 2JD"},
-                {"address": "a", "postcode": "nope"}):
+    for bad in (
+        None,
+        "x",
+        {"address": "1 Demo Lane"},
+        {"address": "", "postcode": "OX1 2JD"},
+        {"address": "a", "postcode": "nope"},
+    ):
         assert Property.from_context(bad) is None

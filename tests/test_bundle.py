@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from support import PASSWORDS, REPO, TENANTS, basic, check_response
 
 from conftest import free_port, stop, wait_for_port
-from support import PASSWORDS, REPO, TENANTS, basic, check_response
 
 BUNDLE = REPO / "infra" / "scripts" / "bundle.py"
 
@@ -37,8 +37,12 @@ def _bundle_module():
 def bundle(tmp_path_factory) -> Path:
     """A bundle built by the script, outside the repository (so nothing of the repo can leak in)."""
     out = tmp_path_factory.mktemp("bundle")
-    done = subprocess.run([sys.executable, str(BUNDLE), "--out", str(out / "function"), "--zip",
-                           str(out / "function.zip")], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(BUNDLE), "--out", str(out / "function"), "--zip", str(out / "function.zip")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "sha256" in done.stdout
     return out
@@ -63,8 +67,9 @@ def test_bundle_holds_nothing_but_the_runtime(bundle):
     root = bundle / "function"
     names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
     forbidden = {
-        "tooling": lambda n: "townhall_tools" in n or n.startswith(("tools/", "townhall/cli", "townhall/agent/",
-                                                                       "townhall/simulator/")),
+        "tooling": lambda n: (
+            "townhall_tools" in n or n.startswith(("tools/", "townhall/cli", "townhall/agent/", "townhall/simulator/"))
+        ),
         "fake": lambda n: n.rsplit("/", 1)[-1] in ("fake.py", "fakes.py") or "/fakes/" in n,
         "test": lambda n: "/tests/" in n or n.rsplit("/", 1)[-1].startswith("test") or n.endswith("conftest.py"),
         "conversation script": lambda n: "/conversations/" in n,
@@ -79,8 +84,9 @@ def test_bundle_holds_nothing_but_the_runtime(bundle):
     for folder in sorted((root / "library").iterdir()):
         own = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
         assert {"manifest.yaml", "schema.json", "handler.py", "messages/en.yaml"} <= set(own), (folder.name, own)
-        assert all(n in ("manifest.yaml", "schema.json") or n.startswith("messages/") or n.endswith(".py")
-                   for n in own), (folder.name, own)
+        assert all(
+            n in ("manifest.yaml", "schema.json") or n.startswith("messages/") or n.endswith(".py") for n in own
+        ), (folder.name, own)
 
 
 def test_bundle_zip_is_deterministic(bundle, tmp_path):
@@ -92,8 +98,14 @@ def test_bundle_zip_is_deterministic(bundle, tmp_path):
 def test_runtime_finds_the_library_inside_the_bundle(bundle):
     code = "import townhall.library as l; print(l.default_library_dir())"
     env = {k: v for k, v in os.environ.items() if k not in ("TOWNHALL_LIBRARY_DIR", "PYTHONPATH")}
-    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, '.'); {code}"],
-                         cwd=bundle / "function", capture_output=True, text=True, env=env, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, '.'); {code}"],
+        cwd=bundle / "function",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()) == (bundle / "function" / "library").resolve()
 
@@ -107,8 +119,12 @@ def _bundle_python(requirements: Path) -> Path:
         return python
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                           "-r", str(requirements)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, f"installing the bundle's requirements failed:\n{done.stderr[-3000:]}"
     (venv / ".complete").touch()
     return python
@@ -118,8 +134,12 @@ def test_bundle_serves_a_request_with_only_its_own_requirements(bundle, tmp_path
     root = bundle / "function"
     python = _bundle_python(root / "requirements.txt")
     # Only what requirements.txt installs: no townhall package, no test tools.
-    listed = subprocess.run([str(python), "-m", "pip", "list", "--format=json", "--disable-pip-version-check"],
-                            capture_output=True, text=True, timeout=120)
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json", "--disable-pip-version-check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     installed = {p["name"].lower() for p in json.loads(listed.stdout)}
     assert "townhall" not in installed and "pytest" not in installed and "google-cloud-dialogflow" not in installed
     assert {"functions-framework", "google-cloud-firestore", "jsonschema", "pyyaml"} <= installed
@@ -141,8 +161,9 @@ def test_bundle_serves_a_request_with_only_its_own_requirements(bundle, tmp_path
         "print(len(sys.modules))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TOWNHALL_", "PYTHON"))}
-    imported = subprocess.run([str(python), "-I", "-c", every_module], cwd=root, capture_output=True, text=True,
-                              env=env, timeout=120)
+    imported = subprocess.run(
+        [str(python), "-I", "-c", every_module], cwd=root, capture_output=True, text=True, env=env, timeout=120
+    )
     assert imported.returncode == 0, imported.stderr[-3000:]
 
     port = free_port()
@@ -150,21 +171,39 @@ def test_bundle_serves_a_request_with_only_its_own_requirements(bundle, tmp_path
     env.update(TOWNHALL_SETTINGS_BACKEND="files", TOWNHALL_TENANTS_DIR=str(TENANTS))
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(python.with_name("functions-framework")), "--target", "webhook", "--source", "main.py",
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(python.with_name("functions-framework")),
+                "--target",
+                "webhook",
+                "--source",
+                "main.py",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         wait_for_port(port, proc, 60, log)
         body = json.loads((REPO / "examples" / "request.json").read_text())
-        answer = requests.post(f"http://127.0.0.1:{port}/", json=body, timeout=30,
-                               headers={"Authorization": basic("oxford", PASSWORDS["oxford"])})
+        answer = requests.post(
+            f"http://127.0.0.1:{port}/",
+            json=body,
+            timeout=30,
+            headers={"Authorization": basic("oxford", PASSWORDS["oxford"])},
+        )
         assert answer.status_code == 200, (answer.status_code, answer.text, log.read_text()[-2000:])
         data = check_response(answer.content, body["session"])
         # Oxford's own hours (infra/tenants/oxford.yaml), answered by the bundle's contact process.
         assert "Friday: 9am to 4:30pm" in data["fulfillmentText"], data
-        refused = requests.post(f"http://127.0.0.1:{port}/", json=body, timeout=30,
-                                headers={"Authorization": basic("oxford", "wrong")})
+        refused = requests.post(
+            f"http://127.0.0.1:{port}/", json=body, timeout=30, headers={"Authorization": basic("oxford", "wrong")}
+        )
         assert refused.status_code == 401
     finally:
         stop(proc)

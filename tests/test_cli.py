@@ -41,8 +41,10 @@ def test_validate_reports_file_path_and_reason(tmp_path):
     out = run("tenants", "validate", str(bad), str(broken), str(misnamed))
     assert out.returncode == 1
     lines = out.stderr.splitlines()
-    assert f"{bad}: languages: [\"cy\"] must include 'en'; expected: Languages the council's bot speaks, English " \
-           "first: en, and cy (Welsh) for Welsh councils (e.g. [\"en\"] or [\"en\", \"cy\"])" in lines
+    assert (
+        f"{bad}: languages: [\"cy\"] must include 'en'; expected: Languages the council's bot speaks, English "
+        'first: en, and cy (Welsh) for Welsh councils (e.g. ["en"] or ["en", "cy"])' in lines
+    )
     assert any(line.startswith(f"{bad}: webhook.password_sha256: ") for line in lines)
     assert f"{bad}: processes.contact.opening_hours.monday: 17:00-09:00 closes before it opens" in lines
     assert any(line.startswith(f"{broken}:3: not valid YAML") for line in lines), lines
@@ -128,8 +130,10 @@ def test_validate_refuses_a_gss_code_another_council_holds(tmp_path):
     path = _write(tenants, "oxford-two.yaml", twin)
     out = run("--tenants-dir", str(tenants), "tenants", "validate", str(path))
     assert out.returncode == 1
-    assert (f"{path}: gss_code: E07000178 (Oxford City Council) is already the code of tenant 'oxford' ({tenants / 'oxford.yaml'});"
-            " expected: one tenant file per council") in out.stderr
+    assert (
+        f"{path}: gss_code: E07000178 (Oxford City Council) is already the code of tenant 'oxford' ({tenants / 'oxford.yaml'});"
+        " expected: one tenant file per council"
+    ) in out.stderr
     # Demo tenants may share a real council's code.
     assert run("tenants", "validate").returncode == 0
 
@@ -152,9 +156,11 @@ def test_validate_refuses_placeholders_in_a_real_council_file_only(tmp_path):
     assert out.returncode == 1
     lines = out.stderr.splitlines()
     # oxford's demo values are on example.org: each is a placeholder in a real council's file.
-    assert f"{path}: contact.email: still a placeholder (TODO or example.org) from `townhall tenant new`; " \
-           "expected: the council's own value (docs/tenants.md), or switch that process off with " \
-           "`enabled: false`" in lines
+    assert (
+        f"{path}: contact.email: still a placeholder (TODO or example.org) from `townhall tenant new`; "
+        "expected: the council's own value (docs/tenants.md), or switch that process off with "
+        "`enabled: false`" in lines
+    )
     assert any(line.startswith(f"{path}: processes.faq.entries[0].links[0].url: still a placeholder") for line in lines)
     doc["demo"] = True
     assert run("tenants", "validate", str(_write(tmp_path, "oxford.yaml", doc))).returncode == 0
@@ -167,15 +173,30 @@ def test_faq_must_answer_in_every_language_the_council_offers(tmp_path):
     path.write_text(yaml.safe_dump(doc, allow_unicode=True))
     out = run("tenants", "validate", str(path))
     assert out.returncode == 1
-    assert (f"{path}: processes.faq.entries[1].answer: give the Welsh too (cy), as this council offers en and cy"
-            in out.stderr)
+    assert (
+        f"{path}: processes.faq.entries[1].answer: give the Welsh too (cy), as this council offers en and cy"
+        in out.stderr
+    )
 
 
 def test_request_prints_a_real_webhook_request():
     from google.cloud.dialogflow_v2.types import WebhookRequest
 
-    out = run("request", "cardiff", "faq.ask", "--param", "topic=recycling-bags", "--param", "count=3",
-              "--text", "bags", "--lang", "cy", "--context", 'faq-followup={"asked": true}')
+    out = run(
+        "request",
+        "cardiff",
+        "faq.ask",
+        "--param",
+        "topic=recycling-bags",
+        "--param",
+        "count=3",
+        "--text",
+        "bags",
+        "--lang",
+        "cy",
+        "--context",
+        'faq-followup={"asked": true}',
+    )
     assert out.returncode == 0, out.stderr
     body = json.loads(out.stdout)
     parsed = WebhookRequest.from_json(out.stdout)  # strict: no unknown field
@@ -190,7 +211,9 @@ def test_request_refuses_an_intent_the_tenant_does_not_have():
     out = run("request", "oxford", "welcome.helo")
     assert out.returncode == 2 and out.stdout == ""
     assert "townhall: request oxford welcome.helo: the library has no intent 'welcome.helo'." in out.stderr
-    assert "oxford's intents: " in out.stderr and "welcome.hello" in out.stderr and "contact.opening_hours" in out.stderr
+    assert (
+        "oxford's intents: " in out.stderr and "welcome.hello" in out.stderr and "contact.opening_hours" in out.stderr
+    )
 
 
 def test_request_refuses_an_intent_of_a_process_the_tenant_has_not_switched_on(tmp_path):
@@ -205,10 +228,13 @@ def test_request_refuses_an_intent_of_a_process_the_tenant_has_not_switched_on(t
     assert "faq.ask" not in out.stderr.split("oxford's intents: ")[1]
 
 
-@pytest.mark.parametrize("args,message", [
-    (["request", "nosuch", "welcome.hello"], "no tenant file"),
-    (["request", "oxford", "welcome.hello", "--param", "novalue"], "write it as name=value"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["request", "nosuch", "welcome.hello"], "no tenant file"),
+        (["request", "oxford", "welcome.hello", "--param", "novalue"], "write it as name=value"),
+    ],
+)
 def test_request_explains_mistakes(args, message):
     out = run(*args)
     assert out.returncode != 0

@@ -14,14 +14,25 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from support import REPO, TENANTS
 
 CLOUDBUILD = yaml.safe_load((REPO / "cloudbuild.yaml").read_text(encoding="utf-8"))
 SCRIPTS = REPO / "infra" / "scripts"
 TOWNHALL = str(Path(sys.executable).with_name("townhall"))
-BUILT_IN = {"PROJECT_ID", "BUILD_ID", "PROJECT_NUMBER", "LOCATION", "COMMIT_SHA", "SHORT_SHA", "REPO_NAME",
-            "BRANCH_NAME", "TAG_NAME", "REVISION_ID", "TRIGGER_NAME", "SERVICE_ACCOUNT"}
+BUILT_IN = {
+    "PROJECT_ID",
+    "BUILD_ID",
+    "PROJECT_NUMBER",
+    "LOCATION",
+    "COMMIT_SHA",
+    "SHORT_SHA",
+    "REPO_NAME",
+    "BRANCH_NAME",
+    "TAG_NAME",
+    "REVISION_ID",
+    "TRIGGER_NAME",
+    "SERVICE_ACCOUNT",
+}
 
 
 def _stages() -> list[str]:
@@ -98,8 +109,10 @@ def test_plan_is_attached_to_the_build():
 
 
 # A townhall or make command in command position: at the start of a line, after ; & | or $(.
-COMMAND = re.compile(r'(?:^|[;&|]\s*|\$\(\s*)(?P<tool>"\$(?:townhall|TOWNHALL)"|\S*townhall|make)\s+'
-                     r'(?P<first>[a-z][\w-]*)(?:\s+(?P<second>[a-z][\w-]*))?')
+COMMAND = re.compile(
+    r'(?:^|[;&|]\s*|\$\(\s*)(?P<tool>"\$(?:townhall|TOWNHALL)"|\S*townhall|make)\s+'
+    r"(?P<first>[a-z][\w-]*)(?:\s+(?P<second>[a-z][\w-]*))?"
+)
 
 
 def _script_commands(path: Path) -> list[tuple[str, tuple[str, ...]]]:
@@ -135,8 +148,9 @@ def test_townhall_and_make_commands_in_scripts_exist():
 def test_deploy_stages_skip_on_pull_requests():
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}
     for stage in ("apply", "settings", "agents-fetch", "agents", "agents-record"):
-        done = subprocess.run(["bash", str(SCRIPTS / "ci.sh"), stage], capture_output=True, text=True,
-                              timeout=30, env=env, cwd=REPO)
+        done = subprocess.run(
+            ["bash", str(SCRIPTS / "ci.sh"), stage], capture_output=True, text=True, timeout=30, env=env, cwd=REPO
+        )
         assert done.returncode == 0, done.stderr
         assert "nothing to deploy" in done.stdout
     bad = subprocess.run(["bash", str(SCRIPTS / "ci.sh"), "deploy"], capture_output=True, text=True, timeout=30)
@@ -145,8 +159,9 @@ def test_deploy_stages_skip_on_pull_requests():
 
 def test_settings_stage_says_which_substitution_is_missing():
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("TOWNHALL_")}, "TOWNHALL_DEPLOY": "true"}
-    done = subprocess.run(["bash", str(SCRIPTS / "ci.sh"), "settings"], capture_output=True, text=True,
-                          timeout=30, env=env, cwd=REPO)
+    done = subprocess.run(
+        ["bash", str(SCRIPTS / "ci.sh"), "settings"], capture_output=True, text=True, timeout=30, env=env, cwd=REPO
+    )
     assert done.returncode == 2
     assert "TOWNHALL_PLATFORM_PROJECT is not set" in done.stderr
 
@@ -168,10 +183,20 @@ def fake_townhall(tmp_path):
 
 
 def _deploy(wrapper, tenants, library, previous, current, demo=True):
-    env = {**os.environ, "TOWNHALL": str(wrapper), "TENANTS_DIR": str(tenants), "LIBRARY_DIR": str(library),
-           "TOWNHALL_INCLUDE_DEMO_TENANTS": "true" if demo else "false"}
-    return subprocess.run(["bash", str(SCRIPTS / "deploy-agents.sh"), str(previous), str(current)],
-                          capture_output=True, text=True, timeout=120, env=env)
+    env = {
+        **os.environ,
+        "TOWNHALL": str(wrapper),
+        "TENANTS_DIR": str(tenants),
+        "LIBRARY_DIR": str(library),
+        "TOWNHALL_INCLUDE_DEMO_TENANTS": "true" if demo else "false",
+    }
+    return subprocess.run(
+        ["bash", str(SCRIPTS / "deploy-agents.sh"), str(previous), str(current)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def test_deploy_agents_deploys_changed_councils_only_and_records_after_success(fake_townhall, tmp_path):

@@ -11,11 +11,11 @@ import json
 
 import pytest
 import requests
-
 from support import PROJECTS, TENANTS, auth_for, check_response
-from townhall_tools import conversations
+
 from townhall.library import default_library
 from townhall.yamlio import load_yaml
+from townhall_tools import conversations
 
 LIBRARY = default_library()
 TENANT_DOCS = {p.stem: load_yaml(p) for p in sorted(TENANTS.glob("*.yaml"))}
@@ -27,8 +27,7 @@ def council_name(tenant: str, language: str) -> str:
     return doc.get("name_cy") or doc["name"] if language == "cy" else doc["name"]
 
 
-@pytest.mark.parametrize(("conversation", "tenant"), CASES,
-                         ids=[f"{c.name}[{t}]" for c, t in CASES])
+@pytest.mark.parametrize(("conversation", "tenant"), CASES, ids=[f"{c.name}[{t}]" for c, t in CASES])
 def test_conversation(conversation, tenant, served):
     session = requests.Session()
 
@@ -41,8 +40,13 @@ def test_conversation(conversation, tenant, served):
         return check_response(r.content, body["session"])
 
     failures = conversations.replay(
-        conversation, PROJECTS[tenant], council_name(tenant, conversation.language), send,
-        conversations.event_intents(LIBRARY), session_id=f"conv-{abs(hash((conversation.name, tenant))) % 10**8}")
+        conversation,
+        PROJECTS[tenant],
+        council_name(tenant, conversation.language),
+        send,
+        conversations.event_intents(LIBRARY),
+        session_id=f"conv-{abs(hash((conversation.name, tenant))) % 10**8}",
+    )
     assert not failures, "\n".join(failures)
 
 
@@ -56,13 +60,21 @@ def test_every_process_has_a_conversation():
 def test_the_replay_catches_a_wrong_expectation(served):
     """The replay is not vacuous: an expectation the reply fails is reported, naming the turn."""
     conversation = conversations.Conversation(
-        TENANTS / "oxford.yaml", "welcome", "checks the checker", "en",
-        (conversations.Step("hi", "welcome.hello", {}, {"says": ["no council says this phrase"]}),))
+        TENANTS / "oxford.yaml",
+        "welcome",
+        "checks the checker",
+        "en",
+        (conversations.Step("hi", "welcome.hello", {}, {"says": ["no council says this phrase"]}),),
+    )
     session = requests.Session()
 
     def send(body, now):
-        r = session.post(served.url, data=json.dumps(body), timeout=10,
-                         headers={"Content-Type": "application/json", **auth_for("oxford")})
+        r = session.post(
+            served.url,
+            data=json.dumps(body),
+            timeout=10,
+            headers={"Content-Type": "application/json", **auth_for("oxford")},
+        )
         return r.json()
 
     failures = conversations.replay(conversation, PROJECTS["oxford"], "Oxford", send, {}, "conv-check")

@@ -30,8 +30,12 @@ def test_dates_in_words(day, language, long, on):
 
 @pytest.mark.parametrize(
     ("value", "en", "cy"),
-    [(time(9), "9am", "9yb"), (time(12), "12pm", "12yh"), (time(0, 30), "12:30am", "12:30yb"),
-     (time(17, 5), "5:05pm", "5:05yh")],
+    [
+        (time(9), "9am", "9yb"),
+        (time(12), "12pm", "12yh"),
+        (time(0, 30), "12:30am", "12:30yb"),
+        (time(17, 5), "5:05pm", "5:05yh"),
+    ],
 )
 def test_clock(value, en, cy):
     assert dates.clock(value, "en") == en

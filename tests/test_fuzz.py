@@ -12,14 +12,22 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from support import PROJECTS, auth_for, check_response
+
 from townhall import wire
 
-settings.register_profile("default", max_examples=150, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-settings.register_profile("long", max_examples=5000, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile(
+    "default",
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long",
+    max_examples=5000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 json_values = st.recursive(
@@ -28,16 +36,25 @@ json_values = st.recursive(
     max_leaves=20,
 )
 
-INTENTS = ["welcome.hello", "fallback.unknown", "contact.details", "contact.opening_hours", "contact.open_now",
-           "contact.human", "faq.ask", "faq.list", "nosuch.intent"]
+INTENTS = [
+    "welcome.hello",
+    "fallback.unknown",
+    "contact.details",
+    "contact.opening_hours",
+    "contact.open_now",
+    "contact.human",
+    "faq.ask",
+    "faq.list",
+    "nosuch.intent",
+]
 
 
 @pytest.fixture(scope="module")
 def fuzz_client():
     """One app for the whole module, through create_app (settings cached after the first turn)."""
     from functions_framework import create_app
-
     from support import FUNCTIONS, TENANTS
+
     from townhall import logs, webhook
 
     saved = {k: os.environ.get(k) for k in ("TOWNHALL_SETTINGS_BACKEND", "TOWNHALL_TENANTS_DIR")}
@@ -70,13 +87,20 @@ def _paths(value, prefix=()):
 def mutated_requests(draw):
     tenant = draw(st.sampled_from(["oxford", "cardiff"]))
     body = wire.build_request(
-        PROJECTS[tenant], draw(st.sampled_from(INTENTS)),
-        parameters=draw(st.dictionaries(st.sampled_from(["topic", "count", "postcode", "sleep"]), json_values, max_size=3)),
+        PROJECTS[tenant],
+        draw(st.sampled_from(INTENTS)),
+        parameters=draw(
+            st.dictionaries(st.sampled_from(["topic", "count", "postcode", "sleep"]), json_values, max_size=3)
+        ),
         text=draw(st.text(max_size=50)),
         language_code=draw(st.sampled_from(["en", "cy", "cy-GB", "en-gb", "fr", ""])),
-        contexts=draw(st.dictionaries(st.sampled_from(["fallback-misses", "x"]),
-                                      st.dictionaries(st.sampled_from(["count", "y"]), json_values, max_size=2),
-                                      max_size=2)),
+        contexts=draw(
+            st.dictionaries(
+                st.sampled_from(["fallback-misses", "x"]),
+                st.dictionaries(st.sampled_from(["count", "y"]), json_values, max_size=2),
+                max_size=2,
+            )
+        ),
     )
     for _ in range(draw(st.integers(0, 3))):
         paths = [p for p in _paths(body) if p]
@@ -104,15 +128,17 @@ def _check(answer, body):
 @given(mutated_requests())
 def test_mutated_requests(fuzz_client, case):
     tenant, body = case
-    answer = fuzz_client.post("/", data=json.dumps(body), headers={"Content-Type": "application/json",
-                                                                    **auth_for(tenant)})
+    answer = fuzz_client.post(
+        "/", data=json.dumps(body), headers={"Content-Type": "application/json", **auth_for(tenant)}
+    )
     _check(answer, body)
 
 
 @given(json_values)
 def test_arbitrary_json(fuzz_client, value):
-    answer = fuzz_client.post("/", data=json.dumps(value), headers={"Content-Type": "application/json",
-                                                                     **auth_for("oxford")})
+    answer = fuzz_client.post(
+        "/", data=json.dumps(value), headers={"Content-Type": "application/json", **auth_for("oxford")}
+    )
     _check(answer, value)
 
 

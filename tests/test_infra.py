@@ -15,13 +15,18 @@ import subprocess
 from pathlib import Path
 
 import yaml
-
 from support import REPO, TENANTS
 
 INFRA = REPO / "infra"
 MODULES = {"root": INFRA, "platform": INFRA / "modules" / "platform", "tenant": INFRA / "modules" / "tenant"}
-UPSTREAM_KEYS = {"pay-api-key", "notify-api-key", "open311-api-key", "open311-county-api-key",
-                 "democracy-club-api-key", "os-places-api-key"}
+UPSTREAM_KEYS = {
+    "pay-api-key",
+    "notify-api-key",
+    "open311-api-key",
+    "open311-county-api-key",
+    "democracy-club-api-key",
+    "os-places-api-key",
+}
 
 
 def _tfdocs():
@@ -79,8 +84,13 @@ def test_terraform_fmt_check():
     env = dict(os.environ)
     if not Path(env.get("TF_CLI_CONFIG_FILE", "/nonexistent")).exists():
         env.pop("TF_CLI_CONFIG_FILE", None)  # a missing CLI config only adds a warning
-    done = subprocess.run([terraform, "fmt", "-check", "-recursive", "-diff", str(INFRA)],
-                          capture_output=True, text=True, timeout=60, env=env)
+    done = subprocess.run(
+        [terraform, "fmt", "-check", "-recursive", "-diff", str(INFRA)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert done.returncode == 0, f"run: terraform fmt -recursive infra\n{done.stdout}{done.stderr}"
 
 
@@ -97,7 +107,9 @@ def test_versions_are_pinned_in_every_module():
         blocks = tfdocs.parse(folder)["terraform"]
         settings = {k: v for block in blocks for k, v in block.items()}
         assert re.fullmatch(r">= 1\.\d+\.\d+, < 2\.0\.0", unquote(settings["required_version"])), name
-        providers = {k: v for block in settings["required_providers"] for k, v in block.items() if not k.startswith("__")}
+        providers = {
+            k: v for block in settings["required_providers"] for k, v in block.items() if not k.startswith("__")
+        }
         assert "google" in providers, name
         for provider, spec in providers.items():
             assert re.fullmatch(r"~> \d+\.\d+", unquote(spec["version"])), f"{name}: pin {provider} with ~> X.Y"
@@ -119,7 +131,8 @@ def test_readme_tables_match_variables_and_outputs():
     for folder in tfdocs.modules():
         readme = (folder / "README.md").read_text(encoding="utf-8")
         assert tfdocs.updated(readme, folder) == readme, (
-            f"{folder / 'README.md'} is out of date: run .venv/bin/python infra/scripts/tfdocs.py")
+            f"{folder / 'README.md'} is out of date: run .venv/bin/python infra/scripts/tfdocs.py"
+        )
         for var in tfdocs.variables(folder):
             assert f"| `{var}` |" in readme
 
@@ -137,9 +150,16 @@ def test_validation_blocks_guard_ids_codes_and_languages():
     root = tfdocs.variables(INFRA)
     assert root["secret_adders"].get("validation"), "the root validates what only it takes"
     for var, body in root.items():  # the rest reaches a module that validates it
-        assert body.get("validation") or var in ("include_demo_tenants", "function_source_zip") or \
-            any(f"var.{var}" == unquote(v) for call in module_calls(INFRA).values() for v in call.values()
-                if isinstance(v, str)), var
+        assert (
+            body.get("validation")
+            or var in ("include_demo_tenants", "function_source_zip")
+            or any(
+                f"var.{var}" == unquote(v)
+                for call in module_calls(INFRA).values()
+                for v in call.values()
+                if isinstance(v, str)
+            )
+        ), var
 
 
 # -- The tenant factory ---------------------------------------------------------------------------------
@@ -156,10 +176,15 @@ def test_tenant_files_carry_the_schema_modeline():
 def test_root_instantiates_the_tenant_module_once_per_tenant_file():
     locals_ = {k: unquote(v) for b in tfdocs.parse(INFRA)["locals"] for k, v in b.items()}
     assert locals_["tenant_files"] == 'fileset("${path.module}/tenants", "*.yaml")'
-    assert re.search(r'trimsuffix\(file, "\.yaml"\) => yamldecode\(file\("\$\{path\.module\}/tenants/\$\{file\}"\)\)',
-                     locals_["all_tenants"])
+    assert re.search(
+        r'trimsuffix\(file, "\.yaml"\) => yamldecode\(file\("\$\{path\.module\}/tenants/\$\{file\}"\)\)',
+        locals_["all_tenants"],
+    )
     # Every file is kept, except demo tenants unless include_demo_tenants is set.
-    assert locals_["tenants"] == "{for id, doc in local.all_tenants : id => doc if var.include_demo_tenants || !try(doc.demo, false)}"
+    assert (
+        locals_["tenants"]
+        == "{for id, doc in local.all_tenants : id => doc if var.include_demo_tenants || !try(doc.demo, false)}"
+    )
     calls = module_calls(INFRA)
     tenant_calls = [c for c in calls.values() if unquote(c["source"]) == "./modules/tenant"]
     assert len(tenant_calls) == 1 and unquote(tenant_calls[0]["for_each"]) == "local.tenants"
@@ -199,7 +224,9 @@ def test_every_tenant_file_passes_the_modules_regex_validations():
     for tenant_id, doc in tenant_docs().items():
         values = {"id": doc["id"], "gss_code": doc["gss_code"], "project": doc["dialogflow"]["project"]}
         for pattern, field in checks:
-            assert pattern.fullmatch(values[field]), f"{tenant_id}.yaml: {field} {values[field]!r} fails {pattern.pattern}"
+            assert pattern.fullmatch(values[field]), (
+                f"{tenant_id}.yaml: {field} {values[field]!r} fails {pattern.pattern}"
+            )
         assert doc["languages"][0] == "en" and set(doc["languages"]) <= {"en", "cy"}
         assert "location" not in doc["dialogflow"], "regional agents are refused by the tenant module"
     assert call["project"] == "each.value.dialogflow.project"
@@ -228,7 +255,9 @@ def test_fulfillment_uses_basic_auth_with_the_tenant_id_and_the_generated_secret
     version = found[("google_secret_manager_secret_version", "webhook_password")]
     assert unquote(version["secret_data"]) == "random_password.webhook.result"
     outputs = tfdocs.outputs(MODULES["tenant"])
-    assert unquote(outputs["webhook_password_sha256"]["value"]) == "nonsensitive(sha256(random_password.webhook.result))"
+    assert (
+        unquote(outputs["webhook_password_sha256"]["value"]) == "nonsensitive(sha256(random_password.webhook.result))"
+    )
     root = tfdocs.outputs(INFRA)
     assert "tenant.webhook_password_sha256" in unquote(root["webhook_password_sha256"]["value"])
 
@@ -239,12 +268,16 @@ def test_upstream_secrets_are_named_townhall_tenant_name_in_the_platform_project
     assert set(re.findall(r'"([a-z0-9-]+)"', local["upstream_keys"])) == UPSTREAM_KEYS
     # Every secret a tenant file or a process example names has its container.
     named = set()
-    for path in [*sorted((REPO / "infra" / "tenants").glob("*.yaml")), *sorted((REPO / "library").glob("*/example.yaml"))]:
+    for path in [
+        *sorted((REPO / "infra" / "tenants").glob("*.yaml")),
+        *sorted((REPO / "library").glob("*/example.yaml")),
+    ]:
         named |= set(re.findall(r"api_key_secret:\s*([a-z0-9-]+)", path.read_text(encoding="utf-8")))
     assert named and named <= UPSTREAM_KEYS, f"secrets with no container in modules/tenant: {named - UPSTREAM_KEYS}"
     assert local["secret_prefix"] == "townhall-${var.tenant.id}"
-    assert local["secrets"] == ('merge({"webhook-password" = "webhook-password"}, '
-                                '{for key in local.upstream_keys : key => "upstream-key"})')
+    assert local["secrets"] == (
+        'merge({"webhook-password" = "webhook-password"}, {for key in local.upstream_keys : key => "upstream-key"})'
+    )
     secrets = found[("google_secret_manager_secret", "secrets")]
     assert unquote(secrets["for_each"]) == "local.secrets"
     assert unquote(secrets["secret_id"]) == "${local.secret_prefix}-${each.key}"
@@ -284,8 +317,11 @@ def test_every_resource_names_its_project():
             if kind not in NO_PROJECT_ARGUMENT:
                 assert "project" in body, f"{name}: {kind}.{label} must set project (infra/README.md, 'One provider')"
     tenant = resources(MODULES["tenant"])
-    for key in [("google_project_service", "apis"), ("google_dialogflow_agent", "agent"),
-                ("google_dialogflow_fulfillment", "webhook")]:
+    for key in [
+        ("google_project_service", "apis"),
+        ("google_dialogflow_agent", "agent"),
+        ("google_dialogflow_fulfillment", "webhook"),
+    ]:
         assert unquote(tenant[key]["project"]) == "var.tenant.project", key
     provider = tfdocs.parse(INFRA)["provider"][0]['"google"']
     assert provider["user_project_override"] is True
@@ -375,8 +411,10 @@ def test_turn_alerts_and_the_operations_guide_follow_the_outcomes():
     from townhall.outcomes import Outcome
 
     locals_ = {k: v for b in tfdocs.parse(MODULES["platform"])["locals"] for k, v in b.items()}
-    alerts = {key: {"title": unquote(a["title"]), "outcomes": [unquote(o) for o in a["outcomes"]]}
-              for key, a in locals_["turn_alerts"].items()}
+    alerts = {
+        key: {"title": unquote(a["title"]), "outcomes": [unquote(o) for o in a["outcomes"]]}
+        for key, a in locals_["turn_alerts"].items()
+    }
     values = {o.value for o in Outcome}
     for key, alert in alerts.items():
         for value in alert["outcomes"]:
@@ -385,13 +423,25 @@ def test_turn_alerts_and_the_operations_guide_follow_the_outcomes():
     for outcome in Outcome:
         assert outcome.severity == ("INFO" if outcome is Outcome.OK else "WARNING") or outcome.severity == "ERROR"
         if outcome.alert is not None:
-            assert outcome.alert in alerts, f"Outcome {outcome.value!r} names no turn alert in alerts.tf: {outcome.alert!r}"
+            assert outcome.alert in alerts, (
+                f"Outcome {outcome.value!r} names no turn alert in alerts.tf: {outcome.alert!r}"
+            )
             assert outcome.value in alerts[outcome.alert]["outcomes"], outcome
     assert Outcome.OK.alert is None and Outcome.OK.severity == "INFO"
     # Every failure a council's own traffic can cause is watched; what is not, the guide says why.
     watched = {o.value for o in Outcome if o.alert is not None}
-    assert {"unauthenticated", "forbidden", "bad_request", "settings_unavailable", "settings_invalid",
-            "unknown_intent", "timeout", "handler_error", "render_error", "runtime_error"} <= watched
+    assert {
+        "unauthenticated",
+        "forbidden",
+        "bad_request",
+        "settings_unavailable",
+        "settings_invalid",
+        "unknown_intent",
+        "timeout",
+        "handler_error",
+        "render_error",
+        "runtime_error",
+    } <= watched
 
     operations = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
     section = operations.split("## Turn outcomes", 1)[1].split("\n## ", 1)[0]

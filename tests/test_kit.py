@@ -45,17 +45,20 @@ def test_localised_gives_the_language_else_english():
 # -- folding ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Fly-tipping", "fly tipping"),
-    ("  Don't   SEND it!! ", "dont send it"),
-    ("it\u2019s 12, Demo Rd.", "its 12 demo rd"),
-    ("Dim un o'r rhain", "dim un or rhain"),
-    ("Tŷ Ŵyn, Heol y Frenhines", "ty wyn heol y frenhines"),
-    ("Café Straße", "cafe strasse"),
-    ("snake_case/slash", "snake case slash"),
-    ("", ""),
-    (None, ""),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Fly-tipping", "fly tipping"),
+        ("  Don't   SEND it!! ", "dont send it"),
+        ("it\u2019s 12, Demo Rd.", "its 12 demo rd"),
+        ("Dim un o'r rhain", "dim un or rhain"),
+        ("Tŷ Ŵyn, Heol y Frenhines", "ty wyn heol y frenhines"),
+        ("Café Straße", "cafe strasse"),
+        ("snake_case/slash", "snake case slash"),
+        ("", ""),
+        (None, ""),
+    ],
+)
 def test_fold(text, expected):
     assert fold(text) == expected
 
@@ -87,25 +90,125 @@ def test_postcode_said_tells_format_help_from_asking_again():
 # -- yes and no ------------------------------------------------------------------------------------
 
 YES = [
-    "yes", "Yes please", "YES!", "yep", "yeah go on then, send it", "ok", "okay send it", "sure", "go ahead",
-    "that's right", "correct", "fine", "please do", "yes it is", "no problem, send it", "why not", "absolutely",
-    "y", "k", "do it", "send it", "hmm yes", "of course", "yesss", "yh", "go for it", "cheers", "that's grand",
-    "ie", "Ie, anfonwch e", "ia", "iawn", "ydw", "ydy", "do", "Do, diolch", "cywir", "anfonwch", "gwnewch",
-    "ie plis", "wrth gwrs", "dim problem", "dim ond anfon e", "mae'n iawn", "yes, anfonwch",
+    "yes",
+    "Yes please",
+    "YES!",
+    "yep",
+    "yeah go on then, send it",
+    "ok",
+    "okay send it",
+    "sure",
+    "go ahead",
+    "that's right",
+    "correct",
+    "fine",
+    "please do",
+    "yes it is",
+    "no problem, send it",
+    "why not",
+    "absolutely",
+    "y",
+    "k",
+    "do it",
+    "send it",
+    "hmm yes",
+    "of course",
+    "yesss",
+    "yh",
+    "go for it",
+    "cheers",
+    "that's grand",
+    "ie",
+    "Ie, anfonwch e",
+    "ia",
+    "iawn",
+    "ydw",
+    "ydy",
+    "do",
+    "Do, diolch",
+    "cywir",
+    "anfonwch",
+    "gwnewch",
+    "ie plis",
+    "wrth gwrs",
+    "dim problem",
+    "dim ond anfon e",
+    "mae'n iawn",
+    "yes, anfonwch",
 ]
 NO = [
-    "no", "No thanks", "nope", "nah", "no, don't send it", "hmm no, don't send it after all", "wait, don't send it yet",
-    "don't", "please don't", "do not send it", "not yet", "not now", "cancel", "stop", "never mind", "forget it",
-    "I've changed my mind", "that's wrong", "skip", "none", "n", "I don't have an email", "yes... no actually",
-    "ok no", "no way", "send it? no", "nothing", "nothing thanks", "nooo", "I'd rather not", "definitely not",
-    "na", "Na, peidiwch â'i anfon", "nac ydw", "nac ydy", "naddo", "nage", "dim diolch", "na diolch", "peidiwch",
-    "paid", "hepgor", "does gen i ddim e-bost", "dwi ddim eisiau", "wedi newid fy meddwl", "canslo", "anghywir",
+    "no",
+    "No thanks",
+    "nope",
+    "nah",
+    "no, don't send it",
+    "hmm no, don't send it after all",
+    "wait, don't send it yet",
+    "don't",
+    "please don't",
+    "do not send it",
+    "not yet",
+    "not now",
+    "cancel",
+    "stop",
+    "never mind",
+    "forget it",
+    "I've changed my mind",
+    "that's wrong",
+    "skip",
+    "none",
+    "n",
+    "I don't have an email",
+    "yes... no actually",
+    "ok no",
+    "no way",
+    "send it? no",
+    "nothing",
+    "nothing thanks",
+    "nooo",
+    "I'd rather not",
+    "definitely not",
+    "na",
+    "Na, peidiwch â'i anfon",
+    "nac ydw",
+    "nac ydy",
+    "naddo",
+    "nage",
+    "dim diolch",
+    "na diolch",
+    "peidiwch",
+    "paid",
+    "hepgor",
+    "does gen i ddim e-bost",
+    "dwi ddim eisiau",
+    "wedi newid fy meddwl",
+    "canslo",
+    "anghywir",
 ]
 UNCLEAR = [
-    "", "   ", "?", "yes but change the address", "maybe", "maybe later", "what do you mean", "is that right?",
-    "can you send it", "hold on", "wait", "not sure", "I don't mind", "dunno", "efallai", "ie ond newid y lle",
-    "dim ots gen i", "dwi ddim yn siwr", "12 Demo Road", "hello", "what happens next",
-    "the light is right outside number 5", "my neighbour says it's fine",  # no yes leads these
+    "",
+    "   ",
+    "?",
+    "yes but change the address",
+    "maybe",
+    "maybe later",
+    "what do you mean",
+    "is that right?",
+    "can you send it",
+    "hold on",
+    "wait",
+    "not sure",
+    "I don't mind",
+    "dunno",
+    "efallai",
+    "ie ond newid y lle",
+    "dim ots gen i",
+    "dwi ddim yn siwr",
+    "12 Demo Road",
+    "hello",
+    "what happens next",
+    "the light is right outside number 5",
+    "my neighbour says it's fine",  # no yes leads these
     "I'm happy for you to send it",  # not a no, but ask again rather than guess
 ]
 
@@ -139,75 +242,119 @@ FLATS = [f"Flat {n}, 20 Heol Enghraifft" for n in range(1, 13)]
 HOUSES = ["10 Example Road", "12 Example Road", "14 Example Road"]
 
 
-@pytest.mark.parametrize(("text", "options", "index"), [
-    ("2 Demo Road", STREET, 1),                   # tapped
-    ("flat 3, 12 demo road", STREET, 2),          # typed in full, any case
-    ("1 demo rd", STREET, 0),                     # abbreviated
-    ("the second one", STREET, 1),
-    ("second", STREET, 1),
-    ("2nd", STREET, 1),
-    ("the 2nd one please", STREET, 1),
-    ("I'll take the third", STREET, 2),
-    ("last", STREET, 3),
-    ("the last one", STREET, 3),
-    ("second to last", STREET, 2),
-    ("top one", STREET, 0),
-    ("yr ail", STREET, 1),
-    ("yr ail un", STREET, 1),
-    ("y cyntaf", STREET, 0),
-    ("yr un olaf", STREET, 3),
-    ("y trydydd", STREET, 2),
-    ("I'm at number 12", STREET, 2),              # a house number inside an option
-    ("12", STREET, 2),
-    ("number fourteen", STREET, 3),
-    ("it's no. 14", STREET, 3),
-    ("dwi'n byw yn rhif 12", STREET, 2),
-    ("flat 3", STREET, 2),
-    ("Flat 10", FLATS, 9),
-    ("10", FLATS, 9),                             # a flat's number when no house has it
-    ("2", HOUSES, 1),                             # no house 2 here: the second option
-    ("option 3", HOUSES, 2),
-    ("rhif 3", HOUSES, 2),
-    ("12 example", HOUSES, 1),
-    ("I live at 14 Example Road thanks", HOUSES, 2),
-    ("12 Example Road, Oxford", HOUSES, 1),       # the option, then the town
-    ("12 example rd ox4 1yb", HOUSES, 1),         # ... or the postcode
-    ("the second from the bottom", STREET, 2),
-    ("the 3rd one down", STREET, 2),
-    ("rhif deuddeg", STREET, 2),
-])
+@pytest.mark.parametrize(
+    ("text", "options", "index"),
+    [
+        ("2 Demo Road", STREET, 1),  # tapped
+        ("flat 3, 12 demo road", STREET, 2),  # typed in full, any case
+        ("1 demo rd", STREET, 0),  # abbreviated
+        ("the second one", STREET, 1),
+        ("second", STREET, 1),
+        ("2nd", STREET, 1),
+        ("the 2nd one please", STREET, 1),
+        ("I'll take the third", STREET, 2),
+        ("last", STREET, 3),
+        ("the last one", STREET, 3),
+        ("second to last", STREET, 2),
+        ("top one", STREET, 0),
+        ("yr ail", STREET, 1),
+        ("yr ail un", STREET, 1),
+        ("y cyntaf", STREET, 0),
+        ("yr un olaf", STREET, 3),
+        ("y trydydd", STREET, 2),
+        ("I'm at number 12", STREET, 2),  # a house number inside an option
+        ("12", STREET, 2),
+        ("number fourteen", STREET, 3),
+        ("it's no. 14", STREET, 3),
+        ("dwi'n byw yn rhif 12", STREET, 2),
+        ("flat 3", STREET, 2),
+        ("Flat 10", FLATS, 9),
+        ("10", FLATS, 9),  # a flat's number when no house has it
+        ("2", HOUSES, 1),  # no house 2 here: the second option
+        ("option 3", HOUSES, 2),
+        ("rhif 3", HOUSES, 2),
+        ("12 example", HOUSES, 1),
+        ("I live at 14 Example Road thanks", HOUSES, 2),
+        ("12 Example Road, Oxford", HOUSES, 1),  # the option, then the town
+        ("12 example rd ox4 1yb", HOUSES, 1),  # ... or the postcode
+        ("the second from the bottom", STREET, 2),
+        ("the 3rd one down", STREET, 2),
+        ("rhif deuddeg", STREET, 2),
+    ],
+)
 def test_one_option_picked(text, options, index):
     assert pick(text, options).index == index
 
 
-@pytest.mark.parametrize(("text", "options", "candidates"), [
-    ("demo road", STREET, (0, 1, 2, 3)),
-    ("20 heol enghraifft", FLATS, tuple(range(12))),
-    ("20", FLATS, tuple(range(12))),              # the house every flat is in
-    ("example road", HOUSES, (0, 1, 2)),
-])
+@pytest.mark.parametrize(
+    ("text", "options", "candidates"),
+    [
+        ("demo road", STREET, (0, 1, 2, 3)),
+        ("20 heol enghraifft", FLATS, tuple(range(12))),
+        ("20", FLATS, tuple(range(12))),  # the house every flat is in
+        ("example road", HOUSES, (0, 1, 2)),
+    ],
+)
 def test_several_fit(text, options, candidates):
     picked = pick(text, options)
     assert picked.index is None and picked.candidates == candidates
 
 
-@pytest.mark.parametrize("text", [
-    "none of these", "None of them", "my address isn't there", "My address isn't listed", "it's not on the list",
-    "I can't see my address", "not there", "mine's missing", "none",
-    "dim un o'r rhain", "Dim un", "dydy fy nghyfeiriad i ddim yma", "dyw e ddim ar y rhestr", "methu gweld fy un i",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "none of these",
+        "None of them",
+        "my address isn't there",
+        "My address isn't listed",
+        "it's not on the list",
+        "I can't see my address",
+        "not there",
+        "mine's missing",
+        "none",
+        "dim un o'r rhain",
+        "Dim un",
+        "dydy fy nghyfeiriad i ddim yma",
+        "dyw e ddim ar y rhestr",
+        "methu gweld fy un i",
+    ],
+)
 def test_none_of_them(text):
     assert pick(text, STREET) == NONE
 
 
-@pytest.mark.parametrize("text", ["more", "More addresses", "show me more please", "next page", "others",
-                                  "rhagor", "Rhagor o gyfeiriadau", "dangos mwy"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "more",
+        "More addresses",
+        "show me more please",
+        "next page",
+        "others",
+        "rhagor",
+        "Rhagor o gyfeiriadau",
+        "dangos mwy",
+    ],
+)
 def test_more(text):
     assert pick(text, STREET) == MORE
 
 
-@pytest.mark.parametrize("text", ["", "the big house", "99 Nowhere Street", "I'm at number 2000", "7", "hello",
-                                  "the tenth one", "the first or the second", "14 Other Road", "2 Demo Lane"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "the big house",
+        "99 Nowhere Street",
+        "I'm at number 2000",
+        "7",
+        "hello",
+        "the tenth one",
+        "the first or the second",
+        "14 Other Road",
+        "2 Demo Lane",
+    ],
+)
 def test_nothing_understood(text):
     assert pick(text, STREET) == NOTHING
 
@@ -268,16 +415,31 @@ def _own_copies(tree) -> list[str]:
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             found += [f"line {node.lineno}: imports unicodedata" for n in names if n == "unicodedata"]
             if isinstance(node, ast.ImportFrom) and node.module == "townhall.postcodes":
-                found += [f"line {node.lineno}: reads postcodes itself ({a.name})" for a in node.names
-                          if a.name in ("said", "find")]
+                found += [
+                    f"line {node.lineno}: reads postcodes itself ({a.name})"
+                    for a in node.names
+                    if a.name in ("said", "find")
+                ]
         if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and len(node.values) >= 2:
             first, second = node.values[0], node.values[1]
-            english = (isinstance(second, ast.Subscript) and isinstance(second.slice, ast.Constant)
-                       and second.slice.value == "en") or (
-                isinstance(second, ast.Call) and isinstance(second.func, ast.Attribute) and second.func.attr == "get"
-                and second.args and isinstance(second.args[0], ast.Constant) and second.args[0].value == "en")
-            if isinstance(first, ast.Call) and isinstance(first.func, ast.Attribute) and first.func.attr == "get" \
-                    and english:
+            english = (
+                isinstance(second, ast.Subscript)
+                and isinstance(second.slice, ast.Constant)
+                and second.slice.value == "en"
+            ) or (
+                isinstance(second, ast.Call)
+                and isinstance(second.func, ast.Attribute)
+                and second.func.attr == "get"
+                and second.args
+                and isinstance(second.args[0], ast.Constant)
+                and second.args[0].value == "en"
+            )
+            if (
+                isinstance(first, ast.Call)
+                and isinstance(first.func, ast.Attribute)
+                and first.func.attr == "get"
+                and english
+            ):
                 found.append(f"line {node.lineno}: a setting's text in the language, else English")
     return found
 
@@ -288,6 +450,8 @@ def test_processes_use_the_kit_not_their_own_copies():
 
 
 def test_the_check_finds_a_copy():
-    tree = ast.parse('import unicodedata\nfrom townhall.postcodes import said\ndef f(t, language):\n'
-                     '    return t.get(language) or t["en"]\n')
+    tree = ast.parse(
+        "import unicodedata\nfrom townhall.postcodes import said\ndef f(t, language):\n"
+        '    return t.get(language) or t["en"]\n'
+    )
     assert len(_own_copies(tree)) == 3

@@ -13,10 +13,17 @@ from pathlib import Path
 import pytest
 
 from townhall.library import Library, resolve, schema_files, schema_id, schema_registry
-from townhall_tools.librarycheck import (
-    PROCESS_CHECKS, _normal, check_claims, check_entity_owners, check_phrase_overlap, check_refs, phrases, refs,
-)
 from townhall.yamlio import load_yaml
+from townhall_tools.librarycheck import (
+    PROCESS_CHECKS,
+    _normal,
+    check_claims,
+    check_entity_owners,
+    check_phrase_overlap,
+    check_refs,
+    phrases,
+    refs,
+)
 
 LIBRARY = Path(__file__).resolve().parents[1] / "library"
 PROCESS_IDS = sorted(p.parent.name for p in LIBRARY.glob("*/manifest.yaml"))
@@ -97,12 +104,18 @@ def test_every_ref_in_every_schema_resolves(library):
 
 
 def test_a_ref_to_nothing_is_named_with_the_shared_schemas():
-    schema = {"properties": {"a": {"$ref": "https://townhall.example/upstreams/bins/settings.schema.json#/$defs/nope"},
-                             "b": {"$ref": "#/$defs/missing"}}}
+    schema = {
+        "properties": {
+            "a": {"$ref": "https://townhall.example/upstreams/bins/settings.schema.json#/$defs/nope"},
+            "b": {"$ref": "#/$defs/missing"},
+        }
+    }
     problems = check_refs(schema, "library/x/schema.json")
     assert [p.split(" resolves")[0] for p in problems] == [
         "library/x/schema.json: $ref 'https://townhall.example/upstreams/bins/settings.schema.json#/$defs/nope' "
-        "at /properties/a", "library/x/schema.json: $ref '#/$defs/missing' at /properties/b"]
+        "at /properties/a",
+        "library/x/schema.json: $ref '#/$defs/missing' at /properties/b",
+    ]
     assert "https://townhall.example/schemas/text.schema.json" in problems[0]
 
 
@@ -152,6 +165,7 @@ def _append_line(relative: str, line: str):
     def breaker(folder: Path) -> None:
         path = folder / relative
         path.write_text(path.read_text(encoding="utf-8") + line + "\n", encoding="utf-8")
+
     return breaker
 
 
@@ -160,6 +174,7 @@ def _drop_key(relative: str, key: str):
         path = folder / relative
         lines = path.read_text(encoding="utf-8").splitlines()
         path.write_text("\n".join(x for x in lines if not x.startswith(key + ":")) + "\n", encoding="utf-8")
+
     return breaker
 
 
@@ -169,6 +184,7 @@ def _replace(relative: str, old: str, new: str):
         text = path.read_text(encoding="utf-8")
         assert old in text, f"{relative} no longer holds {old!r}; update this breakage"
         path.write_text(text.replace(old, new), encoding="utf-8")
+
     return breaker
 
 
@@ -198,57 +214,104 @@ def _copy_intent(folder: Path) -> None:
 
 # name: (how to break a copy of the library, process, check, words the problem must contain)
 BREAKAGES = {
-    "missing example.yaml": (
-        _remove_file("welcome/example.yaml"), "welcome", "files", "welcome/example.yaml: missing"),
+    "missing example.yaml": (_remove_file("welcome/example.yaml"), "welcome", "files", "welcome/example.yaml: missing"),
     "example does not validate": (
-        _append_line("fallback/example.yaml", "surprise: 1"), "fallback", "schema", "fallback/example.yaml"),
+        _append_line("fallback/example.yaml", "surprise: 1"),
+        "fallback",
+        "schema",
+        "fallback/example.yaml",
+    ),
     "Welsh message lacks a placeholder": (
-        _replace("welcome/messages/cy.yaml", "{council}", "y cyngor"), "welcome", "messages", "lacks {council}"),
+        _replace("welcome/messages/cy.yaml", "{council}", "y cyngor"),
+        "welcome",
+        "messages",
+        "lacks {council}",
+    ),
     "Welsh placeholder misspelt": (
-        _replace("polling_station/messages/cy.yaml", "Mae {postcode} wedi", "Mae {postcod} wedi"), "polling_station",
-        "messages", "polling_station/messages/cy.yaml: 'pick_address' has placeholders {postcod}, messages/en.yaml's "
-                    "'pick_address' has {postcode} (lacks {postcode}; {postcod} is not one of them)"),
+        _replace("polling_station/messages/cy.yaml", "Mae {postcode} wedi", "Mae {postcod} wedi"),
+        "polling_station",
+        "messages",
+        "polling_station/messages/cy.yaml: 'pick_address' has placeholders {postcod}, messages/en.yaml's "
+        "'pick_address' has {postcode} (lacks {postcode}; {postcod} is not one of them)",
+    ),
     "Welsh placeholder extra": (
-        _replace("welcome/messages/cy.yaml", "{council}.", "{council} {name}."), "welcome", "messages",
-        "{name} is not one of them"),
+        _replace("welcome/messages/cy.yaml", "{council}.", "{council} {name}."),
+        "welcome",
+        "messages",
+        "{name} is not one of them",
+    ),
     "shared entity not named": (
-        _replace("which_council/manifest.yaml", "entities: [uk-postcode]", "entities: []"), "which_council",
-        "entities", "which_council.lookup uses @uk-postcode, a shared entity "
-                    "(library/_shared/entities/uk-postcode.json); name it there: entities: [uk-postcode]"),
+        _replace("which_council/manifest.yaml", "entities: [uk-postcode]", "entities: []"),
+        "which_council",
+        "entities",
+        "which_council.lookup uses @uk-postcode, a shared entity "
+        "(library/_shared/entities/uk-postcode.json); name it there: entities: [uk-postcode]",
+    ),
     "named shared entity missing": (
         _replace("which_council/manifest.yaml", "entities: [uk-postcode]", "entities: [uk-postcode, uk-postcod]"),
-        "which_council", "entities", "names 'uk-postcod', but there is no library/_shared/entities/uk-postcod.json"),
+        "which_council",
+        "entities",
+        "names 'uk-postcod', but there is no library/_shared/entities/uk-postcod.json",
+    ),
     "own entity missing": (
-        _remove_file("faq/entities/faq-topic.json"), "faq", "entities", "faq/entities/faq-topic.json: missing"),
+        _remove_file("faq/entities/faq-topic.json"),
+        "faq",
+        "entities",
+        "faq/entities/faq-topic.json: missing",
+    ),
     "uses: lacks an imported client": (
-        _replace("report_problem/manifest.yaml", "uses: [notify, open311]", "uses: [open311]"), "report_problem",
-        "uses", "imports townhall.upstreams.notify, which library/report_problem/manifest.yaml does not name; "
-                "add it: uses: [notify, open311]"),
+        _replace("report_problem/manifest.yaml", "uses: [notify, open311]", "uses: [open311]"),
+        "report_problem",
+        "uses",
+        "imports townhall.upstreams.notify, which library/report_problem/manifest.yaml does not name; "
+        "add it: uses: [notify, open311]",
+    ),
     "uses: names a client not imported": (
-        _replace("which_council/manifest.yaml", "uses: [postcodes]", "uses: [postcodes, bins]"), "which_council",
-        "uses", "uses: names 'bins', but no Python file of the process imports townhall.upstreams.bins; "
-                "remove it: uses: [postcodes]"),
+        _replace("which_council/manifest.yaml", "uses: [postcodes]", "uses: [postcodes, bins]"),
+        "which_council",
+        "uses",
+        "uses: names 'bins', but no Python file of the process imports townhall.upstreams.bins; "
+        "remove it: uses: [postcodes]",
+    ),
     "uses: names no such client": (
-        _replace("which_council/manifest.yaml", "uses: [postcodes]", "uses: [postcodes, pay]"), "which_council",
-        "uses", "uses: names 'pay', which is not a shared client"),
+        _replace("which_council/manifest.yaml", "uses: [postcodes]", "uses: [postcodes, pay]"),
+        "which_council",
+        "uses",
+        "uses: names 'pay', which is not a shared client",
+    ),
     "schema refers to nothing": (
-        _replace("bin_collection/schema.json", "settings.schema.json#/$defs/source\"",
-                 "settings.schema.json#/$defs/sources\""),
-        "bin_collection", "schema", "$defs/sources' at /properties/source resolves to nothing"),
-    "Welsh message missing a key": (
-        _drop_key("faq/messages/cy.yaml", "more"), "faq", "messages", "missing key 'more'"),
+        _replace(
+            "bin_collection/schema.json", 'settings.schema.json#/$defs/source"', 'settings.schema.json#/$defs/sources"'
+        ),
+        "bin_collection",
+        "schema",
+        "$defs/sources' at /properties/source resolves to nothing",
+    ),
+    "Welsh message missing a key": (_drop_key("faq/messages/cy.yaml", "more"), "faq", "messages", "missing key 'more'"),
     "intent file missing": (
-        _remove_file("contact/intents/contact.open_now.json"), "contact", "intents",
-        "contact/intents/contact.open_now.json: missing"),
+        _remove_file("contact/intents/contact.open_now.json"),
+        "contact",
+        "intents",
+        "contact/intents/contact.open_now.json: missing",
+    ),
     "intent not sent to the webhook": (
-        _change_json("faq/intents/faq.list.json", lambda d: d.update(webhookUsed=False)), "faq", "intents",
-        "webhookUsed"),
+        _change_json("faq/intents/faq.list.json", lambda d: d.update(webhookUsed=False)),
+        "faq",
+        "intents",
+        "webhookUsed",
+    ),
     "too few Welsh phrases": (
-        _change_json("contact/intents/contact.human_usersays_cy.json", _keep_three), "contact", "intents",
-        "contact.human_usersays_cy.json: 3 phrases"),
+        _change_json("contact/intents/contact.human_usersays_cy.json", _keep_three),
+        "contact",
+        "intents",
+        "contact.human_usersays_cy.json: 3 phrases",
+    ),
     "duplicate phrase": (
-        _change_json("welcome/intents/welcome.hello_usersays_en.json", _duplicate_first), "welcome", "intents",
-        "repeats"),
+        _change_json("welcome/intents/welcome.hello_usersays_en.json", _duplicate_first),
+        "welcome",
+        "intents",
+        "repeats",
+    ),
     "stray intent file": (_copy_intent, "faq", "stray_intents", "faq/intents/faq.other.json"),
     "menu label not trained": (_drop_menu_phrase, "contact", "menu", "'Contact the council'"),
 }
@@ -275,8 +338,10 @@ def test_two_processes_claiming_one_intent_fails(copied):
     # load_process refuses a foreign prefix on disk, so claim it in memory, as a registry bug would.
     library.processes["fallback"].manifest["intents"].append({"name": "contact.human"})
     problems = check_claims(library)
-    assert any("'contact.human' is claimed by library/contact/manifest.yaml, library/fallback/manifest.yaml" in p
-               for p in problems), problems
+    assert any(
+        "'contact.human' is claimed by library/contact/manifest.yaml, library/fallback/manifest.yaml" in p
+        for p in problems
+    ), problems
 
 
 def test_a_phrase_in_two_intents_fails(copied):
@@ -305,5 +370,7 @@ def test_an_entity_kept_twice_or_named_by_nobody_fails(copied):
         "library/_shared/entities/faq-topic2.json: no process names it in its manifest's entities:; remove it or "
         "name it where it is used",
     ]
-    assert any("'uk-postcode' is also the shared entity" in p
-               for p in PROCESS_CHECKS["entities"](Library.load(copied).processes["which_council"]))
+    assert any(
+        "'uk-postcode' is also the shared entity" in p
+        for p in PROCESS_CHECKS["entities"](Library.load(copied).processes["which_council"])
+    )

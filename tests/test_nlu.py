@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
 from support import REPO, TENANTS
-from townhall_tools.agent.build import build_tenant
+
 from townhall.library import Library
+from townhall_tools.agent.build import build_tenant
 from townhall_tools.simulator.entities import Extractor
 from townhall_tools.simulator.nlu import NLU, NluError, evaluate, read_export
 
@@ -49,12 +49,15 @@ def extract(text: str, language: str = "en", custom=None) -> dict[str, list]:
 POSTCODE = {"uk-postcode": ({"name": "uk-postcode", "isRegexp": True}, [{"value": "x", "synonyms": []}])}
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("my postcode is ox11bx", "OX1 1BX"),
-    ("OX1 1BX please", "OX1 1BX"),
-    ("it's cf10 4uw.", "CF10 4UW"),
-    ("sw1a1aa", "SW1A 1AA"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my postcode is ox11bx", "OX1 1BX"),
+        ("OX1 1BX please", "OX1 1BX"),
+        ("it's cf10 4uw.", "CF10 4UW"),
+        ("sw1a1aa", "SW1A 1AA"),
+    ],
+)
 def test_postcodes_are_found_and_normalised(text, expected):
     assert extract(text, custom=POSTCODE)["uk-postcode"] == [expected]
 
@@ -63,21 +66,24 @@ def test_a_postcodes_digits_are_not_also_a_number():
     assert "sys.number" not in extract("OX1 1BX", custom=POSTCODE)
 
 
-@pytest.mark.parametrize(("text", "language", "day"), [
-    ("when are you open tomorrow", "en", "2026-12-02"),
-    ("what about today", "en", "2026-12-01"),
-    ("is it collected on friday", "en", "2026-12-04"),
-    ("next tuesday", "en", "2026-12-08"),
-    ("on 25 december", "en", "2026-12-25"),
-    ("december 24th", "en", "2026-12-24"),
-    ("1st of january", "en", "2027-01-01"),
-    ("24/12/2026", "en", "2026-12-24"),
-    ("2027-01-04", "en", "2027-01-04"),
-    ("ydych chi ar agor yfory", "cy", "2026-12-02"),
-    ("dydd Gwener", "cy", "2026-12-04"),
-    ("ar ddydd Sadwrn", "cy", "2026-12-05"),
-    ("25 Rhagfyr", "cy", "2026-12-25"),
-])
+@pytest.mark.parametrize(
+    ("text", "language", "day"),
+    [
+        ("when are you open tomorrow", "en", "2026-12-02"),
+        ("what about today", "en", "2026-12-01"),
+        ("is it collected on friday", "en", "2026-12-04"),
+        ("next tuesday", "en", "2026-12-08"),
+        ("on 25 december", "en", "2026-12-25"),
+        ("december 24th", "en", "2026-12-24"),
+        ("1st of january", "en", "2027-01-01"),
+        ("24/12/2026", "en", "2026-12-24"),
+        ("2027-01-04", "en", "2027-01-04"),
+        ("ydych chi ar agor yfory", "cy", "2026-12-02"),
+        ("dydd Gwener", "cy", "2026-12-04"),
+        ("ar ddydd Sadwrn", "cy", "2026-12-05"),
+        ("25 Rhagfyr", "cy", "2026-12-25"),
+    ],
+)
 def test_dates(text, language, day):
     values = extract(text, language)["sys.date"]
     assert values == [f"{day}T12:00:00+00:00"]
@@ -96,10 +102,15 @@ def test_numbers_emails_and_phone_numbers():
 
 
 def test_custom_entities_by_synonym_ignoring_case_accents_and_punctuation():
-    custom = {"faq-topic": ({"name": "faq-topic", "isRegexp": False}, [
-        {"value": "garden-waste", "synonyms": ["garden waste", "green bin"]},
-        {"value": "sign-up", "synonyms": ["How do I sign up for garden waste collections?"]},
-    ])}
+    custom = {
+        "faq-topic": (
+            {"name": "faq-topic", "isRegexp": False},
+            [
+                {"value": "garden-waste", "synonyms": ["garden waste", "green bin"]},
+                {"value": "sign-up", "synonyms": ["How do I sign up for garden waste collections?"]},
+            ],
+        )
+    }
     assert extract("Can I get a GREEN bin?", custom=custom)["faq-topic"] == ["garden-waste"]
     assert extract("how do i sign up for garden waste collections", custom=custom)["faq-topic"] == ["sign-up"]
     assert "faq-topic" not in extract("a greenbin", custom=custom)
@@ -134,22 +145,28 @@ def test_intents_with_input_contexts_match_only_when_those_are_active(nlus):
         intent.input_contexts = ()
 
 
-@pytest.mark.parametrize(("tenant", "language", "context", "text", "intent"), [
-    ("oxford", "en", "missed_bin-postcode", "OX14 5AB", "missed_bin.postcode"),
-    ("oxford", "en", "polling_station-postcode", "EH1 1YJ", "polling_station.postcode"),
-    ("oxford", "en", "council_tax-payment", "its 11223344", "council_tax.pay_details"),
-    ("oxford", "en", "council_tax-payment", "£12.34", "council_tax.pay_details"),
-    ("cardiff", "cy", "polling_station-postcode", "rhowch gynnig ar CF64 2AA", "polling_station.postcode"),
-])
+@pytest.mark.parametrize(
+    ("tenant", "language", "context", "text", "intent"),
+    [
+        ("oxford", "en", "missed_bin-postcode", "OX14 5AB", "missed_bin.postcode"),
+        ("oxford", "en", "polling_station-postcode", "EH1 1YJ", "polling_station.postcode"),
+        ("oxford", "en", "council_tax-payment", "its 11223344", "council_tax.pay_details"),
+        ("oxford", "en", "council_tax-payment", "£12.34", "council_tax.pay_details"),
+        ("cardiff", "cy", "polling_station-postcode", "rhowch gynnig ar CF64 2AA", "polling_station.postcode"),
+    ],
+)
 def test_an_answer_goes_to_the_intent_waiting_for_it(nlus, tenant, language, context, text, intent):
     assert nlus(tenant, language).understand(text, (context,), NOW).intent.name == intent
 
 
-@pytest.mark.parametrize(("context", "text", "intent"), [
-    ("missed_bin-postcode", "what are your opening hours", "contact.opening_hours"),
-    ("polling_station-address", "cancel", "welcome.cancel"),
-    ("council_tax-payment", "can i speak to someone", "contact.human"),
-])
+@pytest.mark.parametrize(
+    ("context", "text", "intent"),
+    [
+        ("missed_bin-postcode", "what are your opening hours", "contact.opening_hours"),
+        ("polling_station-address", "cancel", "welcome.cancel"),
+        ("council_tax-payment", "can i speak to someone", "contact.human"),
+    ],
+)
 def test_a_new_request_leaves_the_question_being_asked(nlus, context, text, intent):
     assert nlus("oxford", "en").understand(text, (context,), NOW).intent.name == intent
 
@@ -186,8 +203,9 @@ def run(*args, stdin=""):
 
 
 def test_nlu_classify_writes_one_json_line_per_utterance():
-    done = run("nlu", "classify", "--tenant", "cardiff", "--lang", "cy",
-               stdin="pryd ydych chi ar agor\n\nsdfsdf sdfsdf\n")
+    done = run(
+        "nlu", "classify", "--tenant", "cardiff", "--lang", "cy", stdin="pryd ydych chi ar agor\n\nsdfsdf sdfsdf\n"
+    )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["text"] for line in lines] == ["pryd ydych chi ar agor", "sdfsdf sdfsdf"]

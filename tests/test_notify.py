@@ -13,11 +13,11 @@ import requests
 
 from townhall.contract import Deadline
 from townhall.sideeffects import FilesSideEffects
-from townhall_tools.testing import REPO, sandbox_upstream
 from townhall.upstream import Upstream, UpstreamError
 from townhall.upstreams import notify
-from townhall_tools.fakes import notify as fake
 from townhall.yamlio import load_yaml
+from townhall_tools.fakes import notify as fake
+from townhall_tools.testing import REPO, sandbox_upstream
 
 OXFORD_EMAIL = "aaaaaaaa-1111-4111-8111-000000000001"
 OXFORD_SMS = "aaaaaaaa-1111-4111-8111-000000000002"
@@ -30,8 +30,13 @@ def upstream(tmp_path):
 
 
 def settings(served_fakes, **extra):
-    return {"base_url": f"{served_fakes.url}/notify", "api_key_secret": "notify-api-key",
-            "email_template_id": OXFORD_EMAIL, "sms_template_id": OXFORD_SMS, **extra}
+    return {
+        "base_url": f"{served_fakes.url}/notify",
+        "api_key_secret": "notify-api-key",
+        "email_template_id": OXFORD_EMAIL,
+        "sms_template_id": OXFORD_SMS,
+        **extra,
+    }
 
 
 def sent_to(served_fakes, reference: str) -> list[dict]:
@@ -73,26 +78,48 @@ def test_the_token_is_hs256_with_iss_and_iat():
 # -- contact details --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "channel", "address", "display"), [
-    ("resident@example.org", "email", "resident@example.org", "resident@example.org"),
-    ("my email is Jo.Bloggs+bins@Example.ORG.", "email", "Jo.Bloggs+bins@example.org", "Jo.Bloggs+bins@example.org"),
-    ("07700 900123", "sms", "07700900123", "07700 900123"),
-    ("text me on +44 7700 900123 please", "sms", "07700900123", "07700 900123"),
-    ("(07700) 900-123", "sms", "07700900123", "07700 900123"),
-    ("447700900123", "sms", "07700900123", "07700 900123"),
-    ("0044 7700 900123", "sms", "07700900123", "07700 900123"),
-])
+@pytest.mark.parametrize(
+    ("text", "channel", "address", "display"),
+    [
+        ("resident@example.org", "email", "resident@example.org", "resident@example.org"),
+        (
+            "my email is Jo.Bloggs+bins@Example.ORG.",
+            "email",
+            "Jo.Bloggs+bins@example.org",
+            "Jo.Bloggs+bins@example.org",
+        ),
+        ("07700 900123", "sms", "07700900123", "07700 900123"),
+        ("text me on +44 7700 900123 please", "sms", "07700900123", "07700 900123"),
+        ("(07700) 900-123", "sms", "07700900123", "07700 900123"),
+        ("447700900123", "sms", "07700900123", "07700 900123"),
+        ("0044 7700 900123", "sms", "07700900123", "07700 900123"),
+    ],
+)
 def test_contacts_are_found_and_normalised(text, channel, address, display):
     assert notify.parse_contact(text) == notify.Contact(channel, address, display)
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("jo@example", "email"), ("jo@@example.org", "email"), ("@example.org", "email"), ("jo@exa mple.org", "email"),
-    ("jo..b@example.org", "email"), ("jo@-example.org", "email"), ("jo@example.c", "email"),
-    ("01632 960001", "landline"), ("020 7946 0000", "landline"),
-    ("07700 9001", "phone"), ("077009001234567", "phone"), ("+33 6 12 34 56 78", "phone"), ("07623 123456", "phone"),
-    ("", "neither"), ("no thanks", "neither"), ("flat 12", "neither"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("jo@example", "email"),
+        ("jo@@example.org", "email"),
+        ("@example.org", "email"),
+        ("jo@exa mple.org", "email"),
+        ("jo..b@example.org", "email"),
+        ("jo@-example.org", "email"),
+        ("jo@example.c", "email"),
+        ("01632 960001", "landline"),
+        ("020 7946 0000", "landline"),
+        ("07700 9001", "phone"),
+        ("077009001234567", "phone"),
+        ("+33 6 12 34 56 78", "phone"),
+        ("07623 123456", "phone"),
+        ("", "neither"),
+        ("no thanks", "neither"),
+        ("flat 12", "neither"),
+    ],
+)
 def test_what_is_wrong_with_a_contact_is_said(text, reason):
     with pytest.raises(notify.InvalidContact) as e:
         notify.parse_contact(text)
@@ -113,13 +140,15 @@ def test_a_contact_from_a_context_is_checked_again():
 def test_email_and_sms_are_sent(served_fakes, upstream):
     client = notify.Client(upstream, settings(served_fakes))
     reference = f"ref-{uuid.uuid4().hex[:12]}"
-    email = client.send_email("resident@example.org", OXFORD_EMAIL, Deadline.after(3),
-                              personalisation=PERSONALISATION, reference=reference)
+    email = client.send_email(
+        "resident@example.org", OXFORD_EMAIL, Deadline.after(3), personalisation=PERSONALISATION, reference=reference
+    )
     assert email["reference"] == reference and email["template"]["id"] == OXFORD_EMAIL
     assert email["content"]["subject"] == "Your report to Oxford City Council"
     assert "Your reference is OXF-1." in email["content"]["body"]
-    sms = client.send_sms("07700900123", OXFORD_SMS, Deadline.after(3), personalisation=PERSONALISATION,
-                          reference=reference)
+    sms = client.send_sms(
+        "07700900123", OXFORD_SMS, Deadline.after(3), personalisation=PERSONALISATION, reference=reference
+    )
     assert sms["content"]["from_number"] and "graffiti" in sms["content"]["body"]
     assert {n["type"] for n in sent_to(served_fakes, reference)} == {"email", "sms"}
     assert client.notification(email["id"], Deadline.after(3))["status"] == "delivered"
@@ -127,8 +156,9 @@ def test_email_and_sms_are_sent(served_fakes, upstream):
 
 def test_simulated_failures_show_in_the_status(served_fakes, upstream):
     client = notify.Client(upstream, settings(served_fakes))
-    sent = client.send_email("temp-fail@simulator.notify", OXFORD_EMAIL, Deadline.after(3),
-                             personalisation=PERSONALISATION)
+    sent = client.send_email(
+        "temp-fail@simulator.notify", OXFORD_EMAIL, Deadline.after(3), personalisation=PERSONALISATION
+    )
     assert client.notification(sent["id"], Deadline.after(3))["status"] == "temporary-failure"
     sent = client.send_sms("07700900002", OXFORD_SMS, Deadline.after(3), personalisation=PERSONALISATION)
     assert client.notification(sent["id"], Deadline.after(3))["status"] == "permanent-failure"
@@ -137,22 +167,50 @@ def test_simulated_failures_show_in_the_status(served_fakes, upstream):
     assert e.value.status == 404 and e.value.types == ("NoResultFound",)
 
 
-@pytest.mark.parametrize(("call", "status", "kind"), [
-    (lambda c: c.send_email("not-an-address", OXFORD_EMAIL, Deadline.after(3), personalisation=PERSONALISATION),
-     400, "ValidationError"),
-    (lambda c: c.send_sms("01632960001", OXFORD_SMS, Deadline.after(3), personalisation=PERSONALISATION),
-     400, "ValidationError"),
-    (lambda c: c.send_email("a@example.org", str(uuid.uuid4()), Deadline.after(3), personalisation=PERSONALISATION),
-     400, "BadRequestError"),
-    (lambda c: c.send_email("a@example.org", OXFORD_SMS, Deadline.after(3), personalisation=PERSONALISATION),
-     400, "BadRequestError"),
-    (lambda c: c.send_email("a@example.org", OXFORD_EMAIL, Deadline.after(3), personalisation={"council": "x"}),
-     400, "BadRequestError"),
-    (lambda c: c.send_email("rate-limited@example.org", OXFORD_EMAIL, Deadline.after(3),
-                            personalisation=PERSONALISATION), 429, "RateLimitError"),
-    (lambda c: c.send_sms("07700900500", OXFORD_SMS, Deadline.after(3), personalisation=PERSONALISATION),
-     500, "Exception"),
-])
+@pytest.mark.parametrize(
+    ("call", "status", "kind"),
+    [
+        (
+            lambda c: c.send_email("not-an-address", OXFORD_EMAIL, Deadline.after(3), personalisation=PERSONALISATION),
+            400,
+            "ValidationError",
+        ),
+        (
+            lambda c: c.send_sms("01632960001", OXFORD_SMS, Deadline.after(3), personalisation=PERSONALISATION),
+            400,
+            "ValidationError",
+        ),
+        (
+            lambda c: c.send_email(
+                "a@example.org", str(uuid.uuid4()), Deadline.after(3), personalisation=PERSONALISATION
+            ),
+            400,
+            "BadRequestError",
+        ),
+        (
+            lambda c: c.send_email("a@example.org", OXFORD_SMS, Deadline.after(3), personalisation=PERSONALISATION),
+            400,
+            "BadRequestError",
+        ),
+        (
+            lambda c: c.send_email("a@example.org", OXFORD_EMAIL, Deadline.after(3), personalisation={"council": "x"}),
+            400,
+            "BadRequestError",
+        ),
+        (
+            lambda c: c.send_email(
+                "rate-limited@example.org", OXFORD_EMAIL, Deadline.after(3), personalisation=PERSONALISATION
+            ),
+            429,
+            "RateLimitError",
+        ),
+        (
+            lambda c: c.send_sms("07700900500", OXFORD_SMS, Deadline.after(3), personalisation=PERSONALISATION),
+            500,
+            "Exception",
+        ),
+    ],
+)
 def test_documented_errors(served_fakes, upstream, call, status, kind):
     with pytest.raises(notify.NotifyError) as e:
         call(notify.Client(upstream, settings(served_fakes)))
@@ -162,44 +220,61 @@ def test_documented_errors(served_fakes, upstream, call, status, kind):
 def test_a_missing_personalisation_is_named(served_fakes, upstream):
     with pytest.raises(notify.NotifyError) as e:
         notify.Client(upstream, settings(served_fakes)).send_email(
-            "a@example.org", OXFORD_EMAIL, Deadline.after(3), personalisation={"council": "x"})
+            "a@example.org", OXFORD_EMAIL, Deadline.after(3), personalisation={"council": "x"}
+        )
     assert e.value.errors == (("BadRequestError", "Missing personalisation: reference, summary"),)
 
 
-@pytest.mark.parametrize(("key", "message"), [
-    ("demo-11111111-1111-4111-8111-111111111111-99999999-9999-4999-8999-999999999999", "Invalid token: API key not found"),
-    ("demo-99999999-9999-4999-8999-999999999999-22222222-2222-4222-8222-222222222222", "Invalid token: service not found"),
-])
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (
+            "demo-11111111-1111-4111-8111-111111111111-99999999-9999-4999-8999-999999999999",
+            "Invalid token: API key not found",
+        ),
+        (
+            "demo-99999999-9999-4999-8999-999999999999-22222222-2222-4222-8222-222222222222",
+            "Invalid token: service not found",
+        ),
+    ],
+)
 def test_auth_errors(served_fakes, key, message):
     with pytest.raises(notify.NotifyError) as e:
         notify.Client(with_key(key), settings(served_fakes)).send_email(
-            "a@example.org", OXFORD_EMAIL, Deadline.after(3), personalisation=PERSONALISATION)
+            "a@example.org", OXFORD_EMAIL, Deadline.after(3), personalisation=PERSONALISATION
+        )
     assert e.value.status == 403 and e.value.errors == (("AuthError", message),)
 
 
 def test_the_fake_checks_the_clock_and_the_scheme(served_fakes):
     url = f"{served_fakes.url}/notify/v2/notifications/email"
     body = {"email_address": "a@example.org", "template_id": OXFORD_EMAIL, "personalisation": PERSONALISATION}
-    service_id, secret = notify.split_key(load_yaml(REPO / "examples" / "demo-secrets.yaml")["oxford"]["notify-api-key"])
+    service_id, secret = notify.split_key(
+        load_yaml(REPO / "examples" / "demo-secrets.yaml")["oxford"]["notify-api-key"]
+    )
     stale = notify.token(service_id, secret, issued_at=time.time() - 90)
     r = requests.post(url, json=body, headers={"Authorization": f"Bearer {stale}"}, timeout=5)
     assert r.status_code == 403 and r.json()["errors"][0]["message"].startswith("Error: Your system clock")
     r = requests.post(url, json=body, timeout=5)
-    assert r.status_code == 401 and r.json() == {"status_code": 401, "errors": [
-        {"error": "AuthError", "message": "Unauthorized: authentication token must be provided"}]}
+    assert r.status_code == 401 and r.json() == {
+        "status_code": 401,
+        "errors": [{"error": "AuthError", "message": "Unauthorized: authentication token must be provided"}],
+    }
     r = requests.post(url, json=body, headers={"Authorization": f"Basic {stale}"}, timeout=5)
     assert r.status_code == 401 and "bearer" in r.json()["errors"][0]["message"]
     fresh = notify.token(service_id, secret)
     r = requests.post(url, json={"template_id": OXFORD_EMAIL}, headers={"Authorization": f"Bearer {fresh}"}, timeout=5)
     assert r.status_code == 400 and r.json()["errors"] == [
-        {"error": "ValidationError", "message": "email_address is a required property"}]
+        {"error": "ValidationError", "message": "email_address is a required property"}
+    ]
 
 
 def test_a_slow_notify_is_cut_off_inside_the_deadline(served_fakes, upstream):
     started = time.monotonic()
     with pytest.raises(UpstreamError) as e:
         notify.Client(upstream, settings(served_fakes)).send_email(
-            "slow@example.org", OXFORD_EMAIL, Deadline.after(0.6), personalisation=PERSONALISATION)
+            "slow@example.org", OXFORD_EMAIL, Deadline.after(0.6), personalisation=PERSONALISATION
+        )
     assert e.value.kind == "timeout" and time.monotonic() - started < 1.0
 
 
@@ -209,13 +284,28 @@ def test_a_slow_notify_is_cut_off_inside_the_deadline(served_fakes, upstream):
 def test_confirm_sends_once_per_reference_and_address(served_fakes, upstream):
     reference = f"OXF-{uuid.uuid4().hex[:8]}"
     contact = notify.parse_contact("resident@example.org")
-    results = [notify.confirm(upstream, settings(served_fakes), contact, {**PERSONALISATION, "reference": reference},
-                              reference, Deadline.after(3)) for _ in range(2)]
+    results = [
+        notify.confirm(
+            upstream,
+            settings(served_fakes),
+            contact,
+            {**PERSONALISATION, "reference": reference},
+            reference,
+            Deadline.after(3),
+        )
+        for _ in range(2)
+    ]
     assert results[0] == results[1] and results[0].sent and results[0].channel == "email"
     [sent] = sent_to(served_fakes, reference)
     assert sent["id"] == results[0].notification_id and sent["template_id"] == OXFORD_EMAIL
-    sms = notify.confirm(upstream, settings(served_fakes), "07700 900123", {**PERSONALISATION, "reference": reference},
-                         reference, Deadline.after(3))
+    sms = notify.confirm(
+        upstream,
+        settings(served_fakes),
+        "07700 900123",
+        {**PERSONALISATION, "reference": reference},
+        reference,
+        Deadline.after(3),
+    )
     assert sms.sent and sms.channel == "sms"
     assert [n["to"] for n in sent_to(served_fakes, reference)] == ["resident@example.org", "07700900123"]
 
@@ -224,16 +314,32 @@ def test_confirm_never_raises_for_notify_problems(served_fakes, upstream):
     s = settings(served_fakes)
     failed = notify.confirm(upstream, s, "fail-500@example.org", PERSONALISATION, "OXF-2", Deadline.after(3))
     assert failed == notify.Confirmation(False, "email", problem="status", status=500)
-    assert notify.confirm(upstream, {**s, "sms_template_id": None}, "07700900123", PERSONALISATION, "OXF-3",
-                          Deadline.after(3)) == notify.Confirmation(False, "sms", problem="no_template")
-    assert notify.confirm(upstream, None, "a@example.org", PERSONALISATION, "OXF-4",
-                          Deadline.after(3)).problem == "unconfigured"
-    assert notify.confirm(upstream, s, "01632 960001", PERSONALISATION, "OXF-5",
-                          Deadline.after(3)).problem == "invalid_landline"
-    assert notify.confirm(upstream, {**s, "api_key_secret": "nothing-here"}, "a@example.org", PERSONALISATION,
-                          "OXF-6", Deadline.after(3)).problem == "unconfigured"
-    assert notify.confirm(upstream, s, "slow@example.org", PERSONALISATION, "OXF-7",
-                          Deadline.after(0.5)).problem == "timeout"
+    assert notify.confirm(
+        upstream, {**s, "sms_template_id": None}, "07700900123", PERSONALISATION, "OXF-3", Deadline.after(3)
+    ) == notify.Confirmation(False, "sms", problem="no_template")
+    assert (
+        notify.confirm(upstream, None, "a@example.org", PERSONALISATION, "OXF-4", Deadline.after(3)).problem
+        == "unconfigured"
+    )
+    assert (
+        notify.confirm(upstream, s, "01632 960001", PERSONALISATION, "OXF-5", Deadline.after(3)).problem
+        == "invalid_landline"
+    )
+    assert (
+        notify.confirm(
+            upstream,
+            {**s, "api_key_secret": "nothing-here"},
+            "a@example.org",
+            PERSONALISATION,
+            "OXF-6",
+            Deadline.after(3),
+        ).problem
+        == "unconfigured"
+    )
+    assert (
+        notify.confirm(upstream, s, "slow@example.org", PERSONALISATION, "OXF-7", Deadline.after(0.5)).problem
+        == "timeout"
+    )
 
 
 def test_a_failed_confirmation_can_be_tried_again(served_fakes, tmp_path):
@@ -243,8 +349,9 @@ def test_a_failed_confirmation_can_be_tried_again(served_fakes, tmp_path):
     no_secrets = Upstream("oxford", secrets=lambda name: None, side_effects=FilesSideEffects(tmp_path))
     broken = notify.confirm(no_secrets, s, "a@example.org", PERSONALISATION, reference, Deadline.after(3))
     assert not broken.sent and not sent_to(served_fakes, reference)
-    again = notify.confirm(sandbox_upstream("oxford", tmp_path), s, "a@example.org", PERSONALISATION, reference,
-                           Deadline.after(3))
+    again = notify.confirm(
+        sandbox_upstream("oxford", tmp_path), s, "a@example.org", PERSONALISATION, reference, Deadline.after(3)
+    )
     assert again.sent and len(sent_to(served_fakes, reference)) == 1
 
 
@@ -258,14 +365,24 @@ def test_references_are_told_from_personal_data():
 @pytest.mark.parametrize("reference", ["resident@example.org", "07700 900123", "x" * 1001])
 def test_personal_data_never_goes_in_the_reference(reference, upstream):
     with pytest.raises(ValueError):
-        notify.confirm(upstream, {"api_key_secret": "notify-api-key", "email_template_id": OXFORD_EMAIL},
-                       "a@example.org", PERSONALISATION, reference, Deadline.after(1))
+        notify.confirm(
+            upstream,
+            {"api_key_secret": "notify-api-key", "email_template_id": OXFORD_EMAIL},
+            "a@example.org",
+            PERSONALISATION,
+            reference,
+            Deadline.after(1),
+        )
 
 
 def test_contacts_are_never_logged(served_fakes, upstream, captured_logs):
-    notify.confirm(upstream, settings(served_fakes), "logcheck@example.org", PERSONALISATION, "OXF-8", Deadline.after(3))
+    notify.confirm(
+        upstream, settings(served_fakes), "logcheck@example.org", PERSONALISATION, "OXF-8", Deadline.after(3)
+    )
     notify.confirm(upstream, settings(served_fakes), "07700 900777", PERSONALISATION, "OXF-8", Deadline.after(3))
-    notify.confirm(upstream, settings(served_fakes), "fail-500@example.org", PERSONALISATION, "OXF-8", Deadline.after(3))
+    notify.confirm(
+        upstream, settings(served_fakes), "fail-500@example.org", PERSONALISATION, "OXF-8", Deadline.after(3)
+    )
     text = captured_logs.text()
     assert '"upstream call"' in text
     assert "logcheck" not in text and "900777" not in text and "fail-500" not in text
@@ -284,14 +401,21 @@ def test_processes_refer_to_the_one_settings_schema():
 
     fragment = json.loads(Path(notify.__file__).with_name("settings.schema.json").read_text())
     validator = Draft202012Validator(fragment)
-    assert validator.is_valid({"base_url": "https://api.notifications.service.gov.uk",
-                               "api_key_secret": "notify-api-key", "sms_template_id": OXFORD_SMS})
-    assert not validator.is_valid({"base_url": "https://api.notifications.service.gov.uk",
-                                   "api_key_secret": "notify-api-key"})  # no template at all
+    assert validator.is_valid(
+        {
+            "base_url": "https://api.notifications.service.gov.uk",
+            "api_key_secret": "notify-api-key",
+            "sms_template_id": OXFORD_SMS,
+        }
+    )
+    assert not validator.is_valid(
+        {"base_url": "https://api.notifications.service.gov.uk", "api_key_secret": "notify-api-key"}
+    )  # no template at all
     assert schema_registry().contents(fragment["$id"]) == fragment
     users = [p for p in default_library().processes.values() if "notify" in p.schema.get("properties", {})]
     assert sorted(p.id for p in users) == ["missed_bin", "report_problem"]
     for process in users:
         assert process.schema["properties"]["notify"]["$ref"] == fragment["$id"], (
             f"library/{process.id}/schema.json: refer to functions/townhall/upstreams/notify/settings.schema.json "
-            f"with {{\"$ref\": \"{fragment['$id']}\"}}")
+            f'with {{"$ref": "{fragment["$id"]}"}}'
+        )

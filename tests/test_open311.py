@@ -9,10 +9,10 @@ import pytest
 import requests
 
 from townhall.contract import Deadline
-from townhall_tools.testing import sandbox_upstream
 from townhall.upstream import Http, UpstreamError
 from townhall.upstreams import open311
 from townhall_tools.fakes import open311 as fake
+from townhall_tools.testing import sandbox_upstream
 
 
 @pytest.fixture(autouse=True)
@@ -38,8 +38,12 @@ def upstream(tmp_path):
 
 
 def endpoint(served_fakes, council="oxford", fmt="xml", **extra):
-    return {"base_url": f"{served_fakes.url}/open311/{council}", "api_key_secret": "open311-api-key",
-            "format": fmt, **extra}
+    return {
+        "base_url": f"{served_fakes.url}/open311/{council}",
+        "api_key_secret": "open311-api-key",
+        "format": fmt,
+        **extra,
+    }
 
 
 COUNTY = {"api_key_secret": "open311-county-api-key", "jurisdiction_id": "oxfordshire-demo"}
@@ -111,7 +115,8 @@ def test_realtime_report(served_fakes, upstream, fmt):
     marker = uuid.uuid4().hex
     sent = open311.Client(upstream, endpoint(served_fakes, fmt=fmt)).submit(
         report("GRAFF", marker, attributes={"offensive": "no"}, email="demo@example.org", phone="07700900123"),
-        Deadline.after(3))
+        Deadline.after(3),
+    )
     assert sent.reference and sent.reference.startswith("OXF-") and sent.token is None
     assert "demo" in sent.notice
     [post] = received(served_fakes, marker)
@@ -127,8 +132,15 @@ def test_lat_long_and_multi_value_attributes(served_fakes, tmp_path):
     marker = uuid.uuid4().hex
     up = sandbox_upstream("cardiff", tmp_path)
     sent = open311.Client(up, endpoint(served_fakes, "cardiff", "json")).submit(
-        open311.Report("FLYTIP", open311.description("Fly-tipping", marker), lat=51.4816, long=-3.1791,
-                       attributes={"waste_type": ["furniture", "garden"]}), Deadline.after(3))
+        open311.Report(
+            "FLYTIP",
+            open311.description("Fly-tipping", marker),
+            lat=51.4816,
+            long=-3.1791,
+            attributes={"waste_type": ["furniture", "garden"]},
+        ),
+        Deadline.after(3),
+    )
     assert sent.reference.startswith("CAR-")
     [post] = received(served_fakes, marker)
     assert post["fields"]["lat"] == "51.481600" and post["fields"]["long"] == "-3.179100"
@@ -139,8 +151,11 @@ def test_lat_long_and_multi_value_attributes(served_fakes, tmp_path):
 def test_batch_report_polls_its_token(served_fakes, upstream, fmt):
     marker = uuid.uuid4().hex
     client = open311.Client(upstream, endpoint(served_fakes, fmt=fmt))
-    sent = client.submit(report("MISSBIN", marker, attributes={"bin_type": "refuse", "collection_date": "2026-12-01"}),
-                         Deadline.after(3.5), token_wait=0.05)
+    sent = client.submit(
+        report("MISSBIN", marker, attributes={"bin_type": "refuse", "collection_date": "2026-12-01"}),
+        Deadline.after(3.5),
+        token_wait=0.05,
+    )
     [post] = received(served_fakes, marker)
     assert sent.token == post["token"] and sent.reference == post["service_request_id"]
     assert [url.split("/")[-1].split("?")[0] for _, url in upstream.http.calls].count(f"{sent.token}.{fmt}") == 2
@@ -150,7 +165,9 @@ def test_a_token_that_never_resolves_is_bounded_by_the_deadline(served_fakes, up
     started = time.monotonic()
     sent = open311.Client(upstream, endpoint(served_fakes)).submit(
         report("MISSBIN", "demo-token-stuck", attributes={"bin_type": "food", "collection_date": "2026-12-01"}),
-        Deadline.after(2.0), reserve=1.0)
+        Deadline.after(2.0),
+        reserve=1.0,
+    )
     assert sent.reference is None and sent.token and sent.token.startswith("tok-")
     assert time.monotonic() - started < 1.2  # the reserve is kept for the caller
 
@@ -159,8 +176,9 @@ def test_county_endpoint_needs_its_jurisdiction(served_fakes, upstream):
     client = open311.Client(upstream, endpoint(served_fakes, "oxfordshire", **COUNTY))
     assert {s.code for s in client.services(Deadline.after(3))} >= {"POT", "SLIGHT"}
     marker = uuid.uuid4().hex
-    sent = client.submit(open311.Report("POT", open311.description("Pothole", marker), address_string="OX4 1AA"),
-                         Deadline.after(3))
+    sent = client.submit(
+        open311.Report("POT", open311.description("Pothole", marker), address_string="OX4 1AA"), Deadline.after(3)
+    )
     [post] = received(served_fakes, marker)
     assert post["fields"]["jurisdiction_id"] == "oxfordshire-demo" and sent.reference == post["service_request_id"]
     assert sent.reference.startswith("OCC-")
@@ -175,7 +193,11 @@ def test_documented_errors_are_parsed(served_fakes, upstream, fmt):
     client = open311.Client(upstream, endpoint(served_fakes, fmt=fmt))
     with pytest.raises(open311.Open311Error) as e:
         client.definition("NOPE", Deadline.after(3))
-    assert e.value.kind == "status" and e.value.status == 404 and e.value.errors == (("404", "service_code NOPE not found"),)
+    assert (
+        e.value.kind == "status"
+        and e.value.status == 404
+        and e.value.errors == (("404", "service_code NOPE not found"),)
+    )
     with pytest.raises(open311.Open311Error) as e:
         client.submit(report("MISSBIN", attributes={"bin_type": "wheelie"}), Deadline.after(3))
     assert e.value.status == 400
@@ -231,8 +253,10 @@ def test_settings_and_secrets_problems_are_unconfigured(served_fakes, upstream):
 
 
 def test_a_report_needs_a_location(tmp_path):
-    client = open311.Client(sandbox_upstream("oxford", tmp_path),
-                            {"base_url": "http://127.0.0.1:9/open311/x", "api_key_secret": "open311-api-key"})
+    client = open311.Client(
+        sandbox_upstream("oxford", tmp_path),
+        {"base_url": "http://127.0.0.1:9/open311/x", "api_key_secret": "open311-api-key"},
+    )
     with pytest.raises(ValueError, match="address_string"):
         client.submit(open311.Report("GRAFF", "x"), Deadline.after(1))
 
@@ -247,18 +271,32 @@ def test_xml_with_entities_is_refused():
 
 
 def test_xml_and_json_parse_alike():
-    services = [{"service_code": "A1", "service_name": "Thing", "metadata": "true", "type": "batch",
-                 "keywords": "x, y", "group": "G", "description": ""}]
+    services = [
+        {
+            "service_code": "A1",
+            "service_name": "Thing",
+            "metadata": "true",
+            "type": "batch",
+            "keywords": "x, y",
+            "group": "G",
+            "description": "",
+        }
+    ]
     from_xml = open311.parse_services(open311._xml(fake.to_xml("services", services)))
     assert from_xml == open311.parse_services(services)
     assert from_xml[0].metadata and from_xml[0].keywords == ("x", "y")
     errors = [{"code": 400, "description": "Bad"}]
-    assert open311.parse_errors(open311._xml(fake.to_xml("errors", errors))) == open311.parse_errors(errors) == [("400", "Bad")]
+    assert (
+        open311.parse_errors(open311._xml(fake.to_xml("errors", errors)))
+        == open311.parse_errors(errors)
+        == [("400", "Bad")]
+    )
 
 
 def test_description_layout_fits_four_thousand_characters():
     assert open311.description("Pothole", "Deep one", "Submitted via the council chatbot") == (
-        "title: Pothole\n\ndetail: Deep one\n\nSubmitted via the council chatbot")
+        "title: Pothole\n\ndetail: Deep one\n\nSubmitted via the council chatbot"
+    )
     long = open311.description("Pothole", "x" * 5000, "footer")
     assert len(long) == open311.MAX_DESCRIPTION and long.endswith("…\n\nfooter")
 
@@ -274,10 +312,17 @@ def test_processes_refer_to_the_one_endpoint_schema():
 
     fragment = json.loads((Path(open311.__file__).with_name("endpoint.schema.json")).read_text())
     validator = Draft202012Validator(fragment)
-    assert validator.is_valid({"base_url": "https://example.org/open311", "api_key_secret": "open311-api-key",
-                               "jurisdiction_id": "example.org", "format": "json"})
+    assert validator.is_valid(
+        {
+            "base_url": "https://example.org/open311",
+            "api_key_secret": "open311-api-key",
+            "jurisdiction_id": "example.org",
+            "format": "json",
+        }
+    )
     assert not validator.is_valid({"base_url": "https://example.org/open311", "api_key_secret": "k", "api_key": "x"})
     assert schema_registry().contents(fragment["$id"]) == fragment
-    users = sorted(p.id for p in default_library().processes.values()
-                   if fragment["$id"] in {ref for _, ref in refs(p.schema)})
+    users = sorted(
+        p.id for p in default_library().processes.values() if fragment["$id"] in {ref for _, ref in refs(p.schema)}
+    )
     assert users == ["missed_bin", "report_problem"]

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from support import REPO
+
+from townhall.library import Library
 from townhall_tools import cli
 from townhall_tools.catalogue import render
-from townhall.library import Library
 from townhall_tools.librarycheck import check_library
 from townhall_tools.scaffold import ScaffoldError, new_process
 
@@ -23,7 +23,8 @@ LIBRARY = REPO / "library"
 def test_the_catalogue_is_up_to_date():
     on_disk = (LIBRARY / "README.md").read_text(encoding="utf-8")
     assert on_disk == render(Library.load(LIBRARY)), (
-        "library/README.md is out of date: run `.venv/bin/townhall process catalogue` and commit it")
+        "library/README.md is out of date: run `.venv/bin/townhall process catalogue` and commit it"
+    )
 
 
 def test_the_catalogue_lists_every_process_intent_setting_and_owner():
@@ -50,8 +51,14 @@ def test_a_scaffolded_process_passes_the_library_checks_and_its_own_tests(copied
     assert "garden_waste" in library.processes
     assert check_library(library) == []
     env = {**os.environ, "TOWNHALL_LIBRARY_DIR": str(copied)}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder / "tests")],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder / "tests")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert "1 passed" in run.stdout
 

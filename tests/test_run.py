@@ -43,9 +43,22 @@ def make_run(tmp_path):
     env.pop("TOWNHALL_TENANTS_DIR", None)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            ["make", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={port}", f"FAKES_PORT={fakes_port}",
-             f"SANDBOX={sandbox}", f"BIN={Path(sys.executable).parent}"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                "make",
+                "--no-print-directory",
+                "serve",
+                "HOST=127.0.0.1",
+                f"PORT={port}",
+                f"FAKES_PORT={fakes_port}",
+                f"SANDBOX={sandbox}",
+                f"BIN={Path(sys.executable).parent}",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 60
         while not (listening(port) and listening(fakes_port)):
@@ -69,9 +82,14 @@ def test_make_run_on_other_ports_answers_an_upstream_journey(make_run):
     oxford = yaml.safe_load((sandbox / "oxford.yaml").read_text())
     assert f"http://127.0.0.1:{fakes_port}/" in yaml.safe_dump(oxford) and ":8090/" not in yaml.safe_dump(oxford)
 
-    done = subprocess.run([TOWNHALL, "chat", "oxford", "--url", f"http://127.0.0.1:{port}/", "--quiet"], cwd=REPO,
-                          input="when is my bin collected\nOX1 2JD\n/quit\n", capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [TOWNHALL, "chat", "oxford", "--url", f"http://127.0.0.1:{port}/", "--quiet"],
+        cwd=REPO,
+        input="when is my bin collected\nOX1 2JD\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "For 1 Demo Lane, Oxford:" in done.stdout, done.stdout  # the fakes' address lookup answered
     assert "goes out on" in done.stdout  # and their collection calendar

@@ -7,8 +7,8 @@ import threading
 import time
 
 import pytest
-
 from support import PROJECTS, TENANTS
+
 from townhall import wire
 from townhall.library import default_library
 from townhall.settings import BackendError, FilesBackend, FirestoreBackend, SettingsCache, Unavailable
@@ -182,6 +182,7 @@ def test_ttl_from_environment_is_checked():
 
 
 # -- Firestore, through the emulator -----------------------------------------------------------------
+
 
 @pytest.mark.firestore
 def test_firestore_backend_reads_documents(firestore_env):

@@ -45,8 +45,14 @@ def council(tenant: str, language: str) -> str:
 
 @pytest.mark.parametrize(("conversation", "tenant"), CASES, ids=[f"{c.name}[{t}]" for c, t in CASES])
 def test_conversation_through_the_simulator(conversation, tenant, served):
-    session = Session(nlu_for(tenant, conversation.language), url=served.url, project=PROJECTS[tenant],
-                      username=tenant, password=PASSWORDS[tenant], now=conversation.now)
+    session = Session(
+        nlu_for(tenant, conversation.language),
+        url=served.url,
+        project=PROJECTS[tenant],
+        username=tenant,
+        password=PASSWORDS[tenant],
+        now=conversation.now,
+    )
     failures = replay(conversation, session, council(tenant, conversation.language))
     assert not failures, "\n".join(failures)
 
@@ -59,12 +65,23 @@ def test_every_example_tenant_and_language_has_conversations():
 
 def test_a_wrong_match_names_the_file_turn_and_both_intents(served, tmp_path):
     path = tmp_path / "wrong.yaml"
-    conversation = conversations.Conversation(path, "contact", "checks the checker", "en", (
-        conversations.Step("hello there", "welcome.hello", {}, {"says": ["{council}"]}),
-        conversations.Step("when are you open", "contact.human", {}, {}),
-    ))
-    session = Session(nlu_for("oxford", "en"), url=served.url, project=PROJECTS["oxford"],
-                      username="oxford", password=PASSWORDS["oxford"])
+    conversation = conversations.Conversation(
+        path,
+        "contact",
+        "checks the checker",
+        "en",
+        (
+            conversations.Step("hello there", "welcome.hello", {}, {"says": ["{council}"]}),
+            conversations.Step("when are you open", "contact.human", {}, {}),
+        ),
+    )
+    session = Session(
+        nlu_for("oxford", "en"),
+        url=served.url,
+        project=PROJECTS["oxford"],
+        username="oxford",
+        password=PASSWORDS["oxford"],
+    )
     failures = replay(conversation, session, "Oxford City Council")
     assert len(failures) == 1
     assert f"{path}: turn 2 ('when are you open' -> contact.human)" in failures[0]
@@ -72,17 +89,32 @@ def test_a_wrong_match_names_the_file_turn_and_both_intents(served, tmp_path):
 
 
 def test_a_wrong_parameter_is_reported(served, tmp_path):
-    conversation = conversations.Conversation(tmp_path / "p.yaml", "faq", "parameters", "en", (
-        conversations.Step("how do I get rid of a sofa", "faq.ask", {"topic": "garden-waste"}, {}),))
-    session = Session(nlu_for("oxford", "en"), url=served.url, project=PROJECTS["oxford"],
-                      username="oxford", password=PASSWORDS["oxford"])
+    conversation = conversations.Conversation(
+        tmp_path / "p.yaml",
+        "faq",
+        "parameters",
+        "en",
+        (conversations.Step("how do I get rid of a sofa", "faq.ask", {"topic": "garden-waste"}, {}),),
+    )
+    session = Session(
+        nlu_for("oxford", "en"),
+        url=served.url,
+        project=PROJECTS["oxford"],
+        username="oxford",
+        password=PASSWORDS["oxford"],
+    )
     failures = replay(conversation, session, "Oxford City Council")
     assert failures and "parameter 'topic': extracted 'bulky-waste', expected 'garden-waste'" in failures[0]
 
 
 def test_contexts_carry_between_turns_through_the_webhook(served):
-    session = Session(nlu_for("oxford", "en"), url=served.url, project=PROJECTS["oxford"],
-                      username="oxford", password=PASSWORDS["oxford"])
+    session = Session(
+        nlu_for("oxford", "en"),
+        url=served.url,
+        project=PROJECTS["oxford"],
+        username="oxford",
+        password=PASSWORDS["oxford"],
+    )
     first = session.say("purple elephants dancing")
     assert first.intent == "fallback.unknown" and first.contexts == {"fallback-misses": 1}
     second = session.say("zzzz qqqq")
@@ -98,8 +130,9 @@ def test_lifespans_count_down_per_query_and_outputs_replace():
     contexts, session = Contexts(), "projects/p/agent/sessions/s"
     contexts.set("flow", 2, {"step": 1})
     assert contexts.begin_query() == {"flow": {"step": 1}}  # active as an input context
-    assert contexts.for_request(session) == [{"name": f"{session}/contexts/flow", "lifespanCount": 1,
-                                              "parameters": {"step": 1}}]
+    assert contexts.for_request(session) == [
+        {"name": f"{session}/contexts/flow", "lifespanCount": 1, "parameters": {"step": 1}}
+    ]
     contexts.end_query()
     assert contexts.begin_query() == {"flow": {"step": 1}}  # its second and last query
     assert contexts.for_request(session)[0]["lifespanCount"] == 0  # listed once more with 0, then gone
@@ -158,21 +191,42 @@ class Stub:
 @pytest.fixture
 def stubbed():
     export = build_tenant("oxford", TENANTS, LIBRARY)
-    export.files["intents/contact.human.json"]["responses"][0]["parameters"] = [{
-        "name": "day", "dataType": "@sys.date", "value": "$day", "required": True, "isList": False,
-        "prompts": [{"lang": "en", "value": "Which day?"}]}]
+    export.files["intents/contact.human.json"]["responses"][0]["parameters"] = [
+        {
+            "name": "day",
+            "dataType": "@sys.date",
+            "value": "$day",
+            "required": True,
+            "isList": False,
+            "prompts": [{"lang": "en", "value": "Which day?"}],
+        }
+    ]
     export.files["intents/contact.details.json"]["events"] = [{"name": "SHOW_DETAILS"}]
     nlu = NLU(export, "en")
     session = "projects/townhall-demo-oxford/agent/sessions/stub"
-    stub = Stub({
-        "contact.opening_hours": {"followupEventInput": {"name": "SHOW_DETAILS", "parameters": {"why": "x"}}},
-        "contact.details": {"fulfillmentText": "Phone us.", "outputContexts": [
-            {"name": f"{session}/contexts/details-shown", "lifespanCount": 2}]},
-        "contact.human": {"fulfillmentText": "Booked."},
-    })
+    stub = Stub(
+        {
+            "contact.opening_hours": {"followupEventInput": {"name": "SHOW_DETAILS", "parameters": {"why": "x"}}},
+            "contact.details": {
+                "fulfillmentText": "Phone us.",
+                "outputContexts": [{"name": f"{session}/contexts/details-shown", "lifespanCount": 2}],
+            },
+            "contact.human": {"fulfillmentText": "Booked."},
+        }
+    )
     try:
-        yield stub, Session(nlu, url=stub.url, project="townhall-demo-oxford", username="oxford",
-                            password="pw", session_id="stub", now="2026-12-01T10:00:00")
+        yield (
+            stub,
+            Session(
+                nlu,
+                url=stub.url,
+                project="townhall-demo-oxford",
+                username="oxford",
+                password="pw",
+                session_id="stub",
+                now="2026-12-01T10:00:00",
+            ),
+        )
     finally:
         stub.close()
 
@@ -183,8 +237,10 @@ def test_a_followup_event_is_matched_and_sent_in_the_same_query(stubbed):
     assert result.matched == "contact.opening_hours" and result.events == ["SHOW_DETAILS"]
     assert result.intent == "contact.details" and result.reply == "Phone us."
     assert result.contexts == {"details-shown": 2}
-    assert [r["queryResult"]["intent"]["displayName"] for r in stub.requests] == ["contact.opening_hours",
-                                                                                  "contact.details"]
+    assert [r["queryResult"]["intent"]["displayName"] for r in stub.requests] == [
+        "contact.opening_hours",
+        "contact.details",
+    ]
     assert stub.requests[1]["queryResult"]["parameters"] == {"why": "x"}
     assert stub.requests[0]["session"] == "projects/townhall-demo-oxford/agent/sessions/stub"
     assert stub.requests[0]["_auth"] == basic("oxford", "pw")
@@ -206,8 +262,14 @@ def test_slot_filling_prompts_then_fills_the_parameter(stubbed):
 
 
 def test_chat_starts_its_own_webhook_and_talks_welsh():
-    done = subprocess.run([TOWNHALL, "chat", "cardiff", "--lang", "cy", "--now", "2026-12-01T10:00"], cwd=REPO,
-                          input="beth yw eich oriau agor\n1\n/quit\n", capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [TOWNHALL, "chat", "cardiff", "--lang", "cy", "--now", "2026-12-01T10:00"],
+        cwd=REPO,
+        input="beth yw eich oriau agor\n1\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "development and testing tool" in out and "not a replacement" in out
@@ -219,15 +281,27 @@ def test_chat_starts_its_own_webhook_and_talks_welsh():
 def test_chat_without_a_password_says_how_to_give_one(tmp_path):
     doc = dict(TENANT_DOCS["oxford"], demo=False)
     (tmp_path / "oxford.yaml").write_text(json.dumps(doc))
-    done = subprocess.run([TOWNHALL, "--tenants-dir", str(tmp_path), "chat", "oxford"], cwd=REPO, input="",
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [TOWNHALL, "--tenants-dir", str(tmp_path), "chat", "oxford"],
+        cwd=REPO,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1 and "--password-from-env" in done.stderr
 
 
 def _polling_chat(*flags: str) -> subprocess.CompletedProcess:
     """Chat with oxford through an upstream journey (the fakes are called), with the given flags."""
-    return subprocess.run([TOWNHALL, "chat", "oxford", "--now", "2026-04-20T10:00", "--quiet", *flags], cwd=REPO,
-                          input="where do I vote\nAA1 2AA\n/quit\n", capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [TOWNHALL, "chat", "oxford", "--now", "2026-04-20T10:00", "--quiet", *flags],
+        cwd=REPO,
+        input="where do I vote\nAA1 2AA\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_chat_shows_only_the_conversation_by_default():

@@ -64,8 +64,17 @@ def test_snapshot_holds_the_361_districts_in_force():
     # April 2023: the new unitaries are in, what they replaced is out.
     for code in ("E06000063", "E06000064", "E06000065", "E06000066"):
         assert code in found, code
-    for abolished in ("E07000026", "E07000027", "E07000028", "E07000163", "E07000187", "E07000246",
-                      "E07000150", "E06000028", "E07000004"):
+    for abolished in (
+        "E07000026",
+        "E07000027",
+        "E07000028",
+        "E07000163",
+        "E07000187",
+        "E07000246",
+        "E07000150",
+        "E06000028",
+        "E07000004",
+    ):
         assert abolished not in found, abolished
     assert found["E07000178"] == "Oxford City Council"
     assert found["W06000015"] == "City of Cardiff Council"
@@ -105,8 +114,18 @@ def test_refresh_script_keeps_current_districts_only(tmp_path):
 
 
 def test_new_tenant_file_is_valid_lists_every_process_switched_off_and_explains_itself(tenants):
-    out = new(tenants, "exampleshire", "--name", "Oxford City Council", "--gss", "E07000178", "--project",
-              "townhall-exampleshire", "--email", "enquiries@council.example")
+    out = new(
+        tenants,
+        "exampleshire",
+        "--name",
+        "Oxford City Council",
+        "--gss",
+        "E07000178",
+        "--project",
+        "townhall-exampleshire",
+        "--email",
+        "enquiries@council.example",
+    )
     # The demo tenant oxford holds E07000178 too: demo files do not block the real council.
     assert out.returncode == 0, out.stderr
     path = tenants / "exampleshire.yaml"
@@ -124,6 +143,7 @@ def test_new_tenant_file_is_valid_lists_every_process_switched_off_and_explains_
     assert doc["webhook"]["password_sha256"] == "managed-by-terraform"
     assert doc["languages"] == ["en"] and "name_cy" not in doc
     assert doc["contact"] == {"email": "enquiries@council.example"}
+
     def keys(value):
         if isinstance(value, dict):
             for key, item in value.items():
@@ -154,8 +174,19 @@ def test_new_tenant_file_is_valid_lists_every_process_switched_off_and_explains_
 
 
 def test_welsh_council_gets_welsh_and_a_finished_file_needs_no_todo(tenants):
-    out = new(tenants, "newport", "--name", "Newport City Council", "--gss", "W06000022", "--welsh",
-              "--name-cy", "Cyngor Dinas Casnewydd", "--phone", "01633 656656")
+    out = new(
+        tenants,
+        "newport",
+        "--name",
+        "Newport City Council",
+        "--gss",
+        "W06000022",
+        "--welsh",
+        "--name-cy",
+        "Cyngor Dinas Casnewydd",
+        "--phone",
+        "01633 656656",
+    )
     assert out.returncode == 0, out.stderr
     path = tenants / "newport.yaml"
     assert run("--tenants-dir", str(tenants), "tenants", "validate", str(path)).returncode == 0
@@ -188,7 +219,8 @@ def test_placeholders_are_marked_todo_and_found(tenants):
     assert refused.returncode == 1
     assert refused.stderr.splitlines()[0] == (
         f"{path}: contact.web_form: still a placeholder (TODO or example.org) from `townhall tenant new`; "
-        "expected: the council's own value (docs/tenants.md), or switch that process off with `enabled: false`")
+        "expected: the council's own value (docs/tenants.md), or switch that process off with `enabled: false`"
+    )
     doc = yaml.safe_load(text)
     doc["contact"]["web_form"] = "https://www.cherwell.example/contact-us"
     path.write_text(yaml.safe_dump(doc))
@@ -206,23 +238,37 @@ def test_every_tenant_file_passes_every_check():
     assert sorted(docs) == [p.stem for p in files]
 
 
-@pytest.mark.parametrize("args,messages", [
-    (["oxford", "--name", "Oxford", "--gss", "E07000178"],
-     ["tenant id 'oxford' is taken", "oxford.yaml exists"]),
-    (["Oxford_City", "--name", "Oxford", "--gss", "E07000177"],
-     ["tenant id 'Oxford_City': use 3 to 40 lower-case letters", "(e.g. oxford-city)"]),
-    (["allerdale", "--name", "Allerdale", "--gss", "E07000026"],
-     ["GSS code E07000026 is not a district in force in", "refresh it first"]),
-    (["oxfordshire", "--name", "Oxfordshire", "--gss", "E10000025"],
-     ["GSS code 'E10000025'", "county councils (E10) are not districts"]),
-    (["cardiff-two", "--name", "Cardiff", "--gss", "W0600001"], ["GSS code 'W0600001'"]),
-    (["a-very-long-tenant-identifier-for-a-council", "--name", "X", "--gss", "E07000177"],
-     ["tenant id 'a-very-long-tenant-identifier-for-a-council'"]),
-    (["long-enough-id-for-no-project", "--name", "X", "--gss", "E07000177"],
-     ["Dialogflow project 'townhall-long-enough-id-for-no-project'", "pass --project"]),
-    (["cherwell", "--name", "Cherwell", "--gss", "E07000177", "--name-cy", "Cherwell"],
-     ["--name-cy is only used with --welsh"]),
-])
+@pytest.mark.parametrize(
+    "args,messages",
+    [
+        (["oxford", "--name", "Oxford", "--gss", "E07000178"], ["tenant id 'oxford' is taken", "oxford.yaml exists"]),
+        (
+            ["Oxford_City", "--name", "Oxford", "--gss", "E07000177"],
+            ["tenant id 'Oxford_City': use 3 to 40 lower-case letters", "(e.g. oxford-city)"],
+        ),
+        (
+            ["allerdale", "--name", "Allerdale", "--gss", "E07000026"],
+            ["GSS code E07000026 is not a district in force in", "refresh it first"],
+        ),
+        (
+            ["oxfordshire", "--name", "Oxfordshire", "--gss", "E10000025"],
+            ["GSS code 'E10000025'", "county councils (E10) are not districts"],
+        ),
+        (["cardiff-two", "--name", "Cardiff", "--gss", "W0600001"], ["GSS code 'W0600001'"]),
+        (
+            ["a-very-long-tenant-identifier-for-a-council", "--name", "X", "--gss", "E07000177"],
+            ["tenant id 'a-very-long-tenant-identifier-for-a-council'"],
+        ),
+        (
+            ["long-enough-id-for-no-project", "--name", "X", "--gss", "E07000177"],
+            ["Dialogflow project 'townhall-long-enough-id-for-no-project'", "pass --project"],
+        ),
+        (
+            ["cherwell", "--name", "Cherwell", "--gss", "E07000177", "--name-cy", "Cherwell"],
+            ["--name-cy is only used with --welsh"],
+        ),
+    ],
+)
 def test_new_refuses_with_what_is_wrong_and_how_to_fix_it(tenants, args, messages):
     before = sorted(p.name for p in tenants.iterdir())
     out = new(tenants, *args)
@@ -243,8 +289,19 @@ def test_new_refuses_a_gss_code_another_council_holds(tenants):
 def test_new_says_where_the_snapshot_should_be(tmp_path):
     lonely = tmp_path / "tenants"
     lonely.mkdir()
-    out = run("--tenants-dir", str(lonely), "tenant", "new", "x-council", "--name", "X", "--gss", "E07000177",
-              "--lad-codes", str(tmp_path / "missing.csv"))
+    out = run(
+        "--tenants-dir",
+        str(lonely),
+        "tenant",
+        "new",
+        "x-council",
+        "--name",
+        "X",
+        "--gss",
+        "E07000177",
+        "--lad-codes",
+        str(tmp_path / "missing.csv"),
+    )
     assert out.returncode == 1 and "missing.csv: cannot be read" in out.stderr
 
 
@@ -260,8 +317,11 @@ def test_webhook_hashes_file_is_checked(tmp_path):
     whole = tmp_path / "whole.json"
     whole.write_text(json.dumps({"sensitive": False, "type": ["map", "string"], "value": {"oxford": "b" * 64}}))
     assert load_webhook_hashes(whole) == {"oxford": "b" * 64}
-    for content, message in [("not json", "not JSON"), ("[1]", "must be a JSON object"),
-                             (json.dumps({"oxford": "A" * 64}), "not a lower-case hex SHA-256 for oxford")]:
+    for content, message in [
+        ("not json", "not JSON"),
+        ("[1]", "must be a JSON object"),
+        (json.dumps({"oxford": "A" * 64}), "not a lower-case hex SHA-256 for oxford"),
+    ]:
         bad = tmp_path / "bad.json"
         bad.write_text(content)
         with pytest.raises(DeliveryError, match=message) as caught:
@@ -286,8 +346,12 @@ def test_settings_push_takes_hashes_from_terraform_and_refuses_placeholders(fire
     folder = tmp_path / "tenants"
     shutil.copytree(TENANTS, folder)
     shutil.copytree(DATA, tmp_path / "data")
-    assert new(folder, "cherwell", "--name", "Cherwell District Council", "--gss", "E07000177",
-               "--phone", "01295 227001").returncode == 0
+    assert (
+        new(
+            folder, "cherwell", "--name", "Cherwell District Council", "--gss", "E07000177", "--phone", "01295 227001"
+        ).returncode
+        == 0
+    )
 
     refused = run("--tenants-dir", str(folder), "settings", "push", env=env)
     assert refused.returncode == 1

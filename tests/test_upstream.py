@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -36,8 +36,11 @@ class Upstreamish:
             time.sleep(1.5)
             response = Response("{}", content_type="application/json")
         elif path == "/flaky":  # a 503, then fine
-            response = (Response("busy", 503) if self.hits[path] == 1
-                        else Response('{"ok": true}', content_type="application/json"))
+            response = (
+                Response("busy", 503)
+                if self.hits[path] == 1
+                else Response('{"ok": true}', content_type="application/json")
+            )
         elif path == "/down":
             response = Response('{"error": "down"}', 500, content_type="application/json")
         elif path == "/missing":
@@ -118,8 +121,12 @@ def test_connection_refused_and_bad_urls():
 
 
 def test_form_posts_are_urlencoded(upstream_server):
-    r = Http().post_form(upstream_server.url + "/form", [("attribute[a][]", "x y"), ("api_key", "k")],
-                         deadline=Deadline.after(2), ok=(200,))
+    r = Http().post_form(
+        upstream_server.url + "/form",
+        [("attribute[a][]", "x y"), ("api_key", "k")],
+        deadline=Deadline.after(2),
+        ok=(200,),
+    )
     assert r.text() == "attribute%5Ba%5D%5B%5D=x+y&api_key=k"
 
 
@@ -130,6 +137,7 @@ def test_upstream_calls_are_logged_without_paths(upstream_server, captured_logs)
 
 
 # -- secrets -----------------------------------------------------------------------------------
+
 
 def test_secrets_by_name(tmp_path):
     path = tmp_path / "secrets.yaml"
@@ -156,6 +164,7 @@ def test_secrets_backend_configuration_errors_name_the_fix():
 
 # -- side effects ------------------------------------------------------------------------------
 
+
 def _exercise(store):
     calls = []
 
@@ -165,8 +174,9 @@ def _exercise(store):
         return {"reference": f"R{len(calls)}"}
 
     results = []
-    threads = [threading.Thread(target=lambda: results.append(store("oxford:k1", action, Deadline.after(3))))
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: results.append(store("oxford:k1", action, Deadline.after(3)))) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -240,9 +250,10 @@ def test_a_request_in_flight_elsewhere_is_busy_not_done_twice(firestore_env):
 
     client = firestore.Client(project=firestore_env["GOOGLE_CLOUD_PROJECT"])
     store = FirestoreSideEffects(lambda: client)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     client.collection(sideeffects.COLLECTION).document(sideeffects._digest("oxford:busy")).set(
-        {"state": "pending", "since": now, "expire_at": now + sideeffects.KEEP_FOR})
+        {"state": "pending", "since": now, "expire_at": now + sideeffects.KEEP_FOR}
+    )
     calls = []
     with pytest.raises(UpstreamError) as raised:
         store("oxford:busy", lambda: calls.append(1), Deadline.after(0.6))
@@ -256,9 +267,10 @@ def test_a_record_left_pending_by_a_crash_is_taken_over(firestore_env):
 
     client = firestore.Client(project=firestore_env["GOOGLE_CLOUD_PROJECT"])
     store = FirestoreSideEffects(lambda: client)
-    long_ago = datetime.now(timezone.utc) - timedelta(seconds=sideeffects.PENDING_FOR + 5)
+    long_ago = datetime.now(UTC) - timedelta(seconds=sideeffects.PENDING_FOR + 5)
     client.collection(sideeffects.COLLECTION).document(sideeffects._digest("oxford:crashed")).set(
-        {"state": "pending", "since": long_ago, "expire_at": long_ago + sideeffects.KEEP_FOR})
+        {"state": "pending", "since": long_ago, "expire_at": long_ago + sideeffects.KEEP_FOR}
+    )
     assert store("oxford:crashed", lambda: {"reference": "R9"}, Deadline.after(2)) == {"reference": "R9"}
     assert store("oxford:crashed", lambda: {"reference": "again"}, Deadline.after(2)) == {"reference": "R9"}
 

@@ -33,12 +33,15 @@ def test_two_tier_england_names_district_and_county(base):
     assert place.raw["codes"]["admin_district"] == "E07000178"
 
 
-@pytest.mark.parametrize(("postcode", "district", "code", "country"), [
-    ("CF10 3ND", "Cardiff", "W06000015", "Wales"),
-    ("BS1 5TR", "Bristol, City of", "E06000023", "England"),
-    ("EH8 8BG", "City of Edinburgh", "S12000036", "Scotland"),
-    ("BT1 5GS", "Belfast", "N09000003", "Northern Ireland"),
-])
+@pytest.mark.parametrize(
+    ("postcode", "district", "code", "country"),
+    [
+        ("CF10 3ND", "Cardiff", "W06000015", "Wales"),
+        ("BS1 5TR", "Bristol, City of", "E06000023", "England"),
+        ("EH8 8BG", "City of Edinburgh", "S12000036", "Scotland"),
+        ("BT1 5GS", "Belfast", "N09000003", "Northern Ireland"),
+    ],
+)
 def test_single_tier_areas_have_no_county(base, postcode, district, code, country):
     place = lookup(base, postcode)
     assert (place.district, place.district_code, place.country) == (district, code, country)
@@ -98,7 +101,7 @@ def test_a_server_error_is_retried_once_then_raised(base, served_fakes):
     assert (e.value.kind, e.value.status) == ("status", 500)
     assert e.value.body == {"status": 500, "error": "Service not ready"}
     after = requests.get(f"{base}/_requests", timeout=5).json()
-    assert [r["path"] for r in after[len(before):]].count("/postcodes/ZZ500AA") == 2
+    assert [r["path"] for r in after[len(before) :]].count("/postcodes/ZZ500AA") == 2
 
 
 def test_a_slow_answer_is_cut_off_inside_the_deadline(base):

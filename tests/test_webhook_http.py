@@ -8,8 +8,8 @@ import socket
 from urllib.parse import urlparse
 
 import pytest
-
 from support import PROJECTS, auth_for, basic
+
 from townhall import wire
 
 OXFORD = PROJECTS["oxford"]
@@ -21,6 +21,7 @@ def request(intent="contact.opening_hours", project=OXFORD, **kw):
 
 
 # -- HTTP surface -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
 def test_only_post_is_allowed(http, method):
@@ -41,8 +42,9 @@ def test_only_json_bodies_are_accepted(http, content_type):
 
 
 def test_json_with_charset_is_accepted(http):
-    answer = http.raw(json.dumps(request()).encode(),
-                      {"Content-Type": "application/json; charset=utf-8", **auth_for("oxford")})
+    answer = http.raw(
+        json.dumps(request()).encode(), {"Content-Type": "application/json; charset=utf-8", **auth_for("oxford")}
+    )
     assert answer.status == 200
 
 
@@ -56,11 +58,13 @@ def post_chunked(served, chunks) -> bytes:
     """POST the chunks with Transfer-Encoding: chunked and no Content-Length; the raw answer."""
     url = urlparse(served.url)
     with socket.create_connection((url.hostname, url.port), timeout=10) as s:
-        s.sendall((
-            f"POST / HTTP/1.1\r\nHost: {url.hostname}\r\nContent-Type: application/json\r\n"
-            f"Authorization: {basic('oxford', 'townhall-dev-oxford')}\r\nTransfer-Encoding: chunked\r\n"
-            "Connection: close\r\n\r\n"
-        ).encode())
+        s.sendall(
+            (
+                f"POST / HTTP/1.1\r\nHost: {url.hostname}\r\nContent-Type: application/json\r\n"
+                f"Authorization: {basic('oxford', 'townhall-dev-oxford')}\r\nTransfer-Encoding: chunked\r\n"
+                "Connection: close\r\n\r\n"
+            ).encode()
+        )
         try:
             for chunk in chunks:
                 s.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
@@ -93,20 +97,24 @@ def test_a_chunked_request_without_length_is_served(served):
 
 # -- authentication and tenant -----------------------------------------------------------------
 
+
 def test_missing_credentials_get_401_with_challenge(http):
     answer = http.post(request(), tenant=None)
     assert answer.status == 401
     assert answer.headers["WWW-Authenticate"].startswith("Basic ")
 
 
-@pytest.mark.parametrize("header", [
-    basic("oxford", "wrong-password"),
-    basic("nosuchcouncil", "townhall-dev-oxford"),
-    basic("oxford", ""),
-    "Basic not-base64!!",
-    "Bearer abc.def.ghi",
-    "Basic " + "b3hmb3Jk",  # "oxford" without a colon
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        basic("oxford", "wrong-password"),
+        basic("nosuchcouncil", "townhall-dev-oxford"),
+        basic("oxford", ""),
+        "Basic not-base64!!",
+        "Bearer abc.def.ghi",
+        "Basic " + "b3hmb3Jk",  # "oxford" without a colon
+    ],
+)
 def test_wrong_credentials_get_401(http, header):
     answer = http.post(request(), tenant=None, headers={"Authorization": header})
     assert answer.status == 401
@@ -143,6 +151,7 @@ def test_payload_never_chooses_the_tenant(http):
 
 # -- request checking ---------------------------------------------------------------------------
 
+
 def _mutate(path, value):
     body = request()
     target = body
@@ -155,49 +164,64 @@ def _mutate(path, value):
     return body
 
 
-@pytest.mark.parametrize("path,value,field", [
-    (["session"], KeyError, "session"),
-    (["session"], 42, "session"),
-    (["session"], "projects/townhall-demo-oxford/agents/x/sessions/1", "session"),
-    (["session"], "projects/townhall-demo-oxford/agent/sessions/", "session"),
-    (["session"], "projects/townhall-demo-oxford/agent/sessions/a/b", "session"),
-    (["queryResult"], KeyError, "queryResult"),
-    (["queryResult"], [], "queryResult"),
-    (["queryResult", "intent"], KeyError, "queryResult.intent"),
-    (["queryResult", "intent"], "contact.details", "queryResult.intent"),
-    (["queryResult", "intent", "displayName"], None, "queryResult.intent.displayName"),
-    (["queryResult", "intent", "displayName"], ["x"], "queryResult.intent.displayName"),
-    (["queryResult", "parameters"], "postcode", "queryResult.parameters"),
-    (["queryResult", "languageCode"], KeyError, "queryResult.languageCode"),
-    (["queryResult", "languageCode"], 1, "queryResult.languageCode"),
-    (["queryResult", "queryText"], {"t": 1}, "queryResult.queryText"),
-    (["queryResult", "outputContexts"], {}, "queryResult.outputContexts"),
-    (["queryResult", "outputContexts"], [1], "queryResult.outputContexts[0]"),
-    (["queryResult", "outputContexts"], [{"name": 5}], "queryResult.outputContexts[0].name"),
-    (["queryResult", "allRequiredParamsPresent"], "yes", "queryResult.allRequiredParamsPresent"),
-    (["queryResult", "outputContexts"], [{"name": "x", "lifespanCount": True}],
-     "queryResult.outputContexts[0].lifespanCount"),
-    (["queryResult", "outputContexts"], [{"name": "x", "parameters": []}], "queryResult.outputContexts[0].parameters"),
-])
+@pytest.mark.parametrize(
+    "path,value,field",
+    [
+        (["session"], KeyError, "session"),
+        (["session"], 42, "session"),
+        (["session"], "projects/townhall-demo-oxford/agents/x/sessions/1", "session"),
+        (["session"], "projects/townhall-demo-oxford/agent/sessions/", "session"),
+        (["session"], "projects/townhall-demo-oxford/agent/sessions/a/b", "session"),
+        (["queryResult"], KeyError, "queryResult"),
+        (["queryResult"], [], "queryResult"),
+        (["queryResult", "intent"], KeyError, "queryResult.intent"),
+        (["queryResult", "intent"], "contact.details", "queryResult.intent"),
+        (["queryResult", "intent", "displayName"], None, "queryResult.intent.displayName"),
+        (["queryResult", "intent", "displayName"], ["x"], "queryResult.intent.displayName"),
+        (["queryResult", "parameters"], "postcode", "queryResult.parameters"),
+        (["queryResult", "languageCode"], KeyError, "queryResult.languageCode"),
+        (["queryResult", "languageCode"], 1, "queryResult.languageCode"),
+        (["queryResult", "queryText"], {"t": 1}, "queryResult.queryText"),
+        (["queryResult", "outputContexts"], {}, "queryResult.outputContexts"),
+        (["queryResult", "outputContexts"], [1], "queryResult.outputContexts[0]"),
+        (["queryResult", "outputContexts"], [{"name": 5}], "queryResult.outputContexts[0].name"),
+        (["queryResult", "allRequiredParamsPresent"], "yes", "queryResult.allRequiredParamsPresent"),
+        (
+            ["queryResult", "outputContexts"],
+            [{"name": "x", "lifespanCount": True}],
+            "queryResult.outputContexts[0].lifespanCount",
+        ),
+        (
+            ["queryResult", "outputContexts"],
+            [{"name": "x", "parameters": []}],
+            "queryResult.outputContexts[0].parameters",
+        ),
+    ],
+)
 def test_malformed_requests_get_400_naming_the_field(http, path, value, field):
     answer = http.post(_mutate(path, value))
     assert answer.status == 400, answer.json
     assert answer.json["error"].startswith(field + ":"), answer.json
 
 
-@pytest.mark.parametrize("path,value,error", [
-    (["session"], KeyError, "session: is missing"),
-    (["queryResult", "intent", "displayName"], KeyError, "queryResult.intent.displayName: is missing"),
-    (["queryResult", "languageCode"], 1, "queryResult.languageCode: must be a string"),
-    (["queryResult", "outputContexts"], {}, "queryResult.outputContexts: must be a list"),
-])
+@pytest.mark.parametrize(
+    "path,value,error",
+    [
+        (["session"], KeyError, "session: is missing"),
+        (["queryResult", "intent", "displayName"], KeyError, "queryResult.intent.displayName: is missing"),
+        (["queryResult", "languageCode"], 1, "queryResult.languageCode: must be a string"),
+        (["queryResult", "outputContexts"], {}, "queryResult.outputContexts: must be a list"),
+    ],
+)
 def test_a_400_says_what_is_wrong_in_plain_words(http, path, value, error):
     answer = http.post(_mutate(path, value))
     assert (answer.status, answer.json) == (400, {"error": error})
 
 
-@pytest.mark.parametrize("data", [b"", b"{", b"[1,2]", b"null", b'"text"', b"NaN", b'{"session": NaN}',
-                                  b"\xff\xfe", b"[" * 5000 + b"]" * 5000])
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"{", b"[1,2]", b"null", b'"text"', b"NaN", b'{"session": NaN}', b"\xff\xfe", b"[" * 5000 + b"]" * 5000],
+)
 def test_non_json_or_non_object_bodies_get_400(http, data):
     answer = http.raw(data, {"Content-Type": "application/json", **auth_for("oxford")})
     assert answer.status == 400, answer.body
@@ -211,12 +235,15 @@ def test_unknown_fields_are_ignored(http):
     assert http.post(body).status == 200
 
 
-@pytest.mark.parametrize("session", [
-    "projects/townhall-demo-oxford/agent/sessions/abc-123",
-    "projects/townhall-demo-oxford/agent/environments/draft/users/-/sessions/abc-123",
-    "projects/townhall-demo-oxford/locations/europe-west2/agent/sessions/abc-123",
-    "projects/townhall-demo-oxford/locations/europe-west2/agent/environments/live/users/u1/sessions/s1",
-])
+@pytest.mark.parametrize(
+    "session",
+    [
+        "projects/townhall-demo-oxford/agent/sessions/abc-123",
+        "projects/townhall-demo-oxford/agent/environments/draft/users/-/sessions/abc-123",
+        "projects/townhall-demo-oxford/locations/europe-west2/agent/sessions/abc-123",
+        "projects/townhall-demo-oxford/locations/europe-west2/agent/environments/live/users/u1/sessions/s1",
+    ],
+)
 def test_every_session_form_is_served_and_contexts_sit_under_it(http, session):
     body = request(intent="fallback.unknown")
     body["session"] = session
@@ -227,6 +254,7 @@ def test_every_session_form_is_served_and_contexts_sit_under_it(http, session):
 
 
 # -- replies ---------------------------------------------------------------------------------------
+
 
 def test_welcome_names_the_council_and_offers_quick_replies(http):
     data = http.turn("oxford", "welcome.hello")
@@ -273,8 +301,11 @@ def test_each_turn_logs_one_structured_line(served, http):
     trace = "0af7651916cd43dd8448eb211c80319c"
     body = request(intent="contact.details", session_id="log-check-session")
     http.post(body, headers={"X-Cloud-Trace-Context": f"{trace}/1;o=1"})
-    turns = [line for line in served.log_lines() if line.get("message") == "turn"
-             and line.get("logging.googleapis.com/trace", "").endswith(trace)]
+    turns = [
+        line
+        for line in served.log_lines()
+        if line.get("message") == "turn" and line.get("logging.googleapis.com/trace", "").endswith(trace)
+    ]
     assert len(turns) == 1
     line = turns[0]
     assert line["severity"] == "INFO"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from support import PROJECTS, REPO, auth_for, basic
+
 from townhall import wire
 
 SLOW = """
@@ -40,10 +40,18 @@ def handle(turn, settings):
 def _process(root: Path, pid: str, intents: list[str], code: str, upstream: bool = False) -> None:
     folder = root / pid
     (folder / "messages").mkdir(parents=True)
-    (folder / "manifest.yaml").write_text(yaml.safe_dump({
-        "id": pid, "version": "0.0.1", "title": {"en": pid}, "owner": "tests", "upstream": upstream,
-        "intents": [{"name": f"{pid}.{name}"} for name in intents],
-    }))
+    (folder / "manifest.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "id": pid,
+                "version": "0.0.1",
+                "title": {"en": pid},
+                "owner": "tests",
+                "upstream": upstream,
+                "intents": [{"name": f"{pid}.{name}"} for name in intents],
+            }
+        )
+    )
     (folder / "schema.json").write_text('{"type": "object"}')
     (folder / "messages" / "en.yaml").write_text("unused: x\n")
     (folder / "handler.py").write_text(code)
@@ -79,8 +87,13 @@ def post(caller, tenant, intent, **kw):
 
 def test_a_handler_exception_becomes_a_polite_reply_and_an_error_log(lab, captured_logs):
     app = lab()
-    answer = post(app, "oxford", "boom.fail", parameters={"postcode": "OX1 1BX"},
-                  text="my name is Jane Doe, jane.doe@example.com, 07700 900123")
+    answer = post(
+        app,
+        "oxford",
+        "boom.fail",
+        parameters={"postcode": "OX1 1BX"},
+        text="my name is Jane Doe, jane.doe@example.com, 07700 900123",
+    )
     assert answer.status == 200
     text = answer.json["fulfillmentText"]
     assert text.startswith("Sorry, something went wrong on our side")
@@ -167,8 +180,14 @@ def test_personal_data_never_reaches_the_logs(lab, captured_logs):
     said = f"I'm {PII['name']} at {PII['address']} {PII['postcode']}, call {PII['phone']} or {PII['email']}"
     contexts = {"report": {"address": PII["address"], "email": PII["email"]}}
     for intent in ["boom.fail", "contact.details", "fallback.unknown", "nosuch.intent", "slow.wait"]:
-        post(app, "oxford", intent, text=said, parameters={"postcode": PII["postcode"], "person": {"name": PII["name"]},
-                                                           "phone": PII["phone"]}, contexts=contexts)
+        post(
+            app,
+            "oxford",
+            intent,
+            text=said,
+            parameters={"postcode": PII["postcode"], "person": {"name": PII["name"]}, "phone": PII["phone"]},
+            contexts=contexts,
+        )
     # Also a 400 whose body carries personal data.
     body = wire.build_request(PROJECTS["oxford"], "contact.details", text=said)
     body["queryResult"]["languageCode"] = 7
@@ -181,10 +200,15 @@ def test_personal_data_never_reaches_the_logs(lab, captured_logs):
     assert "Jane" not in text and "Cherwell" not in text
 
 
-@pytest.mark.parametrize("text,leaked", [
-    ("postcode cf10 4uw", "cf10 4uw"), ("SW1A1AA", "SW1A1AA"), ("+44 20 7946 0958", "7946 0958"),
-    ("mail bob@council.gov.uk", "bob@council.gov.uk"),
-])
+@pytest.mark.parametrize(
+    "text,leaked",
+    [
+        ("postcode cf10 4uw", "cf10 4uw"),
+        ("SW1A1AA", "SW1A1AA"),
+        ("+44 20 7946 0958", "7946 0958"),
+        ("mail bob@council.gov.uk", "bob@council.gov.uk"),
+    ],
+)
 def test_redaction_patterns(text, leaked):
     from townhall import logs
 
@@ -207,8 +231,14 @@ def test_no_dialogflow_types_in_the_webhook_and_firestore_only_when_chosen(tmp_p
         "assert r.status_code == 200, r.data\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith('google.cloud'))))\n"
     ) % auth_for("oxford")["Authorization"]
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60,
-                         env={"PATH": "/usr/bin:/bin", "TOWNHALL_TENANTS_DIR": "infra/tenants"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "TOWNHALL_TENANTS_DIR": "infra/tenants"},
+    )
     assert out.returncode == 0, out.stderr
     loaded = out.stdout.strip().splitlines()[-1]
     assert "google.cloud.dialogflow" not in loaded
@@ -244,8 +274,10 @@ def test_prepare_runs_once_per_settings_load_in_each_language(tmp_path, make_app
     # Loading the settings compiles the tenant: prepared once in each of its languages, en and cy.
     texts = [post(app, "cardiff", "prep.hi").json["fulfillmentText"] for _ in range(3)]
     assert texts == ["Hello from Cardiff Council (2 prepared)"] * 3
-    assert post(app, "cardiff", "prep.hi", language_code="cy").json["fulfillmentText"] == \
-        "Helo gan Cyngor Caerdydd (2 prepared)"
+    assert (
+        post(app, "cardiff", "prep.hi", language_code="cy").json["fulfillmentText"]
+        == "Helo gan Cyngor Caerdydd (2 prepared)"
+    )
     time.sleep(0.6)  # the cache period ends: the next read compiles and prepares again
     assert post(app, "cardiff", "prep.hi").json["fulfillmentText"] == "Hello from Cardiff Council (4 prepared)"
 
@@ -275,6 +307,7 @@ def test_the_clock_header_is_honoured_only_with_the_dev_clock(make_app):
 
 # -- outcomes ----------------------------------------------------------------------------------------
 
+
 def test_every_turn_line_carries_its_outcomes_status_and_severity(lab, captured_logs):
     """Refusals and replies alike: the line's status and severity are the Outcome's own."""
     from townhall.outcomes import Outcome
@@ -283,8 +316,11 @@ def test_every_turn_line_carries_its_outcomes_status_and_severity(lab, captured_
     app.raw(b"", method="GET")
     app.raw(b"x", headers={"Content-Type": "text/plain"})
     app.raw(b"{}", headers={"Content-Type": "application/json"})
-    app.post(wire.build_request(PROJECTS["oxford"], "contact.details"), tenant=None,
-             headers={"Authorization": basic("oxford", "wrong")})
+    app.post(
+        wire.build_request(PROJECTS["oxford"], "contact.details"),
+        tenant=None,
+        headers={"Authorization": basic("oxford", "wrong")},
+    )
     app.post({"session": 7}, "oxford")
     app.post(wire.build_request(PROJECTS["cardiff"], "contact.details"), "oxford")
     for intent in ("contact.details", "nosuch.intent", "boom.fail", "boom.huge"):
@@ -292,8 +328,18 @@ def test_every_turn_line_carries_its_outcomes_status_and_severity(lab, captured_
     post(app, "oxford", "slow.wait", parameters={"sleep": 2})
     turns = [line for line in captured_logs() if line["message"] == "turn"]
     seen = {line["outcome"] for line in turns}
-    assert seen == {"method_not_allowed", "unsupported_media_type", "unauthenticated", "bad_request", "forbidden",
-                    "ok", "unknown_intent", "handler_error", "render_error", "timeout"}
+    assert seen == {
+        "method_not_allowed",
+        "unsupported_media_type",
+        "unauthenticated",
+        "bad_request",
+        "forbidden",
+        "ok",
+        "unknown_intent",
+        "handler_error",
+        "render_error",
+        "timeout",
+    }
     for line in turns:
         outcome = Outcome(line["outcome"])
         assert (line["status"], line["severity"]) == (outcome.status, outcome.severity), line
@@ -306,8 +352,11 @@ def test_a_refusal_is_answered_from_its_outcome():
     assert status == outcomes.Outcome.UNAUTHENTICATED.status == 401
     assert body == b'{"error": "wrong credentials"}'
     assert headers["WWW-Authenticate"].startswith("Basic") and headers["Content-Type"] == "application/json"
-    refused = [cls for cls in vars(outcomes).values()
-               if isinstance(cls, type) and issubclass(cls, outcomes.Refusal) and cls is not outcomes.Refusal]
+    refused = [
+        cls
+        for cls in vars(outcomes).values()
+        if isinstance(cls, type) and issubclass(cls, outcomes.Refusal) and cls is not outcomes.Refusal
+    ]
     assert {cls.outcome.status for cls in refused} == {400, 401, 403, 405, 413, 415}
 
 
@@ -343,8 +392,9 @@ def kept(tmp_path, make_app):
     (tenants / "cardiff.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True))
 
     def build(**env):
-        return make_app(TOWNHALL_LIBRARY_DIR=str(library), TOWNHALL_TENANTS_DIR=str(tenants),
-                        TOWNHALL_DEV_CLOCK="1", **env)
+        return make_app(
+            TOWNHALL_LIBRARY_DIR=str(library), TOWNHALL_TENANTS_DIR=str(tenants), TOWNHALL_DEV_CLOCK="1", **env
+        )
 
     build.manifest = manifest
     return build
@@ -407,8 +457,12 @@ def test_the_reply_cache_is_bounded_and_rules_are_checked():
     assert cache.get("d") is None
     assert replycache.rule({}, "m") is None
     assert replycache.rule({"cache": {"by": "date"}}, "m") == "date"
-    for wrong in ({"cache": "minute"}, {"cache": {"by": "minute", "for": 5}}, {"cache": {"by": "week"}},
-                  {"cache": {"by": "minute"}, "upstream": True}):
+    for wrong in (
+        {"cache": "minute"},
+        {"cache": {"by": "minute", "for": 5}},
+        {"cache": {"by": "week"}},
+        {"cache": {"by": "minute"}, "upstream": True},
+    ):
         with pytest.raises(replycache.CacheRuleError, match="^m: "):
             replycache.rule(wrong, "m")
 

@@ -11,8 +11,9 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 REALM = 'Basic realm="townhall", charset="UTF-8"'
 _DUMMY = hashlib.sha256(b"no such tenant").hexdigest()

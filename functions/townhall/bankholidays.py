@@ -13,20 +13,19 @@ Titles are GOV.UK's, in English; processes name them in Welsh from their own mes
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Mapping
 
 SNAPSHOT = Path(__file__).with_name("data") / "bank-holidays.json"
 DIVISIONS = ("england-and-wales", "scotland", "northern-ireland")
 
 
-@lru_cache(maxsize=None)
+@cache
 def bank_holidays(division: str) -> Mapping[date, str]:
     """The bank holidays of a GOV.UK division (england-and-wales, scotland, northern-ireland)."""
     if division not in DIVISIONS:
         raise ValueError(f"unknown bank holiday division {division!r}; one of {', '.join(DIVISIONS)}")
     data = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
     return {date.fromisoformat(e["date"]): e["title"] for e in data[division]["events"]}
-

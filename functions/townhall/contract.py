@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 CONTEXT_NAME = re.compile(r"^[a-z0-9_-]{1,100}$")
 EVENT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,150}$")
@@ -36,7 +37,7 @@ class Deadline:
         return max(0.0, self.expires_at - time.monotonic())
 
     @classmethod
-    def after(cls, seconds: float) -> "Deadline":
+    def after(cls, seconds: float) -> Deadline:
         return cls(time.monotonic() + seconds)
 
 

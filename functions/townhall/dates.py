@@ -25,27 +25,27 @@ def _weekday_key(day: date | int) -> str:
 
 @lru_cache(maxsize=1024)
 def weekday(day: date | int, language: str) -> str:
-    """"Tuesday" ("Dydd Mawrth"): a date's weekday, or the weekday numbered from Monday = 0."""
+    """ "Tuesday" ("Dydd Mawrth"): a date's weekday, or the weekday numbered from Monday = 0."""
     return runtime_texts(language)(f"day_{_weekday_key(day)}")
 
 
 @lru_cache(maxsize=1024)
 def long_date(day: date, language: str) -> str:
-    """"Tuesday 1 December" ("Dydd Mawrth 1 Rhagfyr")."""
+    """ "Tuesday 1 December" ("Dydd Mawrth 1 Rhagfyr")."""
     t = runtime_texts(language)
     return t("date", weekday=t(f"day_{_weekday_key(day)}"), day=day.day, month=t(f"month_{day.month}"))
 
 
 @lru_cache(maxsize=1024)
 def on_date(day: date, language: str) -> str:
-    """"on Tuesday 1 December" ("ar ddydd Mawrth 1 Rhagfyr")."""
+    """ "on Tuesday 1 December" ("ar ddydd Mawrth 1 Rhagfyr")."""
     t = runtime_texts(language)
     return t("date", weekday=t(f"on_{_weekday_key(day)}"), day=day.day, month=t(f"month_{day.month}"))
 
 
 @lru_cache(maxsize=1024)
 def clock(value: time, language: str) -> str:
-    """"9am", "5:30pm" ("9yb", "5:30yh")."""
+    """ "9am", "5:30pm" ("9yb", "5:30yh")."""
     t = runtime_texts(language)
     hour = value.hour % 12 or 12
     ampm = t("am") if value.hour < 12 else t("pm")

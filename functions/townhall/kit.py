@@ -105,30 +105,98 @@ _YES = folded(
     "yes yeah yep yup yea ya yah yass aye ok okay okey okie sure correct right fine confirm confirmed send "
     "submit proceed absolutely definitely certainly please agreed agree perfect great lovely brilliant "
     "ie ia iawn ydy ydi ydw yndi ydyn ydan ydym cywir anfon anfonwch anfona gyrra gyrrwch gwnewch gwna "
-    "siwr grêt perffaith bendant plis yh ye yeh yas cheers ta sound grand iep")
-_YES_PHRASES = folded([
-    "go ahead", "go for it", "bang on", "do it", "please do", "yes do", "will do", "can do", "sounds good", "looks good", "all good",
-    "spot on", "of course", "why not", "no problem", "no problems", "not a problem", "no worries", "no bother",
-    "no doubt", "thats it", "that is it", "ewch amdani", "cer amdani", "wrth gwrs", "dim problem", "dim prob",
-    "dim probs", "dim problem o gwbl", "mae'n iawn", "popeth yn iawn", "do diolch", "do plis", "do wir"])
+    "siwr grêt perffaith bendant plis yh ye yeh yas cheers ta sound grand iep"
+)
+_YES_PHRASES = folded(
+    [
+        "go ahead",
+        "go for it",
+        "bang on",
+        "do it",
+        "please do",
+        "yes do",
+        "will do",
+        "can do",
+        "sounds good",
+        "looks good",
+        "all good",
+        "spot on",
+        "of course",
+        "why not",
+        "no problem",
+        "no problems",
+        "not a problem",
+        "no worries",
+        "no bother",
+        "no doubt",
+        "thats it",
+        "that is it",
+        "ewch amdani",
+        "cer amdani",
+        "wrth gwrs",
+        "dim problem",
+        "dim prob",
+        "dim probs",
+        "dim problem o gwbl",
+        "mae'n iawn",
+        "popeth yn iawn",
+        "do diolch",
+        "do plis",
+        "do wir",
+    ]
+)
 _NO = folded(
     "no nope nah naw nay not dont doesnt didnt isnt wont wouldnt shouldnt cant cannot aint arent wasnt "
     "werent havent hasnt mustnt never cancel stop abort none nothing wrong incorrect skip "
-    "na nac naddo nage nid ddim dim peidiwch paid peidio anghywir canslo stopio hepgor sgipio")
-_NO_PHRASES = folded([
-    "changed my mind", "change my mind", "never mind", "nevermind", "forget it", "leave it", "no way",
-    "not yet", "not now", "wedi newid fy meddwl", "newid fy meddwl", "dim diolch", "na diolch"])
-_UNSURE_PHRASES = folded([
-    "not sure", "dont know", "do not know", "i dont mind", "dont mind", "not bothered", "hold on", "hang on",
-    "dim ots", "dwn i ddim", "wn i ddim", "ddim yn siwr", "dwi ddim yn siwr", "sain siwr", "sai n siwr",
-    "dim syniad", "no idea"])
+    "na nac naddo nage nid ddim dim peidiwch paid peidio anghywir canslo stopio hepgor sgipio"
+)
+_NO_PHRASES = folded(
+    [
+        "changed my mind",
+        "change my mind",
+        "never mind",
+        "nevermind",
+        "forget it",
+        "leave it",
+        "no way",
+        "not yet",
+        "not now",
+        "wedi newid fy meddwl",
+        "newid fy meddwl",
+        "dim diolch",
+        "na diolch",
+    ]
+)
+_UNSURE_PHRASES = folded(
+    [
+        "not sure",
+        "dont know",
+        "do not know",
+        "i dont mind",
+        "dont mind",
+        "not bothered",
+        "hold on",
+        "hang on",
+        "dim ots",
+        "dwn i ddim",
+        "wn i ddim",
+        "ddim yn siwr",
+        "dwi ddim yn siwr",
+        "sain siwr",
+        "sai n siwr",
+        "dim syniad",
+        "no idea",
+    ]
+)
 _NEUTRAL_PHRASES = folded(["dim ond", "nothing else", "not only"])  # "only", not a no
 _UNSURE = folded(
     "maybe perhaps possibly dunno unsure wait but except although though however unless "
-    "efallai falle hwyrach ond heblaw arhoswch arhosa aros")
+    "efallai falle hwyrach ond heblaw arhoswch arhosa aros"
+)
 _QUESTION = folded(  # first words of a question, not an answer
     "what why how who which when where whats hows is are can could would should does did shall "
-    "pam beth sut pwy pryd ble pa")
+    "pam beth sut pwy pryd ble pa"
+)
 _LEAD = folded("hmm hm oh ah well um umm erm er so then and thats that is its it wel o")  # before a yes
 _YES_LONG = re.compile(r"\by+e+s+\b")
 _NO_LONG = re.compile(r"\bn+o+\b")
@@ -211,18 +279,67 @@ _BEFORE_LAST = folded(["second last", "second to last", "last but one", "penulti
 _FROM_THE_END = folded(["from the bottom", "from bottom", "from the end", "o'r gwaelod", "o'r diwedd"])
 _FROM_THE_START = folded(["from the top", "from top", "down", "o'r top", "o'r brig"])
 _NUMBERS = {
-    **{w: str(n) for n, w in enumerate(("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                                        "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
-                                        "seventeen", "eighteen", "nineteen", "twenty")) if n >= 2},
-    **dict.fromkeys(("dau", "dwy"), "2"), **dict.fromkeys(("tri", "tair"), "3"),
-    **dict.fromkeys(("pedwar", "pedair"), "4"), **dict.fromkeys(("pump", "pum"), "5"), "chwech": "6",
-    "saith": "7", "wyth": "8", "naw": "9", "deg": "10", "deuddeg": "12", "pymtheg": "15", "deunaw": "18",
+    **{
+        w: str(n)
+        for n, w in enumerate(
+            (
+                "zero",
+                "one",
+                "two",
+                "three",
+                "four",
+                "five",
+                "six",
+                "seven",
+                "eight",
+                "nine",
+                "ten",
+                "eleven",
+                "twelve",
+                "thirteen",
+                "fourteen",
+                "fifteen",
+                "sixteen",
+                "seventeen",
+                "eighteen",
+                "nineteen",
+                "twenty",
+            )
+        )
+        if n >= 2
+    },
+    **dict.fromkeys(("dau", "dwy"), "2"),
+    **dict.fromkeys(("tri", "tair"), "3"),
+    **dict.fromkeys(("pedwar", "pedair"), "4"),
+    **dict.fromkeys(("pump", "pum"), "5"),
+    "chwech": "6",
+    "saith": "7",
+    "wyth": "8",
+    "naw": "9",
+    "deg": "10",
+    "deuddeg": "12",
+    "pymtheg": "15",
+    "deunaw": "18",
     "ugain": "20",
 }
 _SAME_WORD = {  # street abbreviations spelt out; Welsh "fflat" is a flat
-    "fflat": "flat", "rd": "road", "st": "street", "ave": "avenue", "av": "avenue", "ln": "lane", "dr": "drive",
-    "cl": "close", "ct": "court", "pl": "place", "sq": "square", "cres": "crescent", "gdns": "gardens",
-    "tce": "terrace", "terr": "terrace", "pk": "park", "apt": "apartment",
+    "fflat": "flat",
+    "rd": "road",
+    "st": "street",
+    "ave": "avenue",
+    "av": "avenue",
+    "ln": "lane",
+    "dr": "drive",
+    "cl": "close",
+    "ct": "court",
+    "pl": "place",
+    "sq": "square",
+    "cres": "crescent",
+    "gdns": "gardens",
+    "tce": "terrace",
+    "terr": "terrace",
+    "pk": "park",
+    "apt": "apartment",
 }
 _FLAT_WORDS = frozenset({"flat", "apartment", "unit", "room", "suite", "uned", "ystafell"})
 # Words around a choice that say nothing about which: "it's number 12", "dwi'n byw yn rhif 12".
@@ -231,24 +348,69 @@ _FILLER = folded(
     "thank you ta that thats this one mine we were our ive got me id ill take want pick choose choice go with "
     "for from list option yes yeah ok okay oh um erm hmm so "
     "rhif dwi rwy rydw rwyn dwin yn byw fy nghyfeiriad cyfeiriad yw ydy mae diolch plis ty tyr un yr y "
-    "hwnnw hwn honno hon ar rhestr opsiwn dewis ni ein ie iawn")
+    "hwnnw hwn honno hon ar rhestr opsiwn dewis ni ein ie iawn"
+)
 # Words that may stand before an option's number: "2", "option 2", "number 2", "rhif 2".
 _NUMBER_LEAD = folded("option number no num choice rhif opsiwn dewis the")
-_NONE_PHRASES = folded([
-    "none", "none of these", "none of them", "none of those", "neither", "not listed", "isnt listed",
-    "not on the list", "isnt on the list", "not in the list", "isnt in the list", "not there", "isnt there",
-    "not here", "isnt here", "not shown", "isnt shown", "cant see it", "cant see mine", "cannot see it",
-    "dont see it", "dont see mine", "cant find it", "cant find mine", "not one of these", "not one of them",
-    "missing", "not any of these", "not any of them", "something else",
-    "dim un o'r rhain", "dim un ohonyn nhw", "dim un ohonynt", "dim un", "nid yr un o'r rhain", "dim yr un",
-    "ddim yma", "dim yma", "ddim ar y rhestr", "dim ar y rhestr", "ddim yn y rhestr", "ddim yno", "dim yno", "ddim yn gweld",
-    "methu gweld", "methu ffeindio", "rhywbeth arall", "ar goll"])
+_NONE_PHRASES = folded(
+    [
+        "none",
+        "none of these",
+        "none of them",
+        "none of those",
+        "neither",
+        "not listed",
+        "isnt listed",
+        "not on the list",
+        "isnt on the list",
+        "not in the list",
+        "isnt in the list",
+        "not there",
+        "isnt there",
+        "not here",
+        "isnt here",
+        "not shown",
+        "isnt shown",
+        "cant see it",
+        "cant see mine",
+        "cannot see it",
+        "dont see it",
+        "dont see mine",
+        "cant find it",
+        "cant find mine",
+        "not one of these",
+        "not one of them",
+        "missing",
+        "not any of these",
+        "not any of them",
+        "something else",
+        "dim un o'r rhain",
+        "dim un ohonyn nhw",
+        "dim un ohonynt",
+        "dim un",
+        "nid yr un o'r rhain",
+        "dim yr un",
+        "ddim yma",
+        "dim yma",
+        "ddim ar y rhestr",
+        "dim ar y rhestr",
+        "ddim yn y rhestr",
+        "ddim yno",
+        "dim yno",
+        "ddim yn gweld",
+        "methu gweld",
+        "methu ffeindio",
+        "rhywbeth arall",
+        "ar goll",
+    ]
+)
 _NEGATION = folded("not isnt cant cannot dont doesnt aint ddim dim methu")
 _UNSEEN = folded("see find listed list there here shown showing gweld ffeindio rhestr yma yna yno")
 _MORE = folded("more next others other another rhagor mwy nesaf eraill")
 _MORE_AROUND = folded(
     "show see me page addresses address options some any the please pls can i have give list "
-    "dangos gweld y dudalen tudalen cyfeiriadau gyfeiriadau opsiynau o plis ga i")
+    "dangos gweld y dudalen tudalen cyfeiriadau gyfeiriadau opsiynau o plis ga i"
+)
 
 
 def _tokens(text: str) -> list[str]:
@@ -259,7 +421,7 @@ def _tokens(text: str) -> list[str]:
 def _holds(label: list[str], run: list[str]) -> bool:
     """Whether ``run`` appears in ``label`` as neighbouring words."""
     n = len(run)
-    return any(label[i:i + n] == run for i in range(len(label) - n + 1))
+    return any(label[i : i + n] == run for i in range(len(label) - n + 1))
 
 
 def _found(indices: list[int]) -> Pick:
@@ -292,13 +454,15 @@ def _ordinal(words: list[str], text: str) -> int | None:
 
 def _house_number(number: str, labels: list[list[str]]) -> list[int]:
     """The options with ``number`` as their house number, else as any number (a flat's)."""
-    house = [i for i, label in enumerate(labels)
-             if any(w == number and (j == 0 or label[j - 1] not in _FLAT_WORDS) for j, w in enumerate(label))]
+    house = [
+        i
+        for i, label in enumerate(labels)
+        if any(w == number and (j == 0 or label[j - 1] not in _FLAT_WORDS) for j, w in enumerate(label))
+    ]
     return house or [i for i, label in enumerate(labels) if number in label]
 
 
-def pick(text: str, options: Sequence[str], *, shown: Sequence[int] | None = None,
-         filler: Iterable[str] = ()) -> Pick:
+def pick(text: str, options: Sequence[str], *, shown: Sequence[int] | None = None, filler: Iterable[str] = ()) -> Pick:
     """Which of ``options`` (as the resident saw them) the resident's words pick.
 
     In order: an option typed (or tapped) in full; "none of these" (``NONE``); "more" (``MORE``);
@@ -318,7 +482,8 @@ def pick(text: str, options: Sequence[str], *, shown: Sequence[int] | None = Non
         return _found(exact)
     joined = " ".join(said)
     if any(has_phrase(joined, phrase) for phrase in _NONE_PHRASES) or (
-            any(w in _NEGATION for w in said) and any(w in _UNSEEN for w in said)):
+        any(w in _NEGATION for w in said) and any(w in _UNSEEN for w in said)
+    ):
         return NONE
     if any(w in _MORE for w in said) and all(w in _MORE or w in _MORE_AROUND for w in said):
         return MORE

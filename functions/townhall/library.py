@@ -20,10 +20,11 @@ import os
 import sys
 import threading
 import types
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .contract import Handler, Settings, Texts
 from .yamlio import load_yaml
@@ -48,9 +49,7 @@ def default_library_dir() -> Path:
     for candidate in (here.parent / "library", here.parent.parent / "library"):
         if candidate.is_dir():
             return candidate
-    raise LibraryError(
-        f"no library folder beside {here.parent} or {here.parent.parent}; set TOWNHALL_LIBRARY_DIR"
-    )
+    raise LibraryError(f"no library folder beside {here.parent} or {here.parent.parent}; set TOWNHALL_LIBRARY_DIR")
 
 
 @dataclass
@@ -151,8 +150,10 @@ def schema_registry() -> Any:
         contents = _read_json(path)
         expected = schema_id(path)
         if not isinstance(contents, dict) or contents.get("$id") != expected:
-            raise LibraryError(f"{path}: set \"$id\": \"{expected}\" (a shared schema's $id is its place in "
-                               "the runtime package), so process schemas can $ref it")
+            raise LibraryError(
+                f'{path}: set "$id": "{expected}" (a shared schema\'s $id is its place in '
+                "the runtime package), so process schemas can $ref it"
+            )
         resources.append((expected, Resource.from_contents(contents)))
     return Registry().with_resources(resources).crawl()
 
@@ -263,7 +264,7 @@ class Library:
         self._by_intent = {name: p for p in self.processes.values() for name in p.intents}
 
     @classmethod
-    def load(cls, root: Path | None = None) -> "Library":
+    def load(cls, root: Path | None = None) -> Library:
         root = Path(root) if root else default_library_dir()
         folders = sorted(p.parent for p in root.glob("*/manifest.yaml"))
         return cls({folder.name: load_process(folder) for folder in folders})

@@ -15,7 +15,8 @@ import re
 import select
 import sys
 import threading
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import orjson
 
@@ -79,7 +80,7 @@ class sensitive:
             self._values = sorted(found, key=len, reverse=True)
         return self._values
 
-    def __enter__(self) -> "sensitive":
+    def __enter__(self) -> sensitive:
         self._previous = getattr(_local, "active", ())
         _local.active = (self, *self._previous)
         return self
@@ -141,8 +142,15 @@ def event(severity: str, message: str, **fields: Any) -> None:
     _write(orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS))
 
 
-def turn(severity: str, tenant: str | None, intent: str | None, outcome: str | None, status: int,
-         latency_ms: float, trace: str | None) -> None:
+def turn(
+    severity: str,
+    tenant: str | None,
+    intent: str | None,
+    outcome: str | None,
+    status: int,
+    latency_ms: float,
+    trace: str | None,
+) -> None:
     """The one line every turn writes: ``event(severity, "turn", ...)`` without the general
     field-by-field treatment, as every value is one the runtime set or checked itself."""
     entry = {"severity": severity, "message": "turn"}
@@ -178,4 +186,4 @@ def _write(data: bytes) -> None:
     with _lock:  # long lines (tracebacks): written whole, one at a time
         stream.flush()
         while data:
-            data = data[os.write(fd, data):]
+            data = data[os.write(fd, data) :]

@@ -5,7 +5,7 @@ The runtime uses these for its own fallbacks; processes may import them too (the
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from .contract import Council, Link, Texts
@@ -15,7 +15,7 @@ _MESSAGES = Path(__file__).with_name("messages")
 LANGUAGES = ("en", "cy")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _messages(language: str) -> dict:
     return load_yaml(_MESSAGES / f"{language}.yaml")
 

@@ -49,8 +49,10 @@ def rule(manifest: Mapping[str, Any], where: str) -> str | None:
     if not isinstance(declared, Mapping) or set(declared) != {"by"} or declared["by"] not in RULES:
         raise CacheRuleError(f"{where}: cache must be {{by: {' | '.join(RULES)}}}, not {declared!r}")
     if manifest.get("upstream"):
-        raise CacheRuleError(f"{where}: a process with upstream: true cannot cache its replies "
-                             "(they depend on the upstream's answers); remove cache")
+        raise CacheRuleError(
+            f"{where}: a process with upstream: true cannot cache its replies "
+            "(they depend on the upstream's answers); remove cache"
+        )
     return declared["by"]
 
 

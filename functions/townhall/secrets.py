@@ -18,11 +18,13 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from . import logs
 from .yamlio import YamlError, load_yaml
+
 
 def secret_id(tenant: str, name: str) -> str:
     """The Secret Manager secret id of a tenant's secret (the Terraform tenant module creates it)."""
@@ -96,7 +98,9 @@ def secrets_from_env(env: Mapping[str, str] = os.environ) -> Callable[[str, str]
     if kind == "secretmanager":
         project = env.get("TOWNHALL_SECRETS_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT")
         if not project:
-            raise ValueError("TOWNHALL_SECRETS_BACKEND=secretmanager needs TOWNHALL_SECRETS_PROJECT "
-                             "or GOOGLE_CLOUD_PROJECT (the platform project holding the secrets)")
+            raise ValueError(
+                "TOWNHALL_SECRETS_BACKEND=secretmanager needs TOWNHALL_SECRETS_PROJECT "
+                "or GOOGLE_CLOUD_PROJECT (the platform project holding the secrets)"
+            )
         return SecretManagerSecrets(project, float(env.get("TOWNHALL_SECRETS_TTL", "300")))
     raise ValueError(f"TOWNHALL_SECRETS_BACKEND={kind!r}: use 'files', 'env' or 'secretmanager'")

@@ -22,9 +22,10 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Protocol
+from typing import Any, Protocol
 
 from . import logs
 from .library import Library
@@ -167,7 +168,7 @@ class SettingsCache:
         self._slots_lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, library: Library, env: Mapping[str, str] = os.environ) -> "SettingsCache":
+    def from_env(cls, library: Library, env: Mapping[str, str] = os.environ) -> SettingsCache:
         def seconds(name: str, default: float) -> float:
             value = env.get(name)
             try:
@@ -252,9 +253,14 @@ class SettingsCache:
         slot.failed_at = None
         slot.loaded = self.load(tenant_id, doc)
         slot.fetched_at = slot.good_at = self.clock()
-        logs.event("INFO", "settings read", tenant=tenant_id, backend=self.backend.name,
-                   outcome="missing" if slot.loaded.missing else ("invalid" if slot.loaded.problems else "ok"),
-                   latency_ms=round((slot.fetched_at - started) * 1000, 1))
+        logs.event(
+            "INFO",
+            "settings read",
+            tenant=tenant_id,
+            backend=self.backend.name,
+            outcome="missing" if slot.loaded.missing else ("invalid" if slot.loaded.problems else "ok"),
+            latency_ms=round((slot.fetched_at - started) * 1000, 1),
+        )
 
     def load(self, tenant_id: str, doc: Mapping[str, Any] | None) -> Loaded:
         if doc is None:

@@ -22,9 +22,10 @@ import hashlib
 import json
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from . import logs
 from .contract import Deadline
@@ -84,7 +85,7 @@ class FirestoreSideEffects:
             raise UpstreamError("connection", f"side-effect record: {type(e).__name__}") from None
         if found is not None:
             return found[0]
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             result = action()
         except BaseException:
@@ -94,8 +95,9 @@ class FirestoreSideEffects:
                 pass  # the pending record is taken over after PENDING_FOR
             raise
         try:
-            doc.set({"state": "done", "result": json.dumps(result), "since": now, "expire_at": now + KEEP_FOR},
-                    timeout=2.0)
+            doc.set(
+                {"state": "done", "result": json.dumps(result), "since": now, "expire_at": now + KEEP_FOR}, timeout=2.0
+            )
         except GoogleAPIError as e:
             # Done, but not recorded: a repeat after PENDING_FOR would do it again. The resident
             # still gets the result; the operator gets the reason.
@@ -107,10 +109,12 @@ class FirestoreSideEffects:
         from google.api_core.exceptions import AlreadyExists
 
         while True:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             try:
-                doc.create({"state": "pending", "since": now, "expire_at": now + KEEP_FOR},
-                           timeout=max(0.2, deadline.remaining()))
+                doc.create(
+                    {"state": "pending", "since": now, "expire_at": now + KEEP_FOR},
+                    timeout=max(0.2, deadline.remaining()),
+                )
                 return None
             except AlreadyExists:
                 snapshot = doc.get(timeout=max(0.2, deadline.remaining()))
@@ -133,4 +137,3 @@ def side_effects_from_env(settings_backend: Any, env: Mapping[str, str] = os.env
     if getattr(settings_backend, "name", "") == "firestore":
         return FirestoreSideEffects(lambda: settings_backend.client)
     return FilesSideEffects(Path(env.get("TOWNHALL_STATE_DIR", ".townhall/state")))
-

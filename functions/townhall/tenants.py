@@ -10,11 +10,12 @@ from __future__ import annotations
 import itertools
 import json
 import traceback
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from . import replycache
 from .contract import Contact, Council, Handler, Service, Settings
@@ -55,8 +56,9 @@ def _problems(validator, data: Any, prefix: list) -> list[Problem]:
         path = prefix + list(e.absolute_path)
         schema = e.schema if isinstance(e.schema, Mapping) else {}
         if e.validator == "required" and isinstance(e.instance, Mapping):  # one error per missing key
-            missing = next((k for k in e.validator_value
-                            if k not in e.instance and _path(path + [k]) not in reported), None)
+            missing = next(
+                (k for k in e.validator_value if k not in e.instance and _path(path + [k]) not in reported), None
+            )
             if missing is not None:
                 reported.add(_path(path + [missing]))
                 own = _resolved(validator, (schema.get("properties") or {}).get(missing, {}))
@@ -89,13 +91,14 @@ def _what(e, schema: Mapping[str, Any]) -> str:
     if kind == "additionalProperties" and isinstance(instance, Mapping):
         allowed = sorted(schema.get("properties") or {})
         extra = sorted(str(k) for k in instance if k not in allowed)
-        return (f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(extra)}"
-                + (f" (allowed here: {', '.join(allowed)})" if allowed else ""))
+        return f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(extra)}" + (
+            f" (allowed here: {', '.join(allowed)})" if allowed else ""
+        )
     return e.message
 
 
 def _expected(schema: Mapping[str, Any]) -> str:
-    """ `; expected: <description> (e.g. <example>)` from a schema's annotations, or nothing."""
+    """`; expected: <description> (e.g. <example>)` from a schema's annotations, or nothing."""
     description = str(schema.get("description") or "").strip().rstrip(".")
     examples = schema.get("examples") if isinstance(schema.get("examples"), list) else []
     text = f"; expected: {description}" if description else ""
@@ -134,8 +137,11 @@ def _annotated(validator, e, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         node = _resolved(validator, node)
         if isinstance(node, Mapping) and (node.get("description") or node.get("examples")):
             best = node
-        node = node.get(part) if isinstance(node, Mapping) else (
-            node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None)
+        node = (
+            node.get(part)
+            if isinstance(node, Mapping)
+            else (node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None)
+        )
         if node is None:
             break
     node = _resolved(validator, node)
@@ -166,8 +172,10 @@ def validate(doc: Any, library: Library, expected_id: str | None = None) -> list
                 own = {k: v for k, v in (settings or {}).items() if k != "enabled"}
                 found = _problems(process.validator_for(languages), own, ["processes", pid])
                 if not found:
-                    found = [Problem(f"processes.{pid}.{path}", reason)
-                             for path, reason in process.check(own, list(languages))]
+                    found = [
+                        Problem(f"processes.{pid}.{path}", reason)
+                        for path, reason in process.check(own, list(languages))
+                    ]
                 problems += found
     return problems
 
@@ -225,8 +233,7 @@ class Tenant:
         return self.councils[language]
 
 
-def compile_tenant(doc: Mapping[str, Any], library: Library,
-                   upstream: Callable[[str], Any] | None = None) -> Tenant:
+def compile_tenant(doc: Mapping[str, Any], library: Library, upstream: Callable[[str], Any] | None = None) -> Tenant:
     """Build a Tenant from a document that ``validate`` passed: its council and every enabled
     process's Settings in each reply language, each process's ``prepare`` run once here.
     ``upstream(tenant_id)`` gives the ``Upstream`` for processes with ``upstream: true``."""
@@ -254,7 +261,9 @@ def compile_tenant(doc: Mapping[str, Any], library: Library,
     }
     given = upstream(tenant_id) if upstream is not None and any(p.upstream for p in known) else None
     served = {
-        language: MappingProxyType({p.id: _serve(p, processes[p.id], councils[language], language, given) for p in known})
+        language: MappingProxyType(
+            {p.id: _serve(p, processes[p.id], councils[language], language, given) for p in known}
+        )
         for language in reply_languages
     }
     codes = {}
@@ -288,5 +297,11 @@ def _serve(process: Process, own: Mapping[str, Any], council: Council, language:
             settings = replace(settings, prepared=process.prepare(settings))
         return Served(process.id, process.handler, settings, process.upstream, cache)
     except Exception:
-        return Served(process.id, None, None, process.upstream, None,
-                      f"process {process.id} could not be prepared\n" + traceback.format_exc())
+        return Served(
+            process.id,
+            None,
+            None,
+            process.upstream,
+            None,
+            f"process {process.id} could not be prepared\n" + traceback.format_exc(),
+        )

@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from . import logs
@@ -88,32 +89,73 @@ class Http:
                 if self._pool is None:
                     import urllib3  # imported on first upstream call: no cost to pure turns
 
-                    self._pool = urllib3.PoolManager(num_pools=32, maxsize=8, retries=False,
-                                                     headers={"User-Agent": USER_AGENT})
+                    self._pool = urllib3.PoolManager(
+                        num_pools=32, maxsize=8, retries=False, headers={"User-Agent": USER_AGENT}
+                    )
         return self._pool
 
-    def get(self, url: str, *, deadline: Deadline, params: Mapping[str, Any] | None = None,
-            headers: Mapping[str, str] | None = None, ok: tuple[int, ...] = (200,),
-            retry: bool = True) -> Response:
+    def get(
+        self,
+        url: str,
+        *,
+        deadline: Deadline,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (200,),
+        retry: bool = True,
+    ) -> Response:
         if params:
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, doseq=True)}"
         return self.request("GET", url, deadline=deadline, headers=headers, ok=ok, retry=retry)
 
-    def post_json(self, url: str, body: Any, *, deadline: Deadline, headers: Mapping[str, str] | None = None,
-                  ok: tuple[int, ...] = (200, 201)) -> Response:
-        return self.request("POST", url, deadline=deadline, body=json.dumps(body).encode(),
-                            headers={"Content-Type": "application/json", **(headers or {})}, ok=ok)
+    def post_json(
+        self,
+        url: str,
+        body: Any,
+        *,
+        deadline: Deadline,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 201),
+    ) -> Response:
+        return self.request(
+            "POST",
+            url,
+            deadline=deadline,
+            body=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", **(headers or {})},
+            ok=ok,
+        )
 
-    def post_form(self, url: str, fields: Mapping[str, Any] | list[tuple[str, Any]], *, deadline: Deadline,
-                  headers: Mapping[str, str] | None = None, ok: tuple[int, ...] = (200, 201)) -> Response:
+    def post_form(
+        self,
+        url: str,
+        fields: Mapping[str, Any] | list[tuple[str, Any]],
+        *,
+        deadline: Deadline,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 201),
+    ) -> Response:
         body = urlencode(list(fields.items()) if isinstance(fields, Mapping) else fields, doseq=True)
-        return self.request("POST", url, deadline=deadline, body=body.encode(),
-                            headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
-                            ok=ok)
+        return self.request(
+            "POST",
+            url,
+            deadline=deadline,
+            body=body.encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
+            ok=ok,
+        )
 
-    def request(self, method: str, url: str, *, deadline: Deadline, body: bytes | None = None,
-                headers: Mapping[str, str] | None = None, ok: tuple[int, ...] = (200,),
-                retry: bool = False) -> Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        deadline: Deadline,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (200,),
+        retry: bool = False,
+    ) -> Response:
         """One call (and, for ``retry``, one more on a timeout, connection error or 5xx)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -129,8 +171,12 @@ class Http:
             if response.status >= 500 and attempt + 1 < attempts and deadline.remaining() > 0.5:
                 continue
             if response.status not in ok:
-                raise UpstreamError("status", f"{method} {parts.hostname} answered {response.status}",
-                                    response.status, _error_body(response))
+                raise UpstreamError(
+                    "status",
+                    f"{method} {parts.hostname} answered {response.status}",
+                    response.status,
+                    _error_body(response),
+                )
             return response
         raise AssertionError("unreachable")
 
@@ -145,8 +191,13 @@ class Http:
         status = None
         try:
             raw = self.pool.request(
-                method, url, body=body, headers=dict(headers or {}), preload_content=False,
-                redirect=False, timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT, left), read=left),
+                method,
+                url,
+                body=body,
+                headers=dict(headers or {}),
+                preload_content=False,
+                redirect=False,
+                timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT, left), read=left),
             )
             try:
                 data = raw.read(MAX_BODY + 1, decode_content=True)
@@ -162,8 +213,14 @@ class Http:
             raise UpstreamError("connection", f"{host}: {type(e).__name__}") from None
         finally:
             # Host and status only: paths and queries carry postcodes and references.
-            logs.event("INFO", "upstream call", host=host, method=method, status=status,
-                       latency_ms=round((time.monotonic() - started) * 1000, 1))
+            logs.event(
+                "INFO",
+                "upstream call",
+                host=host,
+                method=method,
+                status=status,
+                latency_ms=round((time.monotonic() - started) * 1000, 1),
+            )
 
 
 def _error_body(response: Response) -> Any:

@@ -117,7 +117,8 @@ class Runtime:
                 found = self._upstreams.get(tenant_id)
                 if found is None:
                     found = self._upstreams[tenant_id] = Upstream(
-                        tenant_id, self.http, lambda name: self.secrets(tenant_id, name), self.side_effects)
+                        tenant_id, self.http, lambda name: self.secrets(tenant_id, name), self.side_effects
+                    )
         return found
 
     def _now(self, environ) -> datetime:
@@ -144,14 +145,18 @@ class Runtime:
             log["outcome"] = refusal.outcome
             result = refusal_response(refusal)
         except Exception:  # the last net: nothing escapes as a 5xx
-            logs.event("ERROR", "unexpected error in the runtime\n" + traceback.format_exc(),
-                       **logs.trace_field(trace))
+            logs.event("ERROR", "unexpected error in the runtime\n" + traceback.format_exc(), **logs.trace_field(trace))
             result = self._reply_result(Reply(runtime_texts("en")("unavailable")), None, log)
             log["outcome"] = Outcome.RUNTIME_ERROR
         outcome = log["outcome"]
         logs.turn(  # _value_: the member's own attribute, without Enum.value's descriptor
-            outcome.severity, log["tenant"], log["intent"], outcome._value_, result[0],
-            (time.monotonic_ns() - started_ns) // 100_000 / 10, trace,  # ms, to 0.1 ms
+            outcome.severity,
+            log["tenant"],
+            log["intent"],
+            outcome._value_,
+            result[0],
+            (time.monotonic_ns() - started_ns) // 100_000 / 10,
+            trace,  # ms, to 0.1 ms
         )
         return result
 
@@ -225,13 +230,22 @@ class Runtime:
         return result
 
     # -- dispatch --------------------------------------------------------------------------
-    def _dispatch(self, tenant: Tenant, served: Served, request: wire.Request, language: str,
-                  expires_at: float, log: dict, now: datetime) -> Reply:
+    def _dispatch(
+        self,
+        tenant: Tenant,
+        served: Served,
+        request: wire.Request,
+        language: str,
+        expires_at: float,
+        log: dict,
+        now: datetime,
+    ) -> Reply:
         """The handler's reply; ``expires_at`` is when the handler's time is up (monotonic)."""
         if served.handler is None:  # the process could not be prepared when settings were loaded
             log["outcome"] = Outcome.HANDLER_ERROR
-            logs.event("ERROR", served.failure, tenant=tenant.id, process=served.process,
-                       **logs.trace_field(log["trace"]))
+            logs.event(
+                "ERROR", served.failure, tenant=tenant.id, process=served.process, **logs.trace_field(log["trace"])
+            )
             return self._sorry(tenant, language, "handler_error")
         turn = Turn(
             intent=request.intent,
@@ -255,18 +269,32 @@ class Runtime:
         except FutureTimeout:
             future.cancel()
             log["outcome"] = Outcome.TIMEOUT
-            logs.event("WARNING", "handler overran the turn's deadline", tenant=tenant.id,
-                       process=served.process, intent=request.intent)
+            logs.event(
+                "WARNING",
+                "handler overran the turn's deadline",
+                tenant=tenant.id,
+                process=served.process,
+                intent=request.intent,
+            )
             return self._sorry(tenant, language, "timeout")
         except Exception:
             log["outcome"] = Outcome.HANDLER_ERROR
-            logs.event("ERROR", f"handler {served.process} failed\n" + traceback.format_exc(),
-                       tenant=tenant.id, process=served.process, **logs.trace_field(log["trace"]))
+            logs.event(
+                "ERROR",
+                f"handler {served.process} failed\n" + traceback.format_exc(),
+                tenant=tenant.id,
+                process=served.process,
+                **logs.trace_field(log["trace"]),
+            )
             return self._sorry(tenant, language, "handler_error")
         if not isinstance(reply, Reply):
             log["outcome"] = Outcome.HANDLER_ERROR
-            logs.event("ERROR", f"handler {served.process} returned {type(reply).__name__}, not a Reply",
-                       tenant=tenant.id, process=served.process)
+            logs.event(
+                "ERROR",
+                f"handler {served.process} returned {type(reply).__name__}, not a Reply",
+                tenant=tenant.id,
+                process=served.process,
+            )
             return self._sorry(tenant, language, "handler_error")
         log["outcome"] = OK
         return reply
@@ -287,19 +315,22 @@ class Runtime:
         reach, links = how_to_reach(tenant.council(language), language)
         return Reply([runtime_texts(language)(key), reach], links=links)
 
-    def _reply_result(self, reply: Reply, request: wire.Request | None, log: dict,
-                      tenant: Tenant | None = None) -> HttpResult:
+    def _reply_result(
+        self, reply: Reply, request: wire.Request | None, log: dict, tenant: Tenant | None = None
+    ) -> HttpResult:
         session = request.session if request else "projects/-/agent/sessions/-"
         language_code = request.language_code if request else "en"
         try:
             body = wire.encode(wire.render(reply, session, language_code))
         except (ValueError, TypeError) as e:
-            logs.event("ERROR", f"reply could not be rendered: {e}", tenant=log.get("tenant"),
-                       intent=log.get("intent"))
+            logs.event("ERROR", f"reply could not be rendered: {e}", tenant=log.get("tenant"), intent=log.get("intent"))
             log["outcome"] = Outcome.RENDER_ERROR
             language = tenant.language_for(language_code) if tenant else "en"
-            fallback = self._sorry(tenant, language, "handler_error") if tenant else Reply(
-                runtime_texts(language)("unavailable"))
+            fallback = (
+                self._sorry(tenant, language, "handler_error")
+                if tenant
+                else Reply(runtime_texts(language)("unavailable"))
+            )
             body = wire.encode(wire.render(fallback, session, language_code))
         return 200, body, JSON_HEADERS
 

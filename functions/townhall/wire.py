@@ -14,7 +14,8 @@ import hashlib
 import math
 import re
 import uuid
-from typing import Any, Mapping, NamedTuple, Union
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import msgspec
 import orjson
@@ -71,17 +72,17 @@ class _Intent(msgspec.Struct):
 
 class _Context(msgspec.Struct):
     name: str
-    lifespanCount: Union[int, float] = 0
-    parameters: Union[dict, None] = None
+    lifespanCount: int | float = 0
+    parameters: dict | None = None
 
 
 class _QueryResult(msgspec.Struct):
     intent: _Intent
     languageCode: str
-    queryText: Union[str, None] = None
-    parameters: Union[dict, None] = None
+    queryText: str | None = None
+    parameters: dict | None = None
     allRequiredParamsPresent: bool = True
-    outputContexts: Union[list[_Context], None] = None
+    outputContexts: list[_Context] | None = None
 
 
 class _WebhookRequest(msgspec.Struct):
@@ -93,8 +94,13 @@ _DECODER = msgspec.json.Decoder(_WebhookRequest)
 _PROBLEM = re.compile(r"(?P<what>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?", re.S)
 _EXPECTED = re.compile(r"Expected `(?P<type>[^`]*)`, got `[^`]*`")
 _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]*)`")
-_REASONS = {"str": "must be a string", "object": "must be a JSON object", "array": "must be a list",
-            "bool": "must be true or false", "int | float": "must be a number"}
+_REASONS = {
+    "str": "must be a string",
+    "object": "must be a JSON object",
+    "array": "must be a list",
+    "bool": "must be true or false",
+    "int | float": "must be a number",
+}
 
 
 def _bad_request(problem: msgspec.ValidationError) -> BadRequest:
@@ -135,20 +141,25 @@ def parse_request(raw: bytes) -> Request:
         prefix = session + "/contexts/"
         for ctx in result.outputContexts:
             if ctx.name.startswith(prefix):  # contexts of another session are not ours to read
-                short = ctx.name[len(prefix):]
+                short = ctx.name[len(prefix) :]
                 contexts[short] = Context(short, int(ctx.lifespanCount), _present(ctx.parameters or {}))
-    return Request(session, match.group("project"), result.intent.displayName,
-                   _present(parameters) if parameters else {}, contexts, result.languageCode,
-                   result.queryText or "", result.allRequiredParamsPresent)
+    return Request(
+        session,
+        match.group("project"),
+        result.intent.displayName,
+        _present(parameters) if parameters else {},
+        contexts,
+        result.languageCode,
+        result.queryText or "",
+        result.allRequiredParamsPresent,
+    )
 
 
 def _rich_content(reply: Reply) -> list:
     """Buttons for the links and chips for the quick replies (the reply has at least one)."""
     items: list[dict] = []
     for link in reply.links:
-        items.append(
-            {"type": "button", "icon": {"type": "chevron_right"}, "text": link.title, "link": link.url}
-        )
+        items.append({"type": "button", "icon": {"type": "chevron_right"}, "text": link.title, "link": link.url})
     if reply.quick_replies:
         items.append({"type": "chips", "options": [{"text": q} for q in reply.quick_replies]})
     return [items]

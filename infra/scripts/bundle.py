@@ -61,8 +61,9 @@ def process_modules(folder: Path) -> list[Path]:
             continue
         path = folder / f"{name}.py"
         if not path.is_file():
-            raise SystemExit(f"bundle: {folder / PROCESS_ENTRY_MODULES[0]}.py or a module it imports "
-                             f"needs {path}, which is missing")
+            raise SystemExit(
+                f"bundle: {folder / PROCESS_ENTRY_MODULES[0]}.py or a module it imports needs {path}, which is missing"
+            )
         seen.add(name)
         todo += sorted(_local_imports(path) - seen)
     return [folder / f"{name}.py" for name in sorted(seen)]

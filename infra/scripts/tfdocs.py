@@ -81,11 +81,18 @@ def _type(body: dict) -> str:
 
 
 def render(folder: Path) -> str:
-    lines = [BEGIN, "## Inputs", "", "| Name | Description | Type | Default | Required |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = [
+        BEGIN,
+        "## Inputs",
+        "",
+        "| Name | Description | Type | Default | Required |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for name, body in variables(folder).items():
-        lines.append(f"| `{name}` | {_cell(unquote(body.get('description', '')))} | {_cell(_type(body))} | "
-                     f"{_cell(_default(body))} | {'no' if 'default' in body else 'yes'} |")
+        lines.append(
+            f"| `{name}` | {_cell(unquote(body.get('description', '')))} | {_cell(_type(body))} | "
+            f"{_cell(_default(body))} | {'no' if 'default' in body else 'yes'} |"
+        )
     lines += ["", "## Outputs", "", "| Name | Description |", "| --- | --- |"]
     for name, body in outputs(folder).items():
         lines.append(f"| `{name}` | {_cell(unquote(body.get('description', '')))} |")

@@ -8,8 +8,9 @@ UKBinCollectionData output or fixed rounds: ``townhall.upstreams.bins``). The pr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from townhall import dates
 from townhall.contract import Link, Reply, Settings, Texts, Turn
@@ -23,7 +24,7 @@ PROCESS = "bin_collection"
 
 
 def when(t: Texts, settings: Settings, kind: str, day: date, today: date) -> str:
-    """"Your blue recycling bin goes out tomorrow, Wednesday 2 December." and the like."""
+    """ "Your blue recycling bin goes out tomorrow, Wednesday 2 December." and the like."""
     key = "today" if day == today else "tomorrow" if day == today + timedelta(days=1) else "on"
     if settings.process["bins"][kind].get("plural"):
         key += "_plural"

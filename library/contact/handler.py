@@ -27,7 +27,7 @@ def clock(t: Texts, value: time) -> str:
 
 
 def on_date(t: Texts, day: date) -> str:
-    """"on Monday 28 December" ("ar ddydd Llun 28 Rhagfyr": the weekday mutates after "ar")."""
+    """ "on Monday 28 December" ("ar ddydd Llun 28 Rhagfyr": the weekday mutates after "ar")."""
     return dates.on_date(day, t.language)
 
 
@@ -117,7 +117,8 @@ def opening_hours(turn: Turn, settings: Settings) -> Reply:
     for closure in prepared.hours.upcoming_closures(turn.now):
         text.append(
             t("upcoming_closure", date=on_date(t, closure.day), reason=reason(t, closure))
-            if closure.reason else t("upcoming_closure_no_reason", date=on_date(t, closure.day))
+            if closure.reason
+            else t("upcoming_closure_no_reason", date=on_date(t, closure.day))
         )
     text += status_line(t, prepared.hours, turn.now)
     return Reply(text)

@@ -6,9 +6,9 @@ Pure functions of the settings and a given local time; nothing here reads the cl
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Mapping
 
 from townhall.bankholidays import bank_holidays
 from townhall.kit import localised
@@ -64,8 +64,9 @@ class Hours:
         self._days = sorted(self.closures)
 
     @classmethod
-    def from_settings(cls, weekly: Mapping[str, str], division: str | None, closures: list | None = None,
-                      language: str = "en") -> "Hours":
+    def from_settings(
+        cls, weekly: Mapping[str, str], division: str | None, closures: list | None = None, language: str = "en"
+    ) -> Hours:
         own = {}
         for item in closures or []:
             own[date.fromisoformat(item["date"])] = localised(item.get("reason"), language) or ""
@@ -101,5 +102,5 @@ class Hours:
     def upcoming_closures(self, now: datetime, days: int = LOOKAHEAD_DAYS) -> list[Closure]:
         """Closures on days the council would otherwise open, within the next ``days`` days."""
         first = now.date()
-        found = self._days[bisect_left(self._days, first):bisect_right(self._days, first + timedelta(days=days))]
+        found = self._days[bisect_left(self._days, first) : bisect_right(self._days, first + timedelta(days=days))]
         return [Closure(day, self.closures[day]) for day in found if self._by_weekday[day.weekday()]]

@@ -24,11 +24,20 @@ def _bands(settings: dict, languages: list[str]) -> list[tuple[str, str]]:
     missing = [b for b in expected if b not in bands]
     extra = sorted(b for b in bands if b not in expected)
     if missing:
-        problems.append(("bands", f"missing band {', '.join(missing)}: councils in {where.title()} "
-                                  f"charge bands {expected[0]} to {expected[-1]}"))
+        problems.append(
+            (
+                "bands",
+                f"missing band {', '.join(missing)}: councils in {where.title()} "
+                f"charge bands {expected[0]} to {expected[-1]}",
+            )
+        )
     for band in extra:
-        problems.append((f"bands.{band}", f"{where.title()} has no band {band} (bands {expected[0]} to {expected[-1]}); "
-                                          "remove it or set nation"))
+        problems.append(
+            (
+                f"bands.{band}",
+                f"{where.title()} has no band {band} (bands {expected[0]} to {expected[-1]}); remove it or set nation",
+            )
+        )
     previous = None
     for band in expected:
         if band not in bands:
@@ -36,12 +45,14 @@ def _bands(settings: dict, languages: list[str]) -> list[tuple[str, str]]:
         try:
             charge = to_pence(bands[band])
         except ValueError as e:
-            problems.append((f"bands.{band}", f"{e}; write pounds and pence such as \"2345.67\""))
+            problems.append((f"bands.{band}", f'{e}; write pounds and pence such as "2345.67"'))
             continue
         if charge <= 0:
             problems.append((f"bands.{band}", "must be more than 0"))
         if previous is not None and charge <= previous[1]:
-            problems.append((f"bands.{band}", f"must be more than band {previous[0]}: each band costs more than the one before"))
+            problems.append(
+                (f"bands.{band}", f"must be more than band {previous[0]}: each band costs more than the one before")
+            )
         previous = (band, charge)
     return problems
 
@@ -52,7 +63,7 @@ def _payments(payments: dict, languages: list[str]) -> list[tuple[str, str]]:
         if len(text) > 255:
             problems.append((f"payments.description.{language}", "GOV.UK Pay takes at most 255 characters"))
         if FIREWALL & set(text):
-            problems.append((f"payments.description.{language}", "GOV.UK Pay refuses < > \" \\ and |; remove them"))
+            problems.append((f"payments.description.{language}", 'GOV.UK Pay refuses < > " \\ and |; remove them'))
     reference = payments.get("account_reference")
     if reference:
         try:
@@ -60,11 +71,17 @@ def _payments(payments: dict, languages: list[str]) -> list[tuple[str, str]]:
         except re.error as e:
             return problems + [("payments.account_reference.pattern", f"not a regular expression: {e}")]
         if pattern.fullmatch(""):
-            problems.append(("payments.account_reference.pattern", "matches an empty account number; describe the real format"))
+            problems.append(
+                ("payments.account_reference.pattern", "matches an empty account number; describe the real format")
+            )
         if not pattern.fullmatch(reference["example"]):
-            problems.append(("payments.account_reference.example", f"{reference['example']!r} does not match the pattern"))
+            problems.append(
+                ("payments.account_reference.example", f"{reference['example']!r} does not match the pattern")
+            )
         if FIREWALL & set(reference["example"]) or re.search(r"https?:|www\.", reference["example"], re.I):
-            problems.append(("payments.account_reference.example", "an account number GOV.UK Pay would refuse as a reference"))
+            problems.append(
+                ("payments.account_reference.example", "an account number GOV.UK Pay would refuse as a reference")
+            )
     return problems
 
 

@@ -22,8 +22,9 @@ Anything GOV.UK Pay does not answer as the contract says raises ``UpstreamError`
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from townhall.contract import Deadline
 from townhall.upstream import Http, UpstreamError
@@ -57,13 +58,20 @@ def _text(field: str, value: str, limit: int, urls: bool = True) -> None:
     if len(value) > limit:
         raise ValueError(f"{field}: at most {limit} characters")
     if FIREWALL.search(value):
-        raise ValueError(f"{field}: GOV.UK Pay refuses < > \" \\ and |")
+        raise ValueError(f'{field}: GOV.UK Pay refuses < > " \\ and |')
     if not urls and URL_IN_TEXT.search(value):
         raise ValueError(f"{field}: must not contain a URL")
 
 
-def payment_body(*, amount: int, reference: str, description: str, return_url: str, language: str,
-                 metadata: Mapping[str, str] | None = None) -> dict:
+def payment_body(
+    *,
+    amount: int,
+    reference: str,
+    description: str,
+    return_url: str,
+    language: str,
+    metadata: Mapping[str, str] | None = None,
+) -> dict:
     """The JSON body of a 'create a payment' request, checked against the contract."""
     if isinstance(amount, bool) or not isinstance(amount, int) or not MIN_PENCE <= amount <= MAX_PENCE:
         raise ValueError(f"amount: whole pence from {MIN_PENCE} to {MAX_PENCE}")
@@ -74,8 +82,13 @@ def payment_body(*, amount: int, reference: str, description: str, return_url: s
         raise ValueError("return_url: must be https")
     if language not in LANGUAGES:
         raise ValueError(f"language: one of {LANGUAGES}")
-    body: dict[str, Any] = {"amount": amount, "reference": reference, "description": description,
-                            "return_url": return_url, "language": language}
+    body: dict[str, Any] = {
+        "amount": amount,
+        "reference": reference,
+        "description": description,
+        "return_url": return_url,
+        "language": language,
+    }
     if metadata:
         if len(metadata) > 15:
             raise ValueError("metadata: at most 15 keys")
@@ -115,8 +128,13 @@ class PayClient:
         """Create a payment (``body`` from ``payment_body``); the same key and body give the same payment."""
         if not IDEMPOTENCY_KEY.match(idempotency_key):
             raise ValueError("idempotency_key: 1 to 255 letters, digits and hyphens")
-        response = self.http.post_json(f"{self.base}/v1/payments", dict(body), deadline=deadline, ok=(200, 201),
-                                       headers=self._headers(**{"Idempotency-Key": idempotency_key}))
+        response = self.http.post_json(
+            f"{self.base}/v1/payments",
+            dict(body),
+            deadline=deadline,
+            ok=(200, 201),
+            headers=self._headers(**{"Idempotency-Key": idempotency_key}),
+        )
         payment = _payment(response.json())
         if payment.next_url is None and not payment.finished:
             raise UpstreamError("malformed", "GOV.UK Pay's new payment has no next_url", response.status)

@@ -15,8 +15,9 @@ So the resident's words are read first:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .money import in_range, to_pence
 
@@ -47,8 +48,7 @@ class Details:
 
     @property
     def empty(self) -> bool:
-        return (self.account is None and self.amount is None and not self.account_problem
-                and self.amount_problem is None)
+        return self.account is None and self.amount is None and not self.account_problem and self.amount_problem is None
 
 
 def _spans_overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -63,15 +63,17 @@ def _amount(text: str) -> tuple[int | None, str | None]:
     return (pence, None) if in_range(pence) else (None, "range")
 
 
-def find_account(text: str, pattern: re.Pattern, taken: list[tuple[int, int]] = ()) -> tuple[str, tuple[int, int]] | None:
+def find_account(
+    text: str, pattern: re.Pattern, taken: list[tuple[int, int]] = ()
+) -> tuple[str, tuple[int, int]] | None:
     """The first run of 1-3 neighbouring words matching the council's account number format."""
     words = [m for m in WORD.finditer(text) if not any(_spans_overlap(m.span(), t) for t in taken)]
     for size in range(MAX_WORDS, 0, -1):  # "1234 5678" before "1234"
         for i in range(len(words) - size + 1):
-            run = words[i:i + size]
-            if any(not JOINERS.match(text[a.end():b.start()]) for a, b in zip(run, run[1:])):
+            run = words[i : i + size]
+            if any(not JOINERS.match(text[a.end() : b.start()]) for a, b in zip(run, run[1:])):
                 continue
-            raw = text[run[0].start():run[-1].end()]
+            raw = text[run[0].start() : run[-1].end()]
             if not any(c.isdigit() for c in raw):
                 continue
             joined = "".join(w.group(0) for w in run)
@@ -122,7 +124,9 @@ def read(text: str, parameters: Mapping[str, Any], pattern: re.Pattern, expectin
     if amount is None and amount_problem is None:
         for m in BARE.finditer(text):
             pence_given = re.search(r"\.\d\d$", m.group("number")) is not None  # "120.50" is money
-            if (expecting in ("amount", "change") or found or pence_given) and not any(_spans_overlap(m.span(), t) for t in taken):
+            if (expecting in ("amount", "change") or found or pence_given) and not any(
+                _spans_overlap(m.span(), t) for t in taken
+            ):
                 amount, amount_problem = _amount(m.group("number"))
                 taken.append(m.span())
                 break
@@ -134,9 +138,14 @@ def read(text: str, parameters: Mapping[str, Any], pattern: re.Pattern, expectin
 
     account_problem = False
     if account is None:
-        leftover = [m.group(0) for m in WORD.finditer(text)
-                    if any(c.isdigit() for c in m.group(0)) and not any(_spans_overlap(m.span(), t) for t in taken)]
-        if leftover and (expecting in (None, "account", "confirm") or any(sum(c.isdigit() for c in w) >= 5 for w in leftover)):
+        leftover = [
+            m.group(0)
+            for m in WORD.finditer(text)
+            if any(c.isdigit() for c in m.group(0)) and not any(_spans_overlap(m.span(), t) for t in taken)
+        ]
+        if leftover and (
+            expecting in (None, "account", "confirm") or any(sum(c.isdigit() for c in w) >= 5 for w in leftover)
+        ):
             account_problem = True
         elif leftover and expecting == "amount" and amount is None and amount_problem is None:
             amount_problem = "format"

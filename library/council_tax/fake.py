@@ -45,7 +45,7 @@ import secrets
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -60,8 +60,13 @@ URL_IN_TEXT = re.compile(r"https?://|www\.", re.IGNORECASE)
 URL = re.compile(r"^https?://[^\s/?#]+(?:[/?#]\S*)?$")
 REQUIRED = ("amount", "reference", "description", "return_url")
 FINISHED = ("success", "failed", "cancelled", "error")
-MESSAGES = {"P0010": "Payment method rejected", "P0020": "Payment expired", "P0030": "Payment was cancelled by the user",
-            "P0040": "Payment was cancelled by the service", "P0050": "Payment provider returned an error"}
+MESSAGES = {
+    "P0010": "Payment method rejected",
+    "P0020": "Payment expired",
+    "P0030": "Payment was cancelled by the user",
+    "P0040": "Payment was cancelled by the service",
+    "P0050": "Payment provider returned an error",
+}
 MAGIC = {
     99999: (500, "P0198", "Downstream system error"),
     99998: (503, "P0999", "GOV.UK Pay is unavailable"),
@@ -111,7 +116,11 @@ def check_create(body: Any) -> None:
         raise Invalid(400, "P0197", "Unable to parse JSON")
     for value in _strings(body):
         if FIREWALL.search(value):
-            raise Invalid(400, "P0920", "Request blocked by security rules. Please consult API documentation for more information.")
+            raise Invalid(
+                400,
+                "P0920",
+                "Request blocked by security rules. Please consult API documentation for more information.",
+            )
     for field in REQUIRED:
         if field not in body or body[field] is None:
             raise Invalid(400, "P0101", f"Missing mandatory attribute: {field}", field)
@@ -128,7 +137,9 @@ def check_create(body: Any) -> None:
     if not URL.match(body["return_url"]):
         raise _invalid("return_url", "Must be a valid URL format")
     if not body["return_url"].startswith("https://"):
-        raise Invalid(400, "P0920", "Request blocked by security rules. Please consult API documentation for more information.")
+        raise Invalid(
+            400, "P0920", "Request blocked by security rules. Please consult API documentation for more information."
+        )
     if "language" in body and body["language"] not in ("en", "cy"):
         raise _invalid("language", "Must be en or cy")
     if "email" in body:
@@ -161,8 +172,15 @@ def app():
 
     def record(status: int, body: Any) -> None:
         with lock:
-            received.append({"method": request.method, "path": request.path, "status": status, "body": body,
-                             "idempotency_key": request.headers.get("Idempotency-Key")})
+            received.append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "status": status,
+                    "body": body,
+                    "idempotency_key": request.headers.get("Idempotency-Key"),
+                }
+            )
 
     def error(e: Invalid, body: Any = None) -> Response:
         record(e.status, body)
@@ -195,31 +213,51 @@ def app():
         if not state["finished"] and not payment.get("malformed"):
             secure = url_for("secure", token=payment["token"], _external=True)
             links["next_url"] = {"href": secure, "method": "GET"}
-            links["next_url_post"] = {"type": "application/x-www-form-urlencoded",
-                                      "params": {"chargeTokenId": payment["token"]},
-                                      "href": url_for("secure_post", _external=True), "method": "POST"}
+            links["next_url_post"] = {
+                "type": "application/x-www-form-urlencoded",
+                "params": {"chargeTokenId": payment["token"]},
+                "href": url_for("secure_post", _external=True),
+                "method": "POST",
+            }
         links["events"] = {"href": f"{self_url}/events", "method": "GET"}
         links["refunds"] = {"href": f"{self_url}/refunds", "method": "GET"}
         if not state["finished"]:
             links["cancel"] = {"href": f"{self_url}/cancel", "method": "POST"}
         body = payment["body"]
         data = {
-            "amount": body["amount"], "description": body["description"], "reference": body["reference"],
-            "language": body.get("language", "en"), "state": state, "payment_id": pid,
-            "payment_provider": "sandbox", "created_date": payment["created_date"],
-            "refund_summary": {"status": "available" if state["status"] == "success" else "pending",
-                               "amount_available": body["amount"], "amount_submitted": 0},
-            "settlement_summary": {}, "delayed_capture": body.get("delayed_capture", False),
-            "moto": body.get("moto", False), "return_url": body["return_url"], "authorisation_mode": "web",
+            "amount": body["amount"],
+            "description": body["description"],
+            "reference": body["reference"],
+            "language": body.get("language", "en"),
+            "state": state,
+            "payment_id": pid,
+            "payment_provider": "sandbox",
+            "created_date": payment["created_date"],
+            "refund_summary": {
+                "status": "available" if state["status"] == "success" else "pending",
+                "amount_available": body["amount"],
+                "amount_submitted": 0,
+            },
+            "settlement_summary": {},
+            "delayed_capture": body.get("delayed_capture", False),
+            "moto": body.get("moto", False),
+            "return_url": body["return_url"],
+            "authorisation_mode": "web",
             "_links": links,
         }
         for optional in ("metadata", "email"):
             if optional in body:
                 data[optional] = body[optional]
         if state["status"] == "success":
-            data["card_details"] = {"last_digits_card_number": "4242", "first_digits_card_number": "424242",
-                                    "cardholder_name": "Demo Payer", "expiry_date": "12/30", "card_brand": "Visa",
-                                    "card_type": "debit", "billing_address": None}
+            data["card_details"] = {
+                "last_digits_card_number": "4242",
+                "first_digits_card_number": "424242",
+                "cardholder_name": "Demo Payer",
+                "expiry_date": "12/30",
+                "card_brand": "Visa",
+                "card_type": "debit",
+                "billing_address": None,
+            }
         return data
 
     def answer(status: int, data: dict, **headers: str) -> Response:
@@ -238,10 +276,19 @@ def app():
         logged = fixed_up(raw)
         media = (request.content_type or "").split(";", 1)[0].strip().lower()
         accept = request.headers.get("Accept")
-        firewall = Invalid(400, "P0920", "Request blocked by security rules. Please consult API documentation for more information.")
-        if media != "application/json" or not raw.strip() or (
-                accept and not any(a.strip().split(";")[0] in ("application/json", "*/*", "application/*")
-                                   for a in accept.split(","))):
+        firewall = Invalid(
+            400, "P0920", "Request blocked by security rules. Please consult API documentation for more information."
+        )
+        if (
+            media != "application/json"
+            or not raw.strip()
+            or (
+                accept
+                and not any(
+                    a.strip().split(";")[0] in ("application/json", "*/*", "application/*") for a in accept.split(",")
+                )
+            )
+        ):
             return error(firewall, logged)
         if (unauthorised := refused(logged)) is not None:
             return unauthorised
@@ -263,7 +310,9 @@ def app():
                 held = None
         if held:
             if held[0] != canonical:
-                return error(Invalid(409, "P0191", "The Idempotency-Key has already been used to create a payment"), body)
+                return error(
+                    Invalid(409, "P0191", "The Idempotency-Key has already been used to create a payment"), body
+                )
             with lock:
                 data = view(payments[held[1]])
             record(200, body)
@@ -275,10 +324,16 @@ def app():
             time.sleep(SLOW_SECONDS)
         pid = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(26))
         token = str(uuid.uuid4())
-        now = datetime.now(timezone.utc)
-        payment = {"payment_id": pid, "token": token, "body": body, "status": "created", "created": time.time(),
-                   "created_date": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
-                   "malformed": body["amount"] == MALFORMED_AMOUNT}
+        now = datetime.now(UTC)
+        payment = {
+            "payment_id": pid,
+            "token": token,
+            "body": body,
+            "status": "created",
+            "created": time.time(),
+            "created_date": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+            "malformed": body["amount"] == MALFORMED_AMOUNT,
+        }
         with lock:
             payments[pid] = payment
             tokens[token] = pid
@@ -286,8 +341,9 @@ def app():
                 keys[key] = (canonical, pid, time.time())
             data = view(payment)
         record(201, body)
-        return Response(json.dumps(data), 201, content_type="application/json",
-                        headers={"Location": data["_links"]["self"]["href"]})
+        return Response(
+            json.dumps(data), 201, content_type="application/json", headers={"Location": data["_links"]["self"]["href"]}
+        )
 
     @fake.get("/v1/payments/<payment_id>")
     def get_payment(payment_id: str):
@@ -328,16 +384,20 @@ def app():
                 payment["status"] = "started"
             state = state_of(payment) if payment else None
         if payment is None or state["finished"]:
-            return Response("<!doctype html><title>Payment not found</title><p>This payment link has expired "
-                            "or has already been used.</p>", 404, content_type="text/html; charset=utf-8")
+            return Response(
+                "<!doctype html><title>Payment not found</title><p>This payment link has expired "
+                "or has already been used.</p>",
+                404,
+                content_type="text/html; charset=utf-8",
+            )
         body = payment["body"]
         amount = f"£{body['amount'] // 100:,}.{body['amount'] % 100:02d}"
         page = f"""<!doctype html>
-<html lang="{escape(body.get('language', 'en'))}"><head><meta charset="utf-8"><title>Demo payment page</title></head>
+<html lang="{escape(body.get("language", "en"))}"><head><meta charset="utf-8"><title>Demo payment page</title></head>
 <body><h1>GOV.UK Pay: demo payment page</h1>
 <p>This is a demo payment page. No money is taken.</p>
-<p>{escape(body['description'])}: <strong>{amount}</strong> (reference {escape(body['reference'])})</p>
-<form method="post" action="{escape(url_for('secure_post'))}">
+<p>{escape(body["description"])}: <strong>{amount}</strong> (reference {escape(body["reference"])})</p>
+<form method="post" action="{escape(url_for("secure_post"))}">
 <input type="hidden" name="chargeTokenId" value="{escape(token)}">
 <button name="decision" value="pay">Pay {amount} (demo)</button>
 <button name="decision" value="cancel">Cancel payment</button>

@@ -17,10 +17,11 @@ import hmac
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from townhall.contract import Link, OutputContext, Reply, Settings, Turn
 from townhall.kit import fold, has_phrase, localised, with_english
@@ -45,6 +46,7 @@ STEPS = ("account", "amount", "confirm", "change")
 
 
 # -- settings, prepared once per settings load and language -----------------------------------------
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -78,13 +80,19 @@ def prepare(settings: Settings) -> Prepared:
             words += (discount.get("keywords") or {}).get(lang, [])
         discount_words[discount["id"]] = words
     pattern = s["payments"].get("account_reference", {}).get("pattern")
-    return Prepared(bands, _words(discount_words), _words(standard), _words(_entity("council-tax-move", language)),
-                    re.compile(pattern) if pattern else None)
+    return Prepared(
+        bands,
+        _words(discount_words),
+        _words(standard),
+        _words(_entity("council-tax-move", language)),
+        re.compile(pattern) if pattern else None,
+    )
 
 
 def _words(entries: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
-    return {value: tuple(sorted({fold(w) for w in words} - {""}, key=len, reverse=True))
-            for value, words in entries.items()}
+    return {
+        value: tuple(sorted({fold(w) for w in words} - {""}, key=len, reverse=True)) for value, words in entries.items()
+    }
 
 
 def _prepared(settings: Settings) -> Prepared:
@@ -107,6 +115,7 @@ def _best(table: Mapping[str, tuple[str, ...]], text: str) -> str | None:
 
 
 # -- overview, charges, discounts, moving home -----------------------------------------------------
+
 
 def _menu(settings: Settings) -> list[str]:
     t = settings.texts
@@ -141,18 +150,26 @@ def charges(turn: Turn, settings: Settings) -> Reply:
         charge = p.bands[band]
         first, rest = instalments(charge, s["instalments"])
         count = s["instalments"]
-        paid_in = (t("instalments_even", count=count, amount=pounds(rest)) if first == rest else
-                   t("instalments_uneven", count=count, first=pounds(first), rest_count=count - 1, amount=pounds(rest)))
+        paid_in = (
+            t("instalments_even", count=count, amount=pounds(rest))
+            if first == rest
+            else t("instalments_uneven", count=count, first=pounds(first), rest_count=count - 1, amount=pounds(rest))
+        )
         text = [t("band_charge", band=band, amount=pounds(charge), year=year), paid_in, *note, t("discounts_can_help")]
         return Reply(text, quick_replies=[t("menu_discounts"), t("menu_pay")], links=links)
     letters = list(p.bands)
     lead = [t("no_such_band", band=band, first=letters[0], last=letters[-1])] if band else []
-    table = "\n".join([t("charges_intro", year=year),
-                       *(t("band_line", band=b, amount=pounds(charge)) for b, charge in p.bands.items())])
+    table = "\n".join(
+        [
+            t("charges_intro", year=year),
+            *(t("band_line", band=b, amount=pounds(charge)) for b, charge in p.bands.items()),
+        ]
+    )
     if s.get("find_band_link"):
         links.insert(0, Link(t("find_band_link"), s["find_band_link"]))
-    return Reply([*lead, table, *note, t("which_band")],
-                 quick_replies=[t("band_chip", band=b) for b in letters], links=links)
+    return Reply(
+        [*lead, table, *note, t("which_band")], quick_replies=[t("band_chip", band=b) for b in letters], links=links
+    )
 
 
 def discounts(turn: Turn, settings: Settings) -> Reply:
@@ -167,8 +184,11 @@ def discounts(turn: Turn, settings: Settings) -> Reply:
     if entry is not None:
         title = localised(entry["title"], language)
         text = [localised(entry["summary"], language), t("discount_who", who=localised(entry["who"], language))]
-        return Reply(text, quick_replies=[t("other_discounts"), t("menu_pay")],
-                     links=[Link(t("discount_link", title=title), entry["link"])])
+        return Reply(
+            text,
+            quick_replies=[t("other_discounts"), t("menu_pay")],
+            links=[Link(t("discount_link", title=title), entry["link"])],
+        )
     asked = wanted is not None or _best(p.standard_words, turn.query_text or "") is not None
     lead = [t("discount_unknown")] if asked else []
     titles = [localised(d["title"], language) for d in s["discounts"][:MAX_CHOICES]]
@@ -180,15 +200,17 @@ def moving(turn: Turn, settings: Settings) -> Reply:
     given = turn.param("move")
     direction = given if given in ("into", "out", "within") else _best(p.move_words, turn.query_text or "")
     if direction is None:
-        return Reply([t("moving_ask")],
-                     quick_replies=[t("move_into_chip"), t("move_out_chip"), t("move_within_chip")])
+        return Reply([t("moving_ask")], quick_replies=[t("move_into_chip"), t("move_out_chip"), t("move_within_chip")])
     note = localised(s.get("note"), turn.language)
-    return Reply([t(f"moving_{direction}"), *([note] if note else [])],
-                 links=[Link(t("moving_link"), s.get(direction) or s["link"])],
-                 quick_replies=[t("menu_discounts"), t("menu_charges")])
+    return Reply(
+        [t(f"moving_{direction}"), *([note] if note else [])],
+        links=[Link(t("moving_link"), s.get(direction) or s["link"])],
+        quick_replies=[t("menu_discounts"), t("menu_charges")],
+    )
 
 
 # -- paying -----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class State:
@@ -202,7 +224,12 @@ class State:
 
 
 def _pence(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value != int(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value != int(value)
+    ):
         return None
     return int(value) if in_range(int(value)) else None
 
@@ -218,8 +245,11 @@ def _state(turn: Turn, pattern: re.Pattern) -> State:
         return State()
     params = context.parameters
     step = params.get("payment_step")
-    return State(_valid_account(params.get("payment_account"), pattern), _pence(params.get("payment_pence")),
-                 step if step in STEPS else None)
+    return State(
+        _valid_account(params.get("payment_account"), pattern),
+        _pence(params.get("payment_pence")),
+        step if step in STEPS else None,
+    )
 
 
 def _paid(turn: Turn, state: State) -> bool:
@@ -250,8 +280,11 @@ def _next_step(settings: Settings, state: State, said: details.Details, example:
     if state.pence is None:
         return Reply([t("ask_amount")], contexts=[State(state.account, None, "amount").context()])
     confirmed = State(state.account, state.pence, "confirm")
-    return Reply([t("confirm", amount=pounds(state.pence), account=state.account)],
-                 quick_replies=[t("confirm_yes"), t("confirm_change")], contexts=[confirmed.context()])
+    return Reply(
+        [t("confirm", amount=pounds(state.pence), account=state.account)],
+        quick_replies=[t("confirm_yes"), t("confirm_change")],
+        contexts=[confirmed.context()],
+    )
 
 
 def _gather(turn: Turn, settings: Settings, state: State) -> Reply:
@@ -315,9 +348,14 @@ def _make_payment(turn: Turn, settings: Settings, state: State) -> tuple[str, di
 
         def create(key: str = key, made: list[bool] = made) -> dict:
             chat_id = _chat_payment_id(api_key, key)
-            body = payment_body(amount=state.pence, reference=state.account,
-                                description=localised(s["description"], language), language=language,
-                                return_url=_with_id(s["return_url"], chat_id), metadata={"chat_payment": chat_id})
+            body = payment_body(
+                amount=state.pence,
+                reference=state.account,
+                description=localised(s["description"], language),
+                language=language,
+                return_url=_with_id(s["return_url"], chat_id),
+                metadata={"chat_payment": chat_id},
+            )
             payment = client.create(body, idempotency_key=_idempotency_key(settings.council.id, key), deadline=deadline)
             made.append(True)
             return {"payment_id": payment.payment_id, "next_url": payment.next_url, "created": turn.now.isoformat()}
@@ -355,18 +393,35 @@ def pay_confirm(turn: Turn, settings: Settings) -> Reply:
         outcome, payment = _make_payment(turn, settings, confirmed)
     except (UpstreamError, ValueError):
         reach, links = how_to_reach(settings.council, turn.language)
-        return Reply([t("pay_failed"), reach], quick_replies=[t("retry_chip")],
-                     links=[Link(t("pay_page_link"), s["page"]), *links], contexts=[confirmed.context()])
+        return Reply(
+            [t("pay_failed"), reach],
+            quick_replies=[t("retry_chip")],
+            links=[Link(t("pay_page_link"), s["page"]), *links],
+            contexts=[confirmed.context()],
+        )
     amount = pounds(state.pence)
-    paid = OutputContext(PAID, LIFESPAN, {"payment_account": state.account, "payment_pence": state.pence,
-                                          "payment_id": payment["payment_id"], "next_url": payment["next_url"]})
+    paid = OutputContext(
+        PAID,
+        LIFESPAN,
+        {
+            "payment_account": state.account,
+            "payment_pence": state.pence,
+            "payment_id": payment["payment_id"],
+            "next_url": payment["next_url"],
+        },
+    )
     if outcome == "paid":
-        return Reply([t("already_paid", amount=amount, account=state.account)],
-                     links=[Link(t("pay_page_link"), s["page"])], contexts=[State(state.account, None, "amount").context(), paid])
+        return Reply(
+            [t("already_paid", amount=amount, account=state.account)],
+            links=[Link(t("pay_page_link"), s["page"])],
+            contexts=[State(state.account, None, "amount").context(), paid],
+        )
     key = "payment_again" if outcome == "again" else "payment_ready"
-    return Reply([t(key, amount=amount, account=state.account)],
-                 links=[Link(t("payment_link", amount=amount), payment["next_url"])],
-                 contexts=[confirmed.context(), paid])
+    return Reply(
+        [t(key, amount=amount, account=state.account)],
+        links=[Link(t("payment_link", amount=amount), payment["next_url"])],
+        contexts=[confirmed.context(), paid],
+    )
 
 
 ACTIONS = {

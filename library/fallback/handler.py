@@ -28,6 +28,7 @@ def handle(turn: Turn, settings: Settings) -> Reply:
 
     labels = [service.label for service in council.services]
     if labels:
-        return Reply([t("not_understood"), f"{t('rephrase')} {', '.join(labels)}."],
-                     quick_replies=labels, contexts=[remember])
+        return Reply(
+            [t("not_understood"), f"{t('rephrase')} {', '.join(labels)}."], quick_replies=labels, contexts=[remember]
+        )
     return Reply([t("not_understood"), t("rephrase_no_menu")], contexts=[remember])

@@ -56,8 +56,9 @@ def answer(entry: dict, turn: Turn, settings: Settings) -> Reply:
 
 def questions(turn: Turn, settings: Settings, lead: list[str]) -> Reply:
     entries = settings.process["entries"][:MAX_CHOICES]
-    return Reply(lead + [settings.texts("list_intro")],
-                 quick_replies=[localised(e["question"], turn.language) for e in entries])
+    return Reply(
+        lead + [settings.texts("list_intro")], quick_replies=[localised(e["question"], turn.language) for e in entries]
+    )
 
 
 def handle(turn: Turn, settings: Settings) -> Reply:

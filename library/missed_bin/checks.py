@@ -11,10 +11,16 @@ def check(settings, languages):
     if attribute:
         for kind in bins:
             if kind not in attribute["values"]:
-                problems.append((f"open311.bin_attribute.values.{kind}",
-                                 f"residents can report the {kind} bin: give the attribute's value for it"))
-    named = [("service_codes", open311.get("service_codes") or {}),
-             ("bin_attribute.values", attribute["values"] if attribute else {})]
+                problems.append(
+                    (
+                        f"open311.bin_attribute.values.{kind}",
+                        f"residents can report the {kind} bin: give the attribute's value for it",
+                    )
+                )
+    named = [
+        ("service_codes", open311.get("service_codes") or {}),
+        ("bin_attribute.values", attribute["values"] if attribute else {}),
+    ]
     for where, table in named:
         for kind in table:
             if kind not in bins:

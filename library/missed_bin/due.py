@@ -13,9 +13,9 @@ Working days are Monday to Friday except the bank holidays given.
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Container, Iterable
 
 from townhall.upstreams.bins import Collection
 
@@ -37,8 +37,14 @@ def last_day_to_report(collected: date, window: int, holidays: Container[date]) 
     return day
 
 
-def verdict(found: Iterable[Collection], bin_type: str, now: datetime, crews_finish: time, window: int,
-            holidays: Container[date] = ()) -> Verdict:
+def verdict(
+    found: Iterable[Collection],
+    bin_type: str,
+    now: datetime,
+    crews_finish: time,
+    window: int,
+    holidays: Container[date] = (),
+) -> Verdict:
     today = now.date()
     days = sorted({c.date for c in found if c.bin_type == bin_type})
     crews_out = now.time() < crews_finish

@@ -9,8 +9,9 @@ reference is kept in ``missed_bin-report``; an optional confirmation goes by GOV
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, time, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from townhall import dates
 from townhall.bankholidays import bank_holidays
@@ -33,7 +34,7 @@ ASKING_BIN, CONFIRMING, REPORTED = "missed_bin-bin", "missed_bin-confirm", "miss
 
 
 def on_day(t: Texts, day: date, today: date) -> str:
-    """"today", "yesterday", or "on Tuesday 1 December" ("ar ddydd Mawrth 1 Rhagfyr")."""
+    """ "today", "yesterday", or "on Tuesday 1 December" ("ar ddydd Mawrth 1 Rhagfyr")."""
     if day == today:
         return t("day_today")
     if day == today - timedelta(days=1):
@@ -42,7 +43,7 @@ def on_day(t: Texts, day: date, today: date) -> str:
 
 
 def day_words(t: Texts, day: date, today: date) -> str:
-    """"tomorrow", or "Tuesday 8 December" ("Dydd Mawrth 8 Rhagfyr")."""
+    """ "tomorrow", or "Tuesday 8 December" ("Dydd Mawrth 8 Rhagfyr")."""
     return t("day_tomorrow") if day == today + timedelta(days=1) else dates.long_date(day, t.language)
 
 
@@ -57,10 +58,14 @@ def failed(turn: Turn, settings: Settings, key: str, contexts=(), **values: Any)
 
 # -- which bin -------------------------------------------------------------------------------------
 
+
 def ask_which(turn: Turn, settings: Settings, lead: list[str], postcode: str | None) -> Reply:
     names = [bin_name(settings, kind, turn.language) for kind in settings.process["bins"]]
-    return Reply([*lead, settings.texts("which_bin")], quick_replies=[n[:1].upper() + n[1:] for n in names],
-                 contexts=(OutputContext(ASKING_BIN, 2, {"postcode": postcode} if postcode else {}),))
+    return Reply(
+        [*lead, settings.texts("which_bin")],
+        quick_replies=[n[:1].upper() + n[1:] for n in names],
+        contexts=(OutputContext(ASKING_BIN, 2, {"postcode": postcode} if postcode else {}),),
+    )
 
 
 def start(turn: Turn, settings: Settings, postcode: str | None) -> Reply:
@@ -84,6 +89,7 @@ def which(turn: Turn, settings: Settings) -> Reply:
 
 
 # -- is it missed? ---------------------------------------------------------------------------------
+
 
 def check(turn: Turn, settings: Settings, prop: Property, carry: Mapping[str, Any]) -> Reply:
     """The property is known: decide whether the bin is missed, and offer to report it."""
@@ -113,8 +119,11 @@ def check(turn: Turn, settings: Settings, prop: Property, carry: Mapping[str, An
         reach, links = how_to_reach(settings.council, turn.language)
         return Reply([*text, reach], links=links)
     pending = {**prop.to_context(), "bin": kind, "date": found_verdict.day.isoformat()}
-    return Reply([t("confirm_report", bin=name, address=prop.address, date=on_day(t, found_verdict.day, today))],
-                 quick_replies=[t("yes_report"), t("no_report")], contexts=(OutputContext(CONFIRMING, 2, pending),))
+    return Reply(
+        [t("confirm_report", bin=name, address=prop.address, date=on_day(t, found_verdict.day, today))],
+        quick_replies=[t("yes_report"), t("no_report")],
+        contexts=(OutputContext(CONFIRMING, 2, pending),),
+    )
 
 
 def flow(turn: Turn, settings: Settings) -> AddressFlow:
@@ -122,6 +131,7 @@ def flow(turn: Turn, settings: Settings) -> AddressFlow:
 
 
 # -- the report ------------------------------------------------------------------------------------
+
 
 def pending_report(turn: Turn, settings: Settings) -> tuple[Property, str, date] | None:
     """What the resident is confirming (from ``missed_bin-confirm``), checked again."""
@@ -139,8 +149,9 @@ def pending_report(turn: Turn, settings: Settings) -> tuple[Property, str, date]
     return prop, kind, day
 
 
-def attributes(definition: open311.Definition, settings: Mapping[str, Any], prop: Property, kind: str,
-               day: date, address: str) -> dict[str, str]:
+def attributes(
+    definition: open311.Definition, settings: Mapping[str, Any], prop: Property, kind: str, day: date, address: str
+) -> dict[str, str]:
     """The attributes FixMyStreet would send: uprn and closest_address always, the bin and the date
     as the settings map them; a required question we cannot answer means we cannot report."""
     o = settings["open311"]
@@ -167,13 +178,18 @@ def submit(turn: Turn, settings: Settings, prop: Property, kind: str, day: date)
     client = open311.Client(up, o["endpoint"])
     address = prop.address if prop.address == prop.postcode else f"{prop.address}, {prop.postcode}"
     name = s["bins"][kind]["name"]["en"]  # the council's own staff read the report
-    detail = (f"The {name} at {address} was due to be collected on {dates.long_date(day, 'en')} {day.year} "
-              f"({day.isoformat()}) and was not.")
+    detail = (
+        f"The {name} at {address} was due to be collected on {dates.long_date(day, 'en')} {day.year} "
+        f"({day.isoformat()}) and was not."
+    )
     report = open311.Report(
-        service_code=code, address_string=address,
-        description=open311.description(f"Missed bin collection: {name}", detail,
-                                        f"Reported through {settings.council.name}'s chatbot"),
-        attributes=attributes(client.definition(code, turn.deadline), s, prop, kind, day, address))
+        service_code=code,
+        address_string=address,
+        description=open311.description(
+            f"Missed bin collection: {name}", detail, f"Reported through {settings.council.name}'s chatbot"
+        ),
+        attributes=attributes(client.definition(code, turn.deadline), s, prop, kind, day, address),
+    )
     sent = client.submit(report, turn.deadline)
     return {"reference": sent.reference, "token": sent.token}
 
@@ -185,8 +201,10 @@ def confirm(turn: Turn, settings: Settings) -> Reply:
         done = turn.context(REPORTED)
         reference = done and (done.parameters.get("reference") or done.parameters.get("token"))
         if reference:
-            return Reply([t("already_reported", reference=reference)],
-                         contexts=(OutputContext(REPORTED, 3, dict(done.parameters)),))
+            return Reply(
+                [t("already_reported", reference=reference)],
+                contexts=(OutputContext(REPORTED, 3, dict(done.parameters)),),
+            )
         return ask_which(turn, settings, [], None)
     prop, kind, day = pending
     key = f"missed_bin:{turn.conversation}:{prop.uprn or prop.address}:{kind}:{day.isoformat()}"
@@ -196,15 +214,20 @@ def confirm(turn: Turn, settings: Settings) -> Reply:
         keep = OutputContext(CONFIRMING, 2, dict(turn.context(CONFIRMING).parameters))
         return failed(turn, settings, "report_failed", contexts=(keep,))
     name = bin_name(settings, kind, turn.language)
-    text = [t("reported", bin=name, reference=sent["reference"]) if sent.get("reference")
-            else t("reported_token", bin=name, token=sent["token"])]
+    text = [
+        t("reported", bin=name, reference=sent["reference"])
+        if sent.get("reference")
+        else t("reported_token", bin=name, token=sent["token"])
+    ]
     channels = notify.channels(settings.process.get("notify"))
     if channels:
         text.append(t("offer_" + ("both" if len(channels) == 2 else channels[0])))
     done = {"reference": sent.get("reference"), "token": sent.get("token"), "bin": kind, "date": day.isoformat()}
-    return Reply(text, quick_replies=[t("no_thanks")] if channels else [],
-                 contexts=(OutputContext(CONFIRMING, 0), OutputContext(REPORTED, 3,
-                                                                       {k: v for k, v in done.items() if v})))
+    return Reply(
+        text,
+        quick_replies=[t("no_thanks")] if channels else [],
+        contexts=(OutputContext(CONFIRMING, 0), OutputContext(REPORTED, 3, {k: v for k, v in done.items() if v})),
+    )
 
 
 def decline(turn: Turn, settings: Settings) -> Reply:
@@ -212,6 +235,7 @@ def decline(turn: Turn, settings: Settings) -> Reply:
 
 
 # -- the confirmation --------------------------------------------------------------------------------
+
 
 def contact(turn: Turn, settings: Settings) -> Reply:
     """An email address or mobile number (or "no thanks", or any other no) for the confirmation of
@@ -235,8 +259,11 @@ def contact(turn: Turn, settings: Settings) -> Reply:
         return Reply([t(f"contact_{e.reason}")], quick_replies=[t("no_thanks")], contexts=keep)
     channels = notify.channels(settings_notify)
     if found.channel not in channels:
-        return Reply([t(f"channel_{channels[0]}_only") if channels else t("no_confirmation", reference=reference)],
-                     quick_replies=[t("no_thanks")] if channels else [], contexts=keep if channels else ())
+        return Reply(
+            [t(f"channel_{channels[0]}_only") if channels else t("no_confirmation", reference=reference)],
+            quick_replies=[t("no_thanks")] if channels else [],
+            contexts=keep if channels else (),
+        )
     today = turn.now.date()
     kind, day = done.parameters.get("bin"), done.parameters.get("date")
     try:
@@ -244,18 +271,30 @@ def contact(turn: Turn, settings: Settings) -> Reply:
         summary = t("summary", bin=bin_name(settings, kind, turn.language), date=when)
     except (ValueError, KeyError):
         summary = t("summary_plain")
-    result = notify.confirm(settings.upstream, settings_notify, found,
-                            {"council": settings.council.name, "summary": summary, "reference": str(reference)},
-                            str(reference), turn.deadline)
+    result = notify.confirm(
+        settings.upstream,
+        settings_notify,
+        found,
+        {"council": settings.council.name, "summary": summary, "reference": str(reference)},
+        str(reference),
+        turn.deadline,
+    )
     if result.sent:
-        return Reply([t("confirmation_sent", contact=found.display, reference=reference)],
-                     contexts=(OutputContext(REPORTED, 0),))
+        return Reply(
+            [t("confirmation_sent", contact=found.display, reference=reference)], contexts=(OutputContext(REPORTED, 0),)
+        )
     return failed(turn, settings, "confirmation_failed", reference=reference)
 
 
-ACTIONS = {"report": report, "which": which, "confirm": confirm, "decline": decline, "contact": contact,
-           "postcode": lambda turn, settings: flow(turn, settings).postcode(),
-           "address": lambda turn, settings: flow(turn, settings).address()}
+ACTIONS = {
+    "report": report,
+    "which": which,
+    "confirm": confirm,
+    "decline": decline,
+    "contact": contact,
+    "postcode": lambda turn, settings: flow(turn, settings).postcode(),
+    "address": lambda turn, settings: flow(turn, settings).address(),
+}
 
 
 def handle(turn: Turn, settings: Settings) -> Reply:

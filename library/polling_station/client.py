@@ -17,9 +17,10 @@ records.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from townhall.contract import Deadline
@@ -84,7 +85,7 @@ class Ballot:
     title: str
     cancelled: bool
     cancellation_reason: str  # NO_CANDIDATES, EQUAL_CANDIDATES, UNDER_CONTESTED, CANDIDATE_DEATH or ""
-    requires_voter_id: str    # EA-2022, EFA-2002, pilot-2018, pilot-2019 or ""
+    requires_voter_id: str  # EA-2022, EFA-2002, pilot-2018, pilot-2019 or ""
     replaced_by: str
 
 
@@ -157,9 +158,14 @@ def _ballot(value: Any) -> Ballot:
     title = _text(data.get("ballot_title")) or _text(data.get("election_name"))
     if not title:
         raise _malformed("a ballot has no title")
-    return Ballot(_text(data.get("ballot_paper_id")), title, data.get("cancelled") is True,
-                  _text(data.get("cancellation_reason")), _text(data.get("requires_voter_id")),
-                  _text(data.get("replaced_by")))
+    return Ballot(
+        _text(data.get("ballot_paper_id")),
+        title,
+        data.get("cancelled") is True,
+        _text(data.get("cancellation_reason")),
+        _text(data.get("requires_voter_id")),
+        _text(data.get("replaced_by")),
+    )
 
 
 def _date(value: Any) -> ElectionDate:
@@ -198,8 +204,13 @@ def parse(data: Any) -> Result:
             addresses.append(Address(_text(item["address"]), _text(item.get("postcode")), slug))
     if picker and not addresses:
         raise _malformed("an address picker without addresses")
-    return Result(picker, tuple(addresses), tuple(sorted((_date(d) for d in data["dates"]), key=lambda d: d.day)),
-                  _contact(data.get("electoral_services")), _contact(data.get("registration")))
+    return Result(
+        picker,
+        tuple(addresses),
+        tuple(sorted((_date(d) for d in data["dates"]), key=lambda d: d.day)),
+        _contact(data.get("electoral_services")),
+        _contact(data.get("registration")),
+    )
 
 
 def _detail(body: Any) -> str:
@@ -219,8 +230,9 @@ class DemocracyClub:
         self.key = api_key
 
     def _get(self, path: str, deadline: Deadline) -> tuple[int, Any]:
-        response = self.http.get(f"{self.base}/{path}", params={"auth_token": self.key}, deadline=deadline,
-                                 ok=(200, 400, 404))
+        response = self.http.get(
+            f"{self.base}/{path}", params={"auth_token": self.key}, deadline=deadline, ok=(200, 400, 404)
+        )
         if response.status == 200:
             return 200, response.json()
         body = None

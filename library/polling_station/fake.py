@@ -48,16 +48,23 @@ ERROR_POSTCODE, SLOW_POSTCODE, MALFORMED_POSTCODE, REFUSED_POSTCODE = "ZZ50 0AA"
 SANDBOX_BASE = "https://developers.democracyclub.org.uk/api/v1/sandbox"
 
 ELECTORAL_SERVICES = {
-    "council_id": "DEM", "name": "Democracy Town Council (demo)", "nation": "England",
+    "council_id": "DEM",
+    "name": "Democracy Town Council (demo)",
+    "nation": "England",
     "address": "Electoral Services\nDemo Town Hall\n1 Sandbox Square\nDemocracy Town",
-    "postcode": "AA1 9ZZ", "email": "demo-elections@example.org", "phone": "01632 960900",
-    "website": "https://example.org/demo/elections", "identifiers": ["E07000178"],
+    "postcode": "AA1 9ZZ",
+    "email": "demo-elections@example.org",
+    "phone": "01632 960900",
+    "website": "https://example.org/demo/elections",
+    "identifiers": ["E07000178"],
 }
 VOTER_ID = {
-    "type": "voter_id", "url": "https://example.org/demo/voter-id",
+    "type": "voter_id",
+    "url": "https://example.org/demo/voter-id",
     "title": "You need to show photographic ID to vote in this election",
-    "detail": ("You'll need to show an accepted form of photo ID, like a passport or driving licence, "
-               "at the polling station."),
+    "detail": (
+        "You'll need to show an accepted form of photo ID, like a passport or driving licence, at the polling station."
+    ),
 }
 
 
@@ -67,87 +74,160 @@ def _point(lon: float, lat: float) -> dict:
 
 def _station(slug: str, address: str, postcode: str, lon: float, lat: float) -> dict:
     return {
-        "polling_station_known": True, "custom_finder": None,
+        "polling_station_known": True,
+        "custom_finder": None,
         "report_problem_url": f"https://example.org/demo/report-problem/{slug}",
-        "station": {"id": f"DEM.{slug}", "type": "Feature", "geometry": _point(lon, lat),
-                    "properties": {"postcode": postcode, "address": address}},
+        "station": {
+            "id": f"DEM.{slug}",
+            "type": "Feature",
+            "geometry": _point(lon, lat),
+            "properties": {"postcode": postcode, "address": address},
+        },
     }
 
 
 UNKNOWN_STATION = {"polling_station_known": False, "custom_finder": None, "report_problem_url": None, "station": None}
-COMMUNITY_CENTRE = _station("12-sandbox-community-centre", "Sandbox Community Centre\n12 Demo Road\nDemocracy Town",
-                            "AA1 2AB", -1.2571, 51.7521)
-CHURCH_HALL = _station("7-st-demos-church-hall", "St Demo's Church Hall\nChurch Lane\nDemocracy Town",
-                       "AA1 3AB", -1.2612, 51.7498)
+COMMUNITY_CENTRE = _station(
+    "12-sandbox-community-centre", "Sandbox Community Centre\n12 Demo Road\nDemocracy Town", "AA1 2AB", -1.2571, 51.7521
+)
+CHURCH_HALL = _station(
+    "7-st-demos-church-hall", "St Demo's Church Hall\nChurch Lane\nDemocracy Town", "AA1 3AB", -1.2612, 51.7498
+)
 
 
 def _candidate(ynr_id: int, name: str, party_id: str, party: str) -> dict:
     slug = name.lower().replace(" ", "-")
-    return {"list_position": None, "party": {"party_id": party_id, "party_name": party},
-            "previous_party_affiliations": None,
-            "person": {"ynr_id": ynr_id, "name": name, "email": None, "photo_url": None, "leaflets": None,
-                       "absolute_url": f"https://example.org/demo/person/{ynr_id}/{slug}"}}
+    return {
+        "list_position": None,
+        "party": {"party_id": party_id, "party_name": party},
+        "previous_party_affiliations": None,
+        "person": {
+            "ynr_id": ynr_id,
+            "name": name,
+            "email": None,
+            "photo_url": None,
+            "leaflets": None,
+            "absolute_url": f"https://example.org/demo/person/{ynr_id}/{slug}",
+        },
+    }
 
 
-CANDIDATES = [_candidate(900001, "Alex Example", "party:demo-1", "Demo Party"),
-              _candidate(900002, "Sam Sample", "party:demo-2", "Sandbox Party"),
-              _candidate(900003, "Jo Placeholder", "ynmp-party:2", "Independent")]
+CANDIDATES = [
+    _candidate(900001, "Alex Example", "party:demo-1", "Demo Party"),
+    _candidate(900002, "Sam Sample", "party:demo-2", "Sandbox Party"),
+    _candidate(900003, "Jo Placeholder", "ynmp-party:2", "Independent"),
+]
 
 
-def _ballot(ballot_id: str, title: str, day: str, *, role: str = "Local Councillor", voter_id: str | None = "EA-2022",
-            cancelled: bool = False, reason: str | None = None, replaced_by: str | None = None,
-            replaces: str | None = None, post: str = "Sandbox") -> dict:
+def _ballot(
+    ballot_id: str,
+    title: str,
+    day: str,
+    *,
+    role: str = "Local Councillor",
+    voter_id: str | None = "EA-2022",
+    cancelled: bool = False,
+    reason: str | None = None,
+    replaced_by: str | None = None,
+    replaces: str | None = None,
+    post: str = "Sandbox",
+) -> dict:
     election_id = ".".join(ballot_id.split(".")[:2] + [day])
     return {
-        "ballot_paper_id": ballot_id, "ballot_title": title, "ballot_url": f"{SANDBOX_BASE}/elections/{ballot_id}/",
-        "poll_open_date": day, "elected_role": role, "metadata": None, "cancelled": cancelled,
-        "cancellation_reason": reason, "replaced_by": replaced_by, "replaces": replaces,
+        "ballot_paper_id": ballot_id,
+        "ballot_title": title,
+        "ballot_url": f"{SANDBOX_BASE}/elections/{ballot_id}/",
+        "poll_open_date": day,
+        "elected_role": role,
+        "metadata": None,
+        "cancelled": cancelled,
+        "cancellation_reason": reason,
+        "replaced_by": replaced_by,
+        "replaces": replaces,
         "requires_voter_id": voter_id,
-        "timetable": {"notice_of_election_deadline": None, "close_of_nominations": None,
-                      "sopn_publish_deadline": None, "registration_deadline": None,
-                      "postal_vote_application_deadline": None, "vac_application_deadline": None},
-        "election_id": election_id, "post_name": post,
+        "timetable": {
+            "notice_of_election_deadline": None,
+            "close_of_nominations": None,
+            "sopn_publish_deadline": None,
+            "registration_deadline": None,
+            "postal_vote_application_deadline": None,
+            "vac_application_deadline": None,
+        },
+        "election_id": election_id,
+        "post_name": post,
         "election_name": title.split(f" {post}")[0] if role == "Local Councillor" else title,
         "postal_voting_requirements": "EA-2022" if voter_id == "EA-2022" else None,
-        "candidates_verified": True, "by_election_reason": None,
+        "candidates_verified": True,
+        "by_election_reason": None,
         "voting_system": {"slug": "FPTP", "name": "First-past-the-post", "uses_party_lists": False},
-        "hustings": None, "seats_contested": 1,
+        "hustings": None,
+        "seats_contested": 1,
         "candidates": [] if cancelled and reason == "NO_CANDIDATES" else CANDIDATES,
         "wcivf_url": f"https://example.org/demo/elections/{ballot_id}/",
     }
 
 
 def _date(day: str, station: dict, ballots: list, notifications: list | None = None) -> dict:
-    return {"date": day, "polling_station": station, "advance_voting_station": None,
-            "notifications": notifications or [], "ballots": ballots}
+    return {
+        "date": day,
+        "polling_station": station,
+        "advance_voting_station": None,
+        "notifications": notifications or [],
+        "ballots": ballots,
+    }
 
 
-def _answer(dates: list, *, picker: list | None = None, services: dict | None = None,
-            registration: Any = "same", lon: float = -1.2577, lat: float = 51.752) -> dict:
+def _answer(
+    dates: list,
+    *,
+    picker: list | None = None,
+    services: dict | None = None,
+    registration: Any = "same",
+    lon: float = -1.2577,
+    lat: float = 51.752,
+) -> dict:
     services = services if services is not None else ELECTORAL_SERVICES
     if registration == "same":
         registration = {k: services[k] for k in ("address", "postcode", "email", "phone", "website")}
-    return {"address_picker": bool(picker), "addresses": picker or [], "dates": dates,
-            "electoral_services": services, "registration": registration,
-            "postcode_location": {"type": "Feature", "properties": None, "geometry": _point(lon, lat)}}
+    return {
+        "address_picker": bool(picker),
+        "addresses": picker or [],
+        "dates": dates,
+        "electoral_services": services,
+        "registration": registration,
+        "postcode_location": {"type": "Feature", "properties": None, "geometry": _point(lon, lat)},
+    }
 
 
 NI_SERVICES = {
-    "council_id": "N09000007", "name": "", "nation": "Northern Ireland",
-    "address": "The Electoral Office (demo)\n1 Demo Street\nBelfast", "postcode": "AA1 9ZY",
-    "email": "demo-eoni@example.org", "phone": "01632 960901", "website": "https://example.org/demo/eoni",
+    "council_id": "N09000007",
+    "name": "",
+    "nation": "Northern Ireland",
+    "address": "The Electoral Office (demo)\n1 Demo Street\nBelfast",
+    "postcode": "AA1 9ZY",
+    "email": "demo-eoni@example.org",
+    "phone": "01632 960901",
+    "website": "https://example.org/demo/eoni",
 }
 SCOTTISH_SERVICES = {
-    "council_id": "EDH", "name": "Demo Scottish Council", "nation": "Scotland",
-    "address": "Council Chambers\nDemo High Street\nEdinburgh", "postcode": "AA1 9ZX",
-    "email": "demo-scottish-elections@example.org", "phone": "01632 960902",
-    "website": "https://example.org/demo/scottish-elections", "identifiers": ["S12000036"],
+    "council_id": "EDH",
+    "name": "Demo Scottish Council",
+    "nation": "Scotland",
+    "address": "Council Chambers\nDemo High Street\nEdinburgh",
+    "postcode": "AA1 9ZX",
+    "email": "demo-scottish-elections@example.org",
+    "phone": "01632 960902",
+    "website": "https://example.org/demo/scottish-elections",
+    "identifiers": ["S12000036"],
 }
 SCOTTISH_REGISTRATION = {
     "address": "Electoral Registration Officer\nDemo Valuation Joint Board\n17 Demo Crescent\nEdinburgh",
-    "postcode": "AA1 9ZW", "email": "demo-ero@example.org", "phone": "01632 960903",
+    "postcode": "AA1 9ZW",
+    "email": "demo-ero@example.org",
+    "phone": "01632 960903",
     "website": "https://example.org/demo/valuation-joint-board",
 }
+
 
 def election_days(today: date) -> tuple[date, date, date]:
     """The demo's election day, the uncontested parish poll and the rescheduled ward poll."""
@@ -171,35 +251,109 @@ def demo_data(today: date) -> tuple[dict[str, dict], dict[str, tuple[str, dict]]
         "AA11AA": _answer([], registration=None),
         "AA12AA": _answer([_date(day, COMMUNITY_CENTRE, [ward], [VOTER_ID])]),
         "AA12AB": _answer([_date(day, UNKNOWN_STATION, [ward])]),
-        "AA13AA": _answer([], picker=[
-            {"address": address, "postcode": "AA13AA", "slug": slug, "url": f"{SANDBOX_BASE}/address/{slug}/"}
-            for slug, (address, _) in addresses.items()]),
-        "AA14AA": _answer([
-            _date(day, COMMUNITY_CENTRE, [
-                _ballot(f"mayor.democracy-town.{day}", "Mayor of Democracy Town election", day,
-                        role="Mayor of Democracy Town", post="Democracy Town"),
-                _ballot(harbour, "Democracy Town local election Harbour", day, cancelled=True,
-                        reason="CANDIDATE_DEATH", replaced_by=harbour_by, post="Harbour"),
-            ], [VOTER_ID]),
-            _date(parish, COMMUNITY_CENTRE, [
-                _ballot(f"parish.sandbox.{parish}", "Sandbox Parish Council election", parish,
-                        role="Parish Councillor", voter_id=None, cancelled=True, reason="EQUAL_CANDIDATES"),
-            ], [{"type": "cancelled_election", "url": None, "title": "Uncontested Election",
-                 "detail": "The poll for this election will not take place because it is uncontested."}]),
-            _date(rescheduled, COMMUNITY_CENTRE, [
-                _ballot(harbour_by, "Democracy Town local election Harbour by-election", rescheduled,
-                        replaces=harbour, post="Harbour"),
-            ], [VOTER_ID]),
-        ]),
-        "AA15AA": _answer([
-            _date(day, UNKNOWN_STATION, [
-                _ballot(f"parl.demo-north.by.{day}", "Demo North by-election", day, role="Member of Parliament",
-                        voter_id="EFA-2002", post="Demo North"),
-            ], [{"type": "voter_id", "url": "https://example.org/demo/eoni/voter-id",
-                 "title": "You need to show photographic ID to vote in this election",
-                 "detail": ("Voters in Northern Ireland are required to show one form of photo ID, like a passport "
-                            "or driving licence.")}]),
-        ], services=NI_SERVICES, lon=-5.93, lat=54.597),
+        "AA13AA": _answer(
+            [],
+            picker=[
+                {"address": address, "postcode": "AA13AA", "slug": slug, "url": f"{SANDBOX_BASE}/address/{slug}/"}
+                for slug, (address, _) in addresses.items()
+            ],
+        ),
+        "AA14AA": _answer(
+            [
+                _date(
+                    day,
+                    COMMUNITY_CENTRE,
+                    [
+                        _ballot(
+                            f"mayor.democracy-town.{day}",
+                            "Mayor of Democracy Town election",
+                            day,
+                            role="Mayor of Democracy Town",
+                            post="Democracy Town",
+                        ),
+                        _ballot(
+                            harbour,
+                            "Democracy Town local election Harbour",
+                            day,
+                            cancelled=True,
+                            reason="CANDIDATE_DEATH",
+                            replaced_by=harbour_by,
+                            post="Harbour",
+                        ),
+                    ],
+                    [VOTER_ID],
+                ),
+                _date(
+                    parish,
+                    COMMUNITY_CENTRE,
+                    [
+                        _ballot(
+                            f"parish.sandbox.{parish}",
+                            "Sandbox Parish Council election",
+                            parish,
+                            role="Parish Councillor",
+                            voter_id=None,
+                            cancelled=True,
+                            reason="EQUAL_CANDIDATES",
+                        ),
+                    ],
+                    [
+                        {
+                            "type": "cancelled_election",
+                            "url": None,
+                            "title": "Uncontested Election",
+                            "detail": "The poll for this election will not take place because it is uncontested.",
+                        }
+                    ],
+                ),
+                _date(
+                    rescheduled,
+                    COMMUNITY_CENTRE,
+                    [
+                        _ballot(
+                            harbour_by,
+                            "Democracy Town local election Harbour by-election",
+                            rescheduled,
+                            replaces=harbour,
+                            post="Harbour",
+                        ),
+                    ],
+                    [VOTER_ID],
+                ),
+            ]
+        ),
+        "AA15AA": _answer(
+            [
+                _date(
+                    day,
+                    UNKNOWN_STATION,
+                    [
+                        _ballot(
+                            f"parl.demo-north.by.{day}",
+                            "Demo North by-election",
+                            day,
+                            role="Member of Parliament",
+                            voter_id="EFA-2002",
+                            post="Demo North",
+                        ),
+                    ],
+                    [
+                        {
+                            "type": "voter_id",
+                            "url": "https://example.org/demo/eoni/voter-id",
+                            "title": "You need to show photographic ID to vote in this election",
+                            "detail": (
+                                "Voters in Northern Ireland are required to show one form of photo ID, like a passport "
+                                "or driving licence."
+                            ),
+                        }
+                    ],
+                ),
+            ],
+            services=NI_SERVICES,
+            lon=-5.93,
+            lat=54.597,
+        ),
         "EH11YJ": _answer([], services=SCOTTISH_SERVICES, registration=SCOTTISH_REGISTRATION, lon=-3.19, lat=55.95),
     }
     return postcodes, addresses
@@ -217,8 +371,9 @@ def app():
     @fake.before_request
     def record():
         if request.path != "/_requests":
-            received.append({"method": request.method, "path": request.path,
-                             "auth_token": bool(request.args.get("auth_token"))})
+            received.append(
+                {"method": request.method, "path": request.path, "auth_token": bool(request.args.get("auth_token"))}
+            )
 
     def authorised(sandbox: bool):
         if sandbox or request.args.get("auth_token") in KEYS:

@@ -21,20 +21,21 @@ from townhall.postcodes import normalise
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
 
-from .client import Ballot, BadPostcode, Contact, DemocracyClub, ElectionDate, NotFound, Result
+from .client import BadPostcode, Ballot, Contact, DemocracyClub, ElectionDate, NotFound, Result
 
 POSTCODE_CONTEXT = "polling_station-postcode"
 ADDRESS_CONTEXT = "polling_station-address"
 POSTCODE_LIFESPAN = 2
 ADDRESS_LIFESPAN = 3
-MAX_KEPT = 100      # addresses kept in the context (Democracy Club lists every address of the postcode)
-MAX_OFFERED = 10    # offered as quick replies; the rest can be typed
-RESERVE = 0.2       # seconds of the turn kept back to answer when the API is slow
+MAX_KEPT = 100  # addresses kept in the context (Democracy Club lists every address of the postcode)
+MAX_OFFERED = 10  # offered as quick replies; the rest can be typed
+RESERVE = 0.2  # seconds of the turn kept back to answer when the API is slow
 REASONS = ("NO_CANDIDATES", "EQUAL_CANDIDATES", "UNDER_CONTESTED", "CANDIDATE_DEATH")
 ID_NI = "EFA-2002"
 
 
 # -- what the resident said ----------------------------------------------------------------------
+
 
 def choose(addresses: list[dict], typed: list[str]) -> dict | None:
     """The address the resident picked with the kit's picker (``townhall.kit.pick``): one tapped
@@ -52,8 +53,9 @@ def choose(addresses: list[dict], typed: list[str]) -> dict | None:
 
 # -- saying it -------------------------------------------------------------------------------------
 
+
 def on(t: Texts, day: date) -> str:
-    """"Thursday 7 May 2026"; in Welsh "ddydd Iau 7 Mai 2026" (every Welsh message puts it after
+    """ "Thursday 7 May 2026"; in Welsh "ddydd Iau 7 Mai 2026" (every Welsh message puts it after
     "ar" or "i", which soft-mutate "dydd")."""
     return t("date", weekday=t(f"weekday_{day.weekday()}"), day=day.day, month=t(f"month_{day.month}"), year=day.year)
 
@@ -159,8 +161,9 @@ class Answer:
         id_notice = next((n for n in notices if n.type == "voter_id"), None)
         if (needs_id or id_notice) and not self.voter_id_said:
             self.voter_id_said = True
-            ni = ID_NI in needs_id or (self.result.electoral_services and
-                                       self.result.electoral_services.nation == "Northern Ireland")
+            ni = ID_NI in needs_id or (
+                self.result.electoral_services and self.result.electoral_services.nation == "Northern Ireland"
+            )
             if id_notice and self.language == "en" and (id_notice.title or id_notice.detail):
                 self.text.append(" ".join(x for x in (_sentence(id_notice.title), id_notice.detail) if x))
             else:
@@ -205,6 +208,7 @@ def _sentence(text: str) -> str:
 
 # -- the flow --------------------------------------------------------------------------------------
 
+
 def _ask_postcode(text) -> Reply:
     return Reply(text, contexts=[OutputContext(POSTCODE_CONTEXT, POSTCODE_LIFESPAN)])
 
@@ -245,10 +249,14 @@ def _picker(t: Texts, result: Result, postcode: str) -> Reply:
     text = [t("pick_address", postcode=postcode)]
     if len(kept) > len(offered):
         text.append(t("pick_more"))
-    return Reply(text, quick_replies=offered, contexts=[
-        OutputContext(ADDRESS_CONTEXT, ADDRESS_LIFESPAN, {"postcode": postcode, "addresses": kept}),
-        OutputContext(POSTCODE_CONTEXT, 0),
-    ])
+    return Reply(
+        text,
+        quick_replies=offered,
+        contexts=[
+            OutputContext(ADDRESS_CONTEXT, ADDRESS_LIFESPAN, {"postcode": postcode, "addresses": kept}),
+            OutputContext(POSTCODE_CONTEXT, 0),
+        ],
+    )
 
 
 def by_postcode(turn: Turn, settings: Settings) -> Reply:
@@ -274,8 +282,11 @@ def by_postcode(turn: Turn, settings: Settings) -> Reply:
 def by_address(turn: Turn, settings: Settings) -> Reply:
     t = settings.texts
     context = turn.context(ADDRESS_CONTEXT)
-    addresses = [a for a in (context.parameters.get("addresses") if context else None) or []
-                 if isinstance(a, dict) and isinstance(a.get("address"), str) and isinstance(a.get("slug"), str)]
+    addresses = [
+        a
+        for a in (context.parameters.get("addresses") if context else None) or []
+        if isinstance(a, dict) and isinstance(a.get("address"), str) and isinstance(a.get("slug"), str)
+    ]
     postcode = normalise((context.parameters.get("postcode") if context else None) or "")
     if not addresses or postcode is None:  # the context expired or was cleared
         return _ask_postcode(t("address_gone"))
@@ -283,8 +294,11 @@ def by_address(turn: Turn, settings: Settings) -> Reply:
     chosen = choose(addresses, typed)
     keep = OutputContext(ADDRESS_CONTEXT, ADDRESS_LIFESPAN, {"postcode": postcode, "addresses": addresses})
     if chosen is None:
-        return Reply(t("pick_again", postcode=postcode), quick_replies=[a["address"] for a in addresses[:MAX_OFFERED]],
-                     contexts=[keep])
+        return Reply(
+            t("pick_again", postcode=postcode),
+            quick_replies=[a["address"] for a in addresses[:MAX_OFFERED]],
+            contexts=[keep],
+        )
     try:
         result = _client(settings).address(chosen["slug"], Deadline(turn.deadline.expires_at - RESERVE))
     except NotFound:

@@ -8,9 +8,10 @@ is checked for its Open311 datatype and turned into the value the endpoint expec
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from townhall.kit import fold, pick
 from townhall.upstreams import open311
@@ -22,23 +23,75 @@ MAX_VALUES = 12
 MAX_TEXT = 200
 
 MONTHS = {
-    **{m: i for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
-                                   "september", "october", "november", "december"], 1)},
-    **{m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
-                                   "dec"], 1)},
+    **{
+        m: i
+        for i, m in enumerate(
+            [
+                "january",
+                "february",
+                "march",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ],
+            1,
+        )
+    },
+    **{
+        m: i
+        for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
+    },
     "sept": 9,
-    **{m: i for i, m in enumerate(["ionawr", "chwefror", "mawrth", "ebrill", "mai", "mehefin", "gorffennaf",
-                                   "awst", "medi", "hydref", "tachwedd", "rhagfyr"], 1)},
+    **{
+        m: i
+        for i, m in enumerate(
+            [
+                "ionawr",
+                "chwefror",
+                "mawrth",
+                "ebrill",
+                "mai",
+                "mehefin",
+                "gorffennaf",
+                "awst",
+                "medi",
+                "hydref",
+                "tachwedd",
+                "rhagfyr",
+            ],
+            1,
+        )
+    },
 }
 WEEKDAYS = {
     **{d: i for i, d in enumerate(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])},
     **{d: i for i, d in enumerate(["mon", "tue", "wed", "thu", "fri", "sat", "sun"])},
-    "tues": 1, "weds": 2, "thur": 3, "thurs": 3,
+    "tues": 1,
+    "weds": 2,
+    "thur": 3,
+    "thurs": 3,
     **{d: i for i, d in enumerate(["llun", "mawrth", "mercher", "iau", "gwener", "sadwrn", "sul"])},
 }
-RELATIVE = {"today": 0, "this morning": 0, "heddiw": 0, "bore ma": 0, "yesterday": 1, "ddoe": 1,
-            "day before yesterday": 2, "the day before yesterday": 2, "echdoe": 2, "tomorrow": -1, "yfory": -1,
-            "fory": -1}
+RELATIVE = {
+    "today": 0,
+    "this morning": 0,
+    "heddiw": 0,
+    "bore ma": 0,
+    "yesterday": 1,
+    "ddoe": 1,
+    "day before yesterday": 2,
+    "the day before yesterday": 2,
+    "echdoe": 2,
+    "tomorrow": -1,
+    "yfory": -1,
+    "fory": -1,
+}
 
 
 class InvalidAnswer(ValueError):
@@ -56,25 +109,39 @@ class Question:
     hint: str = ""
 
     @classmethod
-    def from_attribute(cls, attribute: open311.Attribute) -> "Question":
-        return cls(attribute.code, attribute.datatype if attribute.datatype in open311.DATATYPES else "string",
-                   (attribute.description or attribute.code)[:300],
-                   tuple((v.key, v.name) for v in attribute.values[:MAX_VALUES]),
-                   attribute.datatype_description[:200])
+    def from_attribute(cls, attribute: open311.Attribute) -> Question:
+        return cls(
+            attribute.code,
+            attribute.datatype if attribute.datatype in open311.DATATYPES else "string",
+            (attribute.description or attribute.code)[:300],
+            tuple((v.key, v.name) for v in attribute.values[:MAX_VALUES]),
+            attribute.datatype_description[:200],
+        )
 
     def to_json(self) -> dict:
-        return {"code": self.code, "type": self.type, "text": self.text, "values": [list(v) for v in self.values],
-                "hint": self.hint}
+        return {
+            "code": self.code,
+            "type": self.type,
+            "text": self.text,
+            "values": [list(v) for v in self.values],
+            "hint": self.hint,
+        }
 
     @classmethod
-    def from_json(cls, data: Any) -> "Question | None":
+    def from_json(cls, data: Any) -> Question | None:
         if not isinstance(data, Mapping) or not isinstance(data.get("code"), str) or not data["code"]:
             return None
         kind = data.get("type") if data.get("type") in open311.DATATYPES else "string"
-        values = tuple((str(v[0]), str(v[1])) for v in data.get("values") or []
-                       if isinstance(v, (list, tuple)) and len(v) == 2)[:MAX_VALUES]
-        return cls(data["code"][:100], kind, str(data.get("text") or data["code"])[:300], values,
-                   str(data.get("hint") or "")[:200])
+        values = tuple(
+            (str(v[0]), str(v[1])) for v in data.get("values") or [] if isinstance(v, (list, tuple)) and len(v) == 2
+        )[:MAX_VALUES]
+        return cls(
+            data["code"][:100],
+            kind,
+            str(data.get("text") or data["code"])[:300],
+            values,
+            str(data.get("hint") or "")[:200],
+        )
 
     @property
     def is_list(self) -> bool:
@@ -98,13 +165,20 @@ def _choice(question: Question, text: str, names: Mapping[str, str]) -> tuple[st
     picked = pick(text, [names.get(name, name) for _, name in question.values])
     if picked.index is not None:
         return question.values[picked.index]
-    hits = [(key, name) for key, name in question.values
-            if any(n and re.search(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])", said)
-                   for n in (fold(name), fold(names.get(name, ""))))]
+    hits = [
+        (key, name)
+        for key, name in question.values
+        if any(
+            n and re.search(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])", said)
+            for n in (fold(name), fold(names.get(name, "")))
+        )
+    ]
     if len(hits) == 1:
         return hits[0]
     said_words = words(text)
-    scores = {(key, name): len(said_words & (words(name) | words(names.get(name, "")))) for key, name in question.values}
+    scores = {
+        (key, name): len(said_words & (words(name) | words(names.get(name, "")))) for key, name in question.values
+    }
     best = max(scores.values(), default=0)
     top = [value for value, score in scores.items() if score == best]
     return top[0] if best and len(top) == 1 else None
@@ -136,7 +210,7 @@ def parse_date(text: str, today: date) -> date | None:
     tokens = said.split()
     for i, word in enumerate(tokens):
         if word in WEEKDAYS:
-            if (i and tokens[i - 1] in ("next", "coming")) or tokens[i + 1:i + 2] == ["nesaf"]:
+            if (i and tokens[i - 1] in ("next", "coming")) or tokens[i + 1 : i + 2] == ["nesaf"]:
                 return today + timedelta(days=(WEEKDAYS[word] - today.weekday()) % 7 or 7)
             return today - timedelta(days=(today.weekday() - WEEKDAYS[word]) % 7)
     return None
@@ -150,8 +224,9 @@ def _dated(day: int, month: int, year: str | None, today: date) -> date:
     return candidate if candidate <= today else date(today.year - 1, month, day)
 
 
-def answer(question: Question, text: str, today: date, names: Mapping[str, str] | None = None
-           ) -> tuple[str | list[str], str]:
+def answer(
+    question: Question, text: str, today: date, names: Mapping[str, str] | None = None
+) -> tuple[str | list[str], str]:
     """(the value for ``attribute[code]``, the answer as shown back); ``InvalidAnswer`` if unusable.
 
     ``names``: the council's Welsh names of list values, by their English name.

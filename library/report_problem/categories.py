@@ -8,8 +8,9 @@ endpoint and dropped from the district's, so each report goes to the council tha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from townhall.contract import Deadline
 from townhall.upstream import Upstream, UpstreamError
@@ -31,11 +32,17 @@ class Category:
     metadata: bool = False
 
     def to_json(self) -> dict:
-        return {"tier": self.tier, "code": self.code, "name": self.name, "group": self.group, "type": self.type,
-                "metadata": self.metadata}
+        return {
+            "tier": self.tier,
+            "code": self.code,
+            "name": self.name,
+            "group": self.group,
+            "type": self.type,
+            "metadata": self.metadata,
+        }
 
     @classmethod
-    def from_json(cls, data: Any) -> "Category | None":
+    def from_json(cls, data: Any) -> Category | None:
         """A category kept in a context, checked (contexts come back from outside)."""
         if not isinstance(data, Mapping):
             return None
@@ -44,8 +51,15 @@ class Category:
             return None
         if not isinstance(fields["group"], str) or not isinstance(fields["type"], str):
             return None
-        return cls(fields["tier"], fields["code"][:100], fields["name"][:200], fields["group"][:200],
-                   fields["type"][:20], (), bool(data.get("metadata")))
+        return cls(
+            fields["tier"],
+            fields["code"][:100],
+            fields["name"][:200],
+            fields["group"][:200],
+            fields["type"][:20],
+            (),
+            bool(data.get("metadata")),
+        )
 
 
 @dataclass(frozen=True)
@@ -106,8 +120,9 @@ def offer(settings: Mapping[str, Any], upstream: Upstream, deadline: Deadline) -
         for service in services:
             if (tier == "county") != owned_by_county(settings, service):
                 continue
-            category = Category(tier, service.code, service.name, service.group, service.type, service.keywords,
-                                service.metadata)
+            category = Category(
+                tier, service.code, service.name, service.group, service.type, service.keywords, service.metadata
+            )
             (hidden_found if service.code in hidden else found).append(category)
     if not found and first_error is not None:
         raise first_error

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from townhall.contract import Context, OutputContext
 from townhall.upstreams.notify import Contact
@@ -55,17 +56,23 @@ class Flow:
     # -- context <-> flow
 
     @classmethod
-    def from_context(cls, context: Context | None) -> "Flow | None":
+    def from_context(cls, context: Context | None) -> Flow | None:
         if context is None:
             return None
         p = context.parameters
         asked = p.get("step") if p.get("step") in STEPS else "category"
         questions = tuple(q for q in (Question.from_json(x) for x in p.get("questions") or [] if x) if q)
         answers = p.get("answers") if isinstance(p.get("answers"), Mapping) else {}
-        answers = {str(k)[:100]: v for k, v in answers.items()
-                   if isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))}
-        shown = tuple((str(x[0])[:300], str(x[1])[:300]) for x in p.get("shown_answers") or []
-                      if isinstance(x, (list, tuple)) and len(x) == 2)
+        answers = {
+            str(k)[:100]: v
+            for k, v in answers.items()
+            if isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+        }
+        shown = tuple(
+            (str(x[0])[:300], str(x[1])[:300])
+            for x in p.get("shown_answers") or []
+            if isinstance(x, (list, tuple)) and len(x) == 2
+        )
         place = p.get("place")
         if isinstance(place, Mapping) and _text(place.get("text"), 300):
             place = {k: str(v)[:300] for k, v in place.items() if k in ("postcode", "text") and isinstance(v, str)}
@@ -74,8 +81,18 @@ class Flow:
         reach = p.get("reach")
         contact = SKIPPED if reach == SKIPPED else Contact.from_json(reach)
         submitted = p.get("submitted") if isinstance(p.get("submitted"), Mapping) else None
-        return cls(asked, Category.from_json(p.get("service")), _text(p.get("group"), 200), questions, answers,
-                   shown, place, _text(p.get("details")), contact, submitted)
+        return cls(
+            asked,
+            Category.from_json(p.get("service")),
+            _text(p.get("group"), 200),
+            questions,
+            answers,
+            shown,
+            place,
+            _text(p.get("details")),
+            contact,
+            submitted,
+        )
 
     def parameters(self) -> dict:
         p: dict[str, Any] = {"step": self.asked}
@@ -124,12 +141,22 @@ class Flow:
             return "contact"
         return "confirm"
 
-    def with_(self, **changes: Any) -> "Flow":
+    def with_(self, **changes: Any) -> Flow:
         return replace(self, **changes)
 
     def key(self, conversation: str) -> str:
         """The once-key of this report: the conversation and every confirmed detail."""
         contact = self.contact.address if isinstance(self.contact, Contact) else None
-        detail = json.dumps([self.category.tier if self.category else None, self.category.code if self.category else None,
-                             self.answers, self.place, self.details, contact], sort_keys=True, ensure_ascii=False)
+        detail = json.dumps(
+            [
+                self.category.tier if self.category else None,
+                self.category.code if self.category else None,
+                self.answers,
+                self.place,
+                self.details,
+                contact,
+            ],
+            sort_keys=True,
+            ensure_ascii=False,
+        )
         return f"report_problem:{conversation}:{hashlib.sha256(detail.encode('utf-8')).hexdigest()}"

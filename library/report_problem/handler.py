@@ -47,8 +47,9 @@ def _label(settings: Settings, category: Category, language: str) -> str:
 def _failure(turn: Turn, settings: Settings, lead: list[str], flow: Flow | None, quick_replies=()) -> Reply:
     """What went wrong, the council's contact details, and the report kept for another try."""
     reach, links = how_to_reach(settings.council, turn.language)
-    return Reply([*lead, reach], quick_replies=quick_replies, links=links,
-                 contexts=flow.contexts() if flow is not None else ())
+    return Reply(
+        [*lead, reach], quick_replies=quick_replies, links=links, contexts=flow.contexts() if flow is not None else ()
+    )
 
 
 def _example(settings: Settings) -> str:
@@ -90,8 +91,11 @@ def ask(turn: Turn, settings: Settings, flow: Flow, lead: list[str] | None = Non
         prompt = f"{text} ({hint})" if hint and question.type == "datetime" else text
         if question.is_list:
             choices = [categories.shown(s, name, turn.language) for _, name in question.values]
-            prompt = t("choose_one", question=prompt) if question.type == "singlevaluelist" else t(
-                "choose_some", question=prompt)
+            prompt = (
+                t("choose_one", question=prompt)
+                if question.type == "singlevaluelist"
+                else t("choose_some", question=prompt)
+            )
         lead.append(prompt)
     elif step == "location":
         lead.append(t("ask_location"))
@@ -108,8 +112,14 @@ def ask(turn: Turn, settings: Settings, flow: Flow, lead: list[str] | None = Non
     return Reply(lead, quick_replies=choices, contexts=flow.contexts())
 
 
-def offer_categories(turn: Turn, settings: Settings, flow: Flow, lead: list[str],
-                     only: tuple[Category, ...] | None = None, offer: categories.Offer | None = None) -> Reply:
+def offer_categories(
+    turn: Turn,
+    settings: Settings,
+    flow: Flow,
+    lead: list[str],
+    only: tuple[Category, ...] | None = None,
+    offer: categories.Offer | None = None,
+) -> Reply:
     """Ask which problem it is: ``only`` these categories, or the council's menu (``offer``, or
     read now)."""
     t = settings.texts
@@ -124,9 +134,11 @@ def offer_categories(turn: Turn, settings: Settings, flow: Flow, lead: list[str]
             return _failure(turn, settings, [*lead, t("categories_unavailable")], flow)
     if offer.unavailable:
         lead.append(t("some_categories_unavailable"))
-    return Reply([*lead, t("ask_category")], quick_replies=categories.menu(settings.process, offer.categories,
-                                                                           turn.language),
-                 contexts=flow.contexts())
+    return Reply(
+        [*lead, t("ask_category")],
+        quick_replies=categories.menu(settings.process, offer.categories, turn.language),
+        contexts=flow.contexts(),
+    )
 
 
 # -- steps -----------------------------------------------------------------------------------------
@@ -144,8 +156,9 @@ def start(turn: Turn, settings: Settings, lead: list[str] | None = None) -> Repl
     return choose_category(turn, settings, flow, lead=list(lead or []), quiet=not isinstance(entity, str))
 
 
-def choose_category(turn: Turn, settings: Settings, flow: Flow, lead: list[str] | None = None,
-                    quiet: bool = False) -> Reply:
+def choose_category(
+    turn: Turn, settings: Settings, flow: Flow, lead: list[str] | None = None, quiet: bool = False
+) -> Reply:
     """Match what was said to the council's categories. ``quiet``: nothing matching is no news
     (a first message such as "report a problem")."""
     t, s = settings.texts, settings.process
@@ -158,8 +171,13 @@ def choose_category(turn: Turn, settings: Settings, flow: Flow, lead: list[str] 
     labels = {c: categories.labels(s, c) for c in pool}
     text = turn.query_text
     if matching.is_other(text):
-        return _failure(turn, settings, [*lead, t("not_listed")], flow.with_(asked="category", group=None),
-                        quick_replies=categories.menu(s, pool, turn.language))
+        return _failure(
+            turn,
+            settings,
+            [*lead, t("not_listed")],
+            flow.with_(asked="category", group=None),
+            quick_replies=categories.menu(s, pool, turn.language),
+        )
     if offer.hidden and not matching.match(text, pool, labels, strict=True):
         elsewhere = matching.match(text, offer.hidden, {c: categories.labels(s, c) for c in offer.hidden}, strict=True)
         if len(elsewhere) == 1:  # a service the council takes through another process
@@ -218,18 +236,27 @@ def answer_question(turn: Turn, settings: Settings, flow: Flow) -> Reply:
         value, shown = answers.answer(question, turn.query_text, turn.now.date(), names)
     except answers.InvalidAnswer as e:
         reply = ask(turn, settings, flow)
-        return Reply([t(f"invalid_{e.reason}"), *reply.text], quick_replies=reply.quick_replies,
-                     contexts=reply.contexts)
+        return Reply(
+            [t(f"invalid_{e.reason}"), *reply.text], quick_replies=reply.quick_replies, contexts=reply.contexts
+        )
     asked = categories.shown(s, question.text, turn.language)
-    flow = flow.with_(questions=flow.questions[1:], answers={**flow.answers, question.code: value},
-                      shown_answers=(*flow.shown_answers, (asked, shown)))
+    flow = flow.with_(
+        questions=flow.questions[1:],
+        answers={**flow.answers, question.code: value},
+        shown_answers=(*flow.shown_answers, (asked, shown)),
+    )
     return ask(turn, settings, flow)
 
 
 def _looks_like_a_postcode_attempt(text: str) -> bool:
     said = text.strip()
-    return (0 < len(said.replace(" ", "")) <= 8 and len(said.split()) <= 2 and any(c.isdigit() for c in said)
-            and any(c.isalpha() for c in said) and all(c.isalnum() or c == " " for c in said))
+    return (
+        0 < len(said.replace(" ", "")) <= 8
+        and len(said.split()) <= 2
+        and any(c.isdigit() for c in said)
+        and any(c.isalpha() for c in said)
+        and all(c.isalnum() or c == " " for c in said)
+    )
 
 
 def set_location(turn: Turn, settings: Settings, flow: Flow) -> Reply:
@@ -257,7 +284,9 @@ def set_details(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     if len(text) < MIN_DETAILS or len(fold(text).split()) < 2:
         return Reply([t("details_short")], contexts=flow.with_(asked="details").contexts())
     if len(text) > limit:
-        return Reply([t("details_long", length=len(text), limit=limit)], contexts=flow.with_(asked="details").contexts())
+        return Reply(
+            [t("details_long", length=len(text), limit=limit)], contexts=flow.with_(asked="details").contexts()
+        )
     return ask(turn, settings, flow.with_(details=text))
 
 
@@ -272,12 +301,18 @@ def set_contact(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     except notify.InvalidContact as e:
         if e.reason == "neither" and not given and yes_no(turn) is False:
             return ask(turn, settings, flow.with_(contact=SKIPPED))  # "no thanks", "i don't have an email"
-        return Reply([t(f"contact_{e.reason}", example=_example(settings))], quick_replies=[t("no_thanks")],
-                     contexts=flow.with_(asked="contact").contexts())
+        return Reply(
+            [t(f"contact_{e.reason}", example=_example(settings))],
+            quick_replies=[t("no_thanks")],
+            contexts=flow.with_(asked="contact").contexts(),
+        )
     channels = notify.channels(settings.process.get("notify"))
     if channels and contact.channel not in channels:
-        return Reply([t(f"contact_{channels[0]}_only")], quick_replies=[t("no_thanks")],
-                     contexts=flow.with_(asked="contact").contexts())
+        return Reply(
+            [t(f"contact_{channels[0]}_only")],
+            quick_replies=[t("no_thanks")],
+            contexts=flow.with_(asked="contact").contexts(),
+        )
     return ask(turn, settings, flow.with_(contact=contact))
 
 
@@ -286,15 +321,23 @@ def at_confirm(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     part = matching.part_named(turn.query_text, turn.param("part")) if turn.action != "confirm" else None
     if turn.action == "change" or part:
         if part is None:
-            return Reply([t("which_change")], quick_replies=_confirm_choices(t)[1:],
-                         contexts=flow.with_(asked="confirm").contexts())
-        cleared = {"category": {"category": None, "questions": (), "answers": {}, "shown_answers": ()},
-                   "location": {"place": None}, "details": {"details": None}, "contact": {"contact": None}}[part]
+            return Reply(
+                [t("which_change")],
+                quick_replies=_confirm_choices(t)[1:],
+                contexts=flow.with_(asked="confirm").contexts(),
+            )
+        cleared = {
+            "category": {"category": None, "questions": (), "answers": {}, "shown_answers": ()},
+            "location": {"place": None},
+            "details": {"details": None},
+            "contact": {"contact": None},
+        }[part]
         return ask(turn, settings, flow.with_(**cleared))
     answer = yes_no(turn)
     if answer is False:  # any no, whichever intent matched: nothing is sent
-        return Reply([t("which_change")], quick_replies=_confirm_choices(t)[1:],
-                     contexts=flow.with_(asked="confirm").contexts())
+        return Reply(
+            [t("which_change")], quick_replies=_confirm_choices(t)[1:], contexts=flow.with_(asked="confirm").contexts()
+        )
     if turn.action == "confirm" or answer:
         return submit(turn, settings, flow)
     return ask(turn, settings, flow)
@@ -321,8 +364,9 @@ def submit(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     owner = _owner(settings, flow.category, turn.language)
     endpoint = s["endpoints"].get(flow.category.tier)
     if endpoint is None:  # the settings changed under the conversation
-        return _failure(turn, settings, [t("submit_failed", owner=owner)], flow.with_(asked="confirm"),
-                        quick_replies=[t("send")])
+        return _failure(
+            turn, settings, [t("submit_failed", owner=owner)], flow.with_(asked="confirm"), quick_replies=[t("send")]
+        )
     client = open311.Client(up, endpoint)
     confirming = isinstance(flow.contact, notify.Contact) and bool(notify.channels(s.get("notify")))
     reserve = 1.2 if confirming else 0.4
@@ -352,8 +396,9 @@ def submit(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     return Reply(text, quick_replies=[t("report_another")], contexts=done.contexts())
 
 
-def _sent_text(turn: Turn, settings: Settings, flow: Flow, reference: str | None, token: str | None,
-               notice: str | None) -> list[str]:
+def _sent_text(
+    turn: Turn, settings: Settings, flow: Flow, reference: str | None, token: str | None, notice: str | None
+) -> list[str]:
     t, s = settings.texts, settings.process
     owner = _owner(settings, flow.category, turn.language)
     if reference:

@@ -24,15 +24,57 @@ STOPWORDS = folded(
     "y yr yn ar i o am gyda ger tu allan mae oes dwi rwy rydw wedi eisiau isio angen rhoi gwybod "
     "problem broblem am fy ein eich hwn hon ma na"
 )
-OTHER = folded(["other", "something else", "none of those", "none of these", "not listed", "its not listed",
-                "not there", "arall", "rhywbeth arall", "dim un o'r rhain", "dim ar y rhestr"])
+OTHER = folded(
+    [
+        "other",
+        "something else",
+        "none of those",
+        "none of these",
+        "not listed",
+        "its not listed",
+        "not there",
+        "arall",
+        "rhywbeth arall",
+        "dim un o'r rhain",
+        "dim ar y rhestr",
+    ]
+)
 # Checked in this order: "email address" is the contact, "contact details" not the details.
 PARTS = {
-    "contact": ("contact", "email", "e-mail", "phone", "mobile", "number", "text message", "confirmation",
-                "cyswllt", "e-bost", "ebost", "ffon", "symudol", "rhif", "cadarnhad", "neges destun"),
+    "contact": (
+        "contact",
+        "email",
+        "e-mail",
+        "phone",
+        "mobile",
+        "number",
+        "text message",
+        "confirmation",
+        "cyswllt",
+        "e-bost",
+        "ebost",
+        "ffon",
+        "symudol",
+        "rhif",
+        "cadarnhad",
+        "neges destun",
+    ),
     "category": ("problem", "category", "type", "kind", "categori", "math", "broblem"),
-    "location": ("place", "location", "where", "address", "postcode", "street", "road", "lle", "lleoliad",
-                 "cyfeiriad", "cod post", "stryd", "ffordd"),
+    "location": (
+        "place",
+        "location",
+        "where",
+        "address",
+        "postcode",
+        "street",
+        "road",
+        "lle",
+        "lleoliad",
+        "cyfeiriad",
+        "cod post",
+        "stryd",
+        "ffordd",
+    ),
     "details": ("details", "detail", "description", "describe", "manylion", "disgrifiad"),
 }
 
@@ -55,8 +97,9 @@ def _contains(text: str, phrase: str) -> bool:
     return bool(phrase) and re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", text) is not None
 
 
-def match(text: str, categories: Sequence[Category], labels: dict[Category, Sequence[str]],
-          strict: bool = False) -> list[Category]:
+def match(
+    text: str, categories: Sequence[Category], labels: dict[Category, Sequence[str]], strict: bool = False
+) -> list[Category]:
     """The categories ``text`` names best: one when clear, several when it is ambiguous, none if
     nothing fits. ``labels``: each category's names as residents see them (English, Welsh).
     ``strict``: only a whole name or keyword in the text counts, not a shared word."""

@@ -72,15 +72,19 @@ def _ours(place: postcodes.Place, gss: str, turn: Turn, settings: Settings, name
     links: list[Link] = []
     if place.two_tier and gss == place.district_code:
         county = names.county(place)
-        text += [t("ours_district", district_services=localised(tiers["district"], language)),
-                 _sentence(t("county_does", council=county, services=localised(tiers["county"], language))),
-                 t("other_tier", council=county)]
+        text += [
+            t("ours_district", district_services=localised(tiers["district"], language)),
+            _sentence(t("county_does", council=county, services=localised(tiers["county"], language))),
+            t("other_tier", council=county),
+        ]
         links = names.website(place.county_code, county)
     elif place.two_tier:  # the council is the county
         district = names.district(place)
-        text += [t("ours_county", county_services=localised(tiers["county"], language)),
-                 _sentence(t("district_does", council=district, services=localised(tiers["district"], language))),
-                 t("other_tier", council=district)]
+        text += [
+            t("ours_county", county_services=localised(tiers["county"], language)),
+            _sentence(t("district_does", council=district, services=localised(tiers["district"], language))),
+            t("other_tier", council=district),
+        ]
         links = names.website(place.district_code, district)
     elif gss.startswith("N09"):
         text.append(t("ours_n09"))
@@ -94,9 +98,11 @@ def _not_ours(place: postcodes.Place, turn: Turn, settings: Settings, names: Nam
     district = names.district(place)
     if place.two_tier:
         county = names.county(place)
-        text = [t("not_ours_two_tier", postcode=place.postcode, district=place.district, county=place.county),
-                _sentence(t("district_does", council=district, services=localised(tiers["district"], language))),
-                _sentence(t("county_does", council=county, services=localised(tiers["county"], language)))]
+        text = [
+            t("not_ours_two_tier", postcode=place.postcode, district=place.district, county=place.county),
+            _sentence(t("district_does", council=district, services=localised(tiers["district"], language))),
+            _sentence(t("county_does", council=county, services=localised(tiers["county"], language))),
+        ]
         links = names.website(place.district_code, district) + names.website(place.county_code, county)
     else:
         text = [t("not_ours", postcode=place.postcode, council=district)]

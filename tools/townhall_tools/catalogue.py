@@ -6,7 +6,8 @@ a test fails when the file on disk is out of date, so the catalogue never drifts
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from townhall.library import Library, Process, schema_registry
 
@@ -99,25 +100,39 @@ def _settings(process: Process) -> list[str]:
     lines = ["| setting | type | required | meaning |", "| --- | --- | --- | --- |"]
     for name, schema in properties.items():
         followed, _ = _followed(resolver, schema)
-        lines.append(f"| `{name}` | {_type(resolver, schema)} | {'yes' if name in required else 'no'} | "
-                     f"{_cell(followed.get('description', ''))} |")
+        lines.append(
+            f"| `{name}` | {_type(resolver, schema)} | {'yes' if name in required else 'no'} | "
+            f"{_cell(followed.get('description', ''))} |"
+        )
     return lines
 
 
 def render(library: Library) -> str:
     processes = sorted(library.processes.values(), key=lambda p: p.id)
-    out = [HEADER, "| process | title | version | owner | upstream | intents |", "| --- | --- | --- | --- | --- | --- |"]
+    out = [
+        HEADER,
+        "| process | title | version | owner | upstream | intents |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for p in processes:
         m = p.manifest
         title = m["title"]["en"] if isinstance(m["title"], dict) else m["title"]
-        out.append(f"| [`{p.id}`](#{p.id}) | {_cell(title)} | {m['version']} | {_cell(m['owner'])} | "
-                   f"{'yes' if p.upstream else 'no'} | {len(p.intents)} |")
+        out.append(
+            f"| [`{p.id}`](#{p.id}) | {_cell(title)} | {m['version']} | {_cell(m['owner'])} | "
+            f"{'yes' if p.upstream else 'no'} | {len(p.intents)} |"
+        )
     for p in processes:
         m = p.manifest
         title = m["title"]["en"] if isinstance(m["title"], dict) else m["title"]
         languages = ", ".join(sorted(p.messages))
-        out += ["", f"## {p.id}", "", f"**{_cell(title)}**, version {m['version']}, owned by {_cell(m['owner'])}. "
-                f"Replies in: {languages}. Details: [{p.id}/README.md]({p.id}/README.md).", ""]
+        out += [
+            "",
+            f"## {p.id}",
+            "",
+            f"**{_cell(title)}**, version {m['version']}, owned by {_cell(m['owner'])}. "
+            f"Replies in: {languages}. Details: [{p.id}/README.md]({p.id}/README.md).",
+            "",
+        ]
         if m.get("summary"):
             out += [_cell(m["summary"]), ""]
         out += ["| intent | when |", "| --- | --- |"]

@@ -24,7 +24,9 @@ COMMANDS = (tenants, request, process, fakes, agent, simulator)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="townhall", description="Townhall: tenants, settings, requests, agents, chat and NLU.")
+    p = argparse.ArgumentParser(
+        prog="townhall", description="Townhall: tenants, settings, requests, agents, chat and NLU."
+    )
     add_global_options(p)
     sub = p.add_subparsers(dest="command", required=True)
     for module in COMMANDS:

@@ -24,9 +24,10 @@ only with ``TOWNHALL_DEV_CLOCK=1`` (development and tests).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from townhall.library import Library, LibraryError, compile_schema
 from townhall.yamlio import load_yaml
@@ -154,8 +155,10 @@ class Contexts:
         self.active: dict[str, tuple[int, dict]] = {}
 
     def for_request(self, session: str) -> list[dict]:
-        return [{"name": f"{session}/contexts/{name}", "lifespanCount": life, "parameters": params}
-                for name, (life, params) in sorted(self.active.items())]
+        return [
+            {"name": f"{session}/contexts/{name}", "lifespanCount": life, "parameters": params}
+            for name, (life, params) in sorted(self.active.items())
+        ]
 
     def after(self, response: Mapping[str, Any]) -> None:
         self.active = {n: (life - 1, p) for n, (life, p) in self.active.items() if life > 1}
@@ -182,8 +185,7 @@ def quick_replies(response: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def check(expect: Mapping[str, Any], response: Mapping[str, Any], contexts: Contexts,
-          council: str) -> list[str]:
+def check(expect: Mapping[str, Any], response: Mapping[str, Any], contexts: Contexts, council: str) -> list[str]:
     """What in ``expect`` the response (and the contexts after it) fails; empty when all holds."""
     problems = []
     text = reply_text(response).casefold()
@@ -216,8 +218,9 @@ def check(expect: Mapping[str, Any], response: Mapping[str, Any], contexts: Cont
 Send = Callable[[dict, "str | None"], dict]  # (WebhookRequest, now) -> WebhookResponse
 
 
-def replay(conversation: Conversation, project: str, council: str, send: Send,
-           events: Mapping[str, str], session_id: str) -> list[str]:
+def replay(
+    conversation: Conversation, project: str, council: str, send: Send, events: Mapping[str, str], session_id: str
+) -> list[str]:
     """Play the conversation's intents and parameters through ``send``, as Dialogflow would.
 
     Returns the failures, each naming the file and turn. A follow-up event in a response is
@@ -230,8 +233,14 @@ def replay(conversation: Conversation, project: str, council: str, send: Send,
         intent, parameters, text = step.intent, dict(step.parameters), step.say
         response: dict = {}
         for _ in range(3):  # a turn and at most two follow-up events
-            body = wire.build_request(project, intent, parameters=parameters, text=text,
-                                      language_code=conversation.language, session_id=session_id)
+            body = wire.build_request(
+                project,
+                intent,
+                parameters=parameters,
+                text=text,
+                language_code=conversation.language,
+                session_id=session_id,
+            )
             body["queryResult"]["outputContexts"] = contexts.for_request(body["session"])
             response = send(body, conversation.now)
             contexts.after(response)

@@ -18,8 +18,9 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from townhall.yamlio import YamlError, load_yaml
 

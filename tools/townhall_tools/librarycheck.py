@@ -28,6 +28,7 @@ MIN_PHRASES = {"en": 20, "cy": 10}
 USERSAYS = re.compile(r"^(?P<intent>.+)_usersays_(?P<lang>[a-z]{2}(?:-[A-Za-z]+)?)$")
 ENTRIES = re.compile(r"^(?P<entity>.+)_entries_(?P<lang>[a-z]{2}(?:-[A-Za-z]+)?)$")
 
+
 def _rel(path: Path, process: Process) -> str:
     """``library/<id>/...``: short enough to read, precise enough to open."""
     return f"{process.folder.parent.name}/{process.id}/{path.relative_to(process.folder).as_posix()}"
@@ -97,8 +98,10 @@ def check_refs(schema: Any, where: str) -> list[str]:
             resolve(schema, ref)
         except Unresolvable:
             shared = ", ".join(schema_id(path) for path in schema_files())
-            problems.append(f"{where}: $ref {ref!r} at {pointer} resolves to nothing; refer to a $defs entry of "
-                            f"this schema (#/$defs/...) or of a shared schema ({shared})")
+            problems.append(
+                f"{where}: $ref {ref!r} at {pointer} resolves to nothing; refer to a $defs entry of "
+                f"this schema (#/$defs/...) or of a shared schema ({shared})"
+            )
     return problems
 
 
@@ -151,10 +154,16 @@ def check_messages(process: Process) -> list[str]:
                 problems.append(f"{path}: {key!r} is not a valid template ({e}); balance its braces")
                 continue
             if theirs != ours:
-                fix = "; ".join([*(f"lacks {{{n}}}" for n in sorted(theirs - ours)),
-                                 *(f"{{{n}}} is not one of them" for n in sorted(ours - theirs))])
-                problems.append(f"{path}: {key!r} has placeholders {_shown(ours)}, messages/en.yaml's {key!r} has "
-                                f"{_shown(theirs)} ({fix}); use the same names in every language")
+                fix = "; ".join(
+                    [
+                        *(f"lacks {{{n}}}" for n in sorted(theirs - ours)),
+                        *(f"{{{n}}} is not one of them" for n in sorted(ours - theirs)),
+                    ]
+                )
+                problems.append(
+                    f"{path}: {key!r} has placeholders {_shown(ours)}, messages/en.yaml's {key!r} has "
+                    f"{_shown(theirs)} ({fix}); use the same names in every language"
+                )
     return problems
 
 
@@ -180,18 +189,20 @@ def check_intents(process: Process) -> list[str]:
             continue
         where = _rel(path, process)
         if intent.get("name") != name:
-            problems.append(f"{where}: \"name\" is {intent.get('name')!r}; set it to the display name {name!r}")
+            problems.append(f'{where}: "name" is {intent.get("name")!r}; set it to the display name {name!r}')
         if intent.get("webhookUsed") is not True:
-            problems.append(f"{where}: set \"webhookUsed\": true, so the webhook answers {name!r}")
+            problems.append(f'{where}: set "webhookUsed": true, so the webhook answers {name!r}')
         if bool(intent.get("fallbackIntent")) != _fallback(entry):
-            problems.append(f"{where}: \"fallbackIntent\" must be {str(_fallback(entry)).lower()}, as {manifest} says")
+            problems.append(f'{where}: "fallbackIntent" must be {str(_fallback(entry)).lower()}, as {manifest} says')
         events = sorted(e.get("name") for e in intent.get("events", []))
         if events != sorted(entry.get("events", [])):
             problems.append(f"{where}: events {events} differ from {manifest}'s {sorted(entry.get('events', []))}")
         declared = {p["name"]: p.get("dataType") for r in intent.get("responses", []) for p in r.get("parameters", [])}
         for parameter, data_type in (entry.get("parameters") or {}).items():
             if declared.get(parameter) != data_type:
-                problems.append(f"{where}: add parameter {parameter!r} with \"dataType\": {data_type!r}, as {manifest} says")
+                problems.append(
+                    f'{where}: add parameter {parameter!r} with "dataType": {data_type!r}, as {manifest} says'
+                )
         if _fallback(entry):
             continue
         for language in process.messages:
@@ -215,7 +226,7 @@ def _check_usersays(process: Process, name: str, language: str, declared: dict) 
     for row in rows:
         text = "".join(part.get("text", "") for part in row.get("data", []))
         if row.get("lang", language) != language:
-            problems.append(f"{where}: {text!r} has \"lang\" {row.get('lang')!r}; set it to {language!r}")
+            problems.append(f'{where}: {text!r} has "lang" {row.get("lang")!r}; set it to {language!r}')
         if _normal(text) in seen:
             problems.append(f"{where}: {text!r} repeats {seen[_normal(text)]!r}; remove one")
         seen[_normal(text)] = text
@@ -284,11 +295,15 @@ def check_entities(process: Process) -> list[str]:
     for name in named:
         if not (shared / f"{name}.json").is_file():
             available = ", ".join(sorted(_entity_names(shared))) or "none"
-            problems.append(f"{manifest}: entities: names {name!r}, but there is no {shared_rel}/{name}.json; "
-                            f"fix the name (shared entities: {available}) or add the entity there")
+            problems.append(
+                f"{manifest}: entities: names {name!r}, but there is no {shared_rel}/{name}.json; "
+                f"fix the name (shared entities: {available}) or add the entity there"
+            )
         if (own / f"{name}.json").is_file():
-            problems.append(f"{_rel(own / f'{name}.json', process)}: {name!r} is also the shared entity "
-                            f"{manifest} names; delete this copy or drop {name!r} from entities:")
+            problems.append(
+                f"{_rel(own / f'{name}.json', process)}: {name!r} is also the shared entity "
+                f"{manifest} names; delete this copy or drop {name!r} from entities:"
+            )
     used = _used_entities(process)
     for entity, intent in sorted(used.items()):
         if entity in named:
@@ -296,17 +311,23 @@ def check_entities(process: Process) -> list[str]:
         elif (own / f"{entity}.json").is_file():
             folder, where = own, _rel(own, process)
         elif (shared / f"{entity}.json").is_file():
-            problems.append(f"{manifest}: {intent} uses @{entity}, a shared entity ({shared_rel}/{entity}.json); "
-                            f"name it there: entities: [{', '.join([*named, entity])}]")
+            problems.append(
+                f"{manifest}: {intent} uses @{entity}, a shared entity ({shared_rel}/{entity}.json); "
+                f"name it there: entities: [{', '.join([*named, entity])}]"
+            )
             continue
         else:
-            problems.append(f"{_rel(own / f'{entity}.json', process)}: missing; {intent} uses @{entity}, so the "
-                            f"process must ship it there, or name a shared entity in {manifest}'s entities:")
+            problems.append(
+                f"{_rel(own / f'{entity}.json', process)}: missing; {intent} uses @{entity}, so the "
+                f"process must ship it there, or name a shared entity in {manifest}'s entities:"
+            )
             continue
         for language in process.messages:
             if not (folder / f"{entity}_entries_{language}.json").is_file():
-                problems.append(f"{where}/{entity}_entries_{language}.json: missing; {intent} uses @{entity} "
-                                f"and the process speaks {language}")
+                problems.append(
+                    f"{where}/{entity}_entries_{language}.json: missing; {intent} uses @{entity} "
+                    f"and the process speaks {language}"
+                )
     for name in named:
         if name not in used:
             problems.append(f"{manifest}: entities: names {name!r}, which none of its intents uses; remove it")
@@ -344,8 +365,12 @@ def check_uses(process: Process) -> list[str]:
     if not isinstance(uses, list) or not all(isinstance(u, str) for u in uses):
         return [f"{manifest}: uses: must be a list of shared clients, e.g. uses: [open311, notify]"]
     clients = shared_clients()
-    problems = [f"{manifest}: uses: names {u!r}, which is not a shared client (functions/townhall/upstreams/: "
-                f"{', '.join(clients)}); remove it" for u in uses if u not in clients]
+    problems = [
+        f"{manifest}: uses: names {u!r}, which is not a shared client (functions/townhall/upstreams/: "
+        f"{', '.join(clients)}); remove it"
+        for u in uses
+        if u not in clients
+    ]
     imported: dict[str, str] = {}  # client -> the first file importing it
     for path in sorted(process.folder.rglob("*.py")):
         parts = path.relative_to(process.folder).parts
@@ -361,12 +386,15 @@ def check_uses(process: Process) -> list[str]:
     wanted = ", ".join(sorted(imported))
     for client, where in sorted(imported.items()):
         if client not in uses:
-            problems.append(f"{where}: imports {UPSTREAMS}.{client}, which {manifest} does not name; "
-                            f"add it: uses: [{wanted}]")
+            problems.append(
+                f"{where}: imports {UPSTREAMS}.{client}, which {manifest} does not name; add it: uses: [{wanted}]"
+            )
     for client in uses:
         if client in clients and client not in imported:
-            problems.append(f"{manifest}: uses: names {client!r}, but no Python file of the process imports "
-                            f"{UPSTREAMS}.{client}; remove it: uses: [{wanted}]")
+            problems.append(
+                f"{manifest}: uses: names {client!r}, but no Python file of the process imports "
+                f"{UPSTREAMS}.{client}; remove it: uses: [{wanted}]"
+            )
     return problems
 
 
@@ -374,11 +402,7 @@ def check_menu(process: Process) -> list[str]:
     menu = process.manifest.get("menu") or {}
     problems = []
     for language, label in sorted(menu.items()):
-        trained = {
-            _normal(text)
-            for intent in process.intents
-            for text in (phrases(process, intent, language) or [])
-        }
+        trained = {_normal(text) for intent in process.intents for text in (phrases(process, intent, language) or [])}
         if _normal(label) not in trained:
             problems.append(
                 f"{_rel(process.folder / 'manifest.yaml', process)}: the {language} menu label {label!r} is not a "
@@ -442,20 +466,29 @@ def check_entity_owners(library: Library) -> list[str]:
         if len(ids) > 1 or name in shared:
             places = [f"{root.name}/{i}/entities/{name}.json" for i in ids]
             places += [f"{root.name}/{SHARED}/entities/{name}.json"] if name in shared else []
-            problems.append(f"entity {name!r} is defined in {', '.join(places)}; keep one copy in "
-                            f"{root.name}/{SHARED}/entities/ and name it in each manifest's entities:")
-    named = {n for p in library.processes.values() if isinstance(p.manifest.get("entities"), list)
-             for n in p.manifest["entities"]}
+            problems.append(
+                f"entity {name!r} is defined in {', '.join(places)}; keep one copy in "
+                f"{root.name}/{SHARED}/entities/ and name it in each manifest's entities:"
+            )
+    named = {
+        n
+        for p in library.processes.values()
+        if isinstance(p.manifest.get("entities"), list)
+        for n in p.manifest["entities"]
+    }
     for name in sorted(shared - named):
-        problems.append(f"{root.name}/{SHARED}/entities/{name}.json: no process names it in its manifest's "
-                        "entities:; remove it or name it where it is used")
+        problems.append(
+            f"{root.name}/{SHARED}/entities/{name}.json: no process names it in its manifest's "
+            "entities:; remove it or name it where it is used"
+        )
     return problems
 
 
 def check_conversations(process: Process) -> list[str]:
     """Every scripted conversation follows the format (townhall_tools.conversations)."""
-    from .conversations import load
     from townhall.library import LibraryError
+
+    from .conversations import load
 
     problems = []
     for path in sorted((process.folder / "conversations").glob("*.yaml")):

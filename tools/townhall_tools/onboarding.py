@@ -14,17 +14,19 @@ import datetime as dt
 import re
 import sys
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
-from .delivery import WEBHOOK_PLACEHOLDER
-from .paths import REPO
 from townhall.library import Library, Process, resolve
 from townhall.settings import TENANT_ID
 from townhall.yamlio import YamlError, load_yaml
+
+from .delivery import WEBHOOK_PLACEHOLDER
+from .paths import REPO
 
 SCHEMA_MODELINE = "# yaml-language-server: $schema=../../functions/townhall/schemas/tenant.schema.json"
 DISTRICT = re.compile(r"^(E0[6-9]|W06|S12|N09)[0-9]{6}$")
@@ -52,8 +54,7 @@ class DistrictCodes:
 def find_district_codes(tenants_dir: Path) -> Path:
     """The newest ``lad-codes-<date>.csv`` in the ``data`` folder beside the tenants folder, or in
     the repository this package sits in, or in ``./infra/data``."""
-    folders = [Path(tenants_dir).parent / "data", REPO / "infra" / "data",
-               Path("infra") / "data"]
+    folders = [Path(tenants_dir).parent / "data", REPO / "infra" / "data", Path("infra") / "data"]
     for folder in folders:
         found = sorted(p for p in folder.glob("lad-codes-*.csv") if _SNAPSHOT.match(p.name))
         if found:
@@ -172,8 +173,9 @@ def unfinished(doc: Mapping[str, Any]) -> list[str]:
 
 def _comment(text: str, indent: int = 0) -> list[str]:
     pad = " " * indent
-    return textwrap.wrap(" ".join(text.split()), _WIDTH - indent - 2, initial_indent=pad + "# ",
-                         subsequent_indent=pad + "# ")
+    return textwrap.wrap(
+        " ".join(text.split()), _WIDTH - indent - 2, initial_indent=pad + "# ", subsequent_indent=pad + "# "
+    )
 
 
 def _scalar(value: Any) -> str:
@@ -181,8 +183,9 @@ def _scalar(value: Any) -> str:
 
 
 def _block(key: str, value: Any, indent: int) -> list[str]:
-    text = yaml.safe_dump({key: value}, allow_unicode=True, sort_keys=False, default_flow_style=False,
-                          width=_WIDTH - indent)
+    text = yaml.safe_dump(
+        {key: value}, allow_unicode=True, sort_keys=False, default_flow_style=False, width=_WIDTH - indent
+    )
     return [" " * indent + line for line in text.splitlines()]
 
 
@@ -219,8 +222,11 @@ def _process_lines(process: Process, welsh: bool) -> list[str]:
     lines += _comment(f"--- {manifest['title']['en']} ({process.id} {manifest['version']}) ---", 2)
     if manifest.get("summary"):
         lines += _comment(manifest["summary"], 2)
-    lines += _comment(f"Settings: library/{process.id}/README.md. The values below are the library's "
-                      "examples: replace them before you delete `enabled: false`.", 2)
+    lines += _comment(
+        f"Settings: library/{process.id}/README.md. The values below are the library's "
+        "examples: replace them before you delete `enabled: false`.",
+        2,
+    )
     lines.append(f"  {process.id}:")
     lines.append("    enabled: false")
     example = _example(process)
@@ -255,8 +261,10 @@ def scaffold(
         "# from here to live is docs/onboarding.md.",
         "",
     ]
-    lines += _comment("Tenant id: the file name, the webhook's username and part of every secret's name "
-                      "(townhall-<id>-...). It never changes.")
+    lines += _comment(
+        "Tenant id: the file name, the webhook's username and part of every secret's name "
+        "(townhall-<id>-...). It never changes."
+    )
     lines.append(f"id: {tenant_id}")
     lines += _comment("The council's name as residents know it (used in replies).")
     lines.append(f"name: {_scalar(name)}")
@@ -268,28 +276,42 @@ def scaffold(
     lines += _comment("Languages the bot speaks, English first; cy is Welsh.")
     lines.append(f"languages: [{', '.join(['en', 'cy'] if welsh else ['en'])}]")
     lines.append("dialogflow:")
-    lines += _comment("Google Cloud project of the council's Dialogflow ES agent: Terraform creates the "
-                      "agent there, and its sessions identify the council to the webhook. The project "
-                      "must exist before the pull request is merged (docs/onboarding.md).", 2)
+    lines += _comment(
+        "Google Cloud project of the council's Dialogflow ES agent: Terraform creates the "
+        "agent there, and its sessions identify the council to the webhook. The project "
+        "must exist before the pull request is merged (docs/onboarding.md).",
+        2,
+    )
     lines.append(f"  project: {project}")
     lines.append("webhook:")
-    lines += _comment("The webhook secret is made by Terraform and kept in Secret Manager; its SHA-256 "
-                      "reaches the council's settings when CI deploys. Leave this value as it is "
-                      "(docs/operations.md, \"Rotate a webhook secret\").", 2)
+    lines += _comment(
+        "The webhook secret is made by Terraform and kept in Secret Manager; its SHA-256 "
+        "reaches the council's settings when CI deploys. Leave this value as it is "
+        '(docs/operations.md, "Rotate a webhook secret").',
+        2,
+    )
     lines.append(f"  password_sha256: {WEBHOOK_PLACEHOLDER}")
-    lines += _comment("How residents reach a person: at least one of phone, email or web_form; web "
-                      "addresses are https. The bot offers these whenever it cannot help.")
+    lines += _comment(
+        "How residents reach a person: at least one of phone, email or web_form; web "
+        "addresses are https. The bot offers these whenever it cannot help."
+    )
     lines.append("contact:")
-    examples = {"phone": '"01234 567890"', "email": "enquiries@council.example",
-                "web_form": "https://www.council.example/contact-us", "website": "https://www.council.example"}
+    examples = {
+        "phone": '"01234 567890"',
+        "email": "enquiries@council.example",
+        "web_form": "https://www.council.example/contact-us",
+        "website": "https://www.council.example",
+    }
     if not any(contact.get(k) for k in ("phone", "email", "web_form")):
         lines += _comment(f"{TODO}: the council's own contact details in place of this placeholder.", 2)
         contact["web_form"] = PLACEHOLDER_CONTACT
     for key in ("phone", "email", "web_form", "website"):
         lines.append(f"  {key}: {_scalar(contact[key])}" if contact.get(key) else f"  # {key}: {examples[key]}")
     lines.append("")
-    lines += _comment("Processes: a key here switches a process on, with its settings. Each process of the "
-                      "library is listed below, switched off by `enabled: false`.")
+    lines += _comment(
+        "Processes: a key here switches a process on, with its settings. Each process of the "
+        "library is listed below, switched off by `enabled: false`."
+    )
     lines.append("processes:")
     for pid in sorted(library.processes):
         lines += _process_lines(library.processes[pid], welsh)
@@ -308,7 +330,9 @@ def add_arguments(new) -> None:
     new.add_argument("--project", help="Google Cloud project of the council's agent (default townhall-<id>)")
     for key in ("phone", "email", "web-form", "website"):
         new.add_argument(f"--{key}", help=f"contact {key.replace('-', ' ')} for residents")
-    new.add_argument("--lad-codes", metavar="FILE", help="snapshot of ONS district codes (default infra/data/lad-codes-<newest>.csv)")
+    new.add_argument(
+        "--lad-codes", metavar="FILE", help="snapshot of ONS district codes (default infra/data/lad-codes-<newest>.csv)"
+    )
 
 
 def cmd_new(args, tenants_dir: Path, library: Library) -> int:
@@ -326,17 +350,26 @@ def cmd_new(args, tenants_dir: Path, library: Library) -> int:
         print("no tenant file written", file=sys.stderr)
         return 1
     text = scaffold(
-        args.id, args.name, args.gss, codes, library, welsh=args.welsh, name_cy=args.name_cy,
+        args.id,
+        args.name,
+        args.gss,
+        codes,
+        library,
+        welsh=args.welsh,
+        name_cy=args.name_cy,
         project=args.project or default_project(args.id),
         contact={"phone": args.phone, "email": args.email, "web_form": args.web_form, "website": args.website},
     )
     path = Path(tenants_dir) / f"{args.id}.yaml"
     path.write_text(text, encoding="utf-8")
     if args.gss.startswith("W06") and not args.welsh:
-        print(f"townhall: note: {args.gss} is a Welsh council, which normally offers Welsh: consider --welsh",
-              file=sys.stderr)
+        print(
+            f"townhall: note: {args.gss} is a Welsh council, which normally offers Welsh: consider --welsh",
+            file=sys.stderr,
+        )
     print(f"{path}: written ({len(library.processes)} processes listed, all switched off)")
-    print(f"next: fill in the TODOs, switch processes on, then: townhall tenants validate {path}"
-          " (the rest: docs/onboarding.md)")
+    print(
+        f"next: fill in the TODOs, switch processes on, then: townhall tenants validate {path}"
+        " (the rest: docs/onboarding.md)"
+    )
     return 0
-

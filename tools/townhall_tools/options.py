@@ -80,8 +80,10 @@ def tenant_file(args, tenant_id: str) -> Path:
     path = tenants_dir(args) / f"{tenant_id}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in tenants_dir(args).glob("*.yaml"))
-        raise CommandError(f"no tenant file {path}" + (f" (tenants here: {', '.join(known)})" if known else
-                                                       f": pass --tenants-dir, or set {TENANTS_ENV}"))
+        raise CommandError(
+            f"no tenant file {path}"
+            + (f" (tenants here: {', '.join(known)})" if known else f": pass --tenants-dir, or set {TENANTS_ENV}")
+        )
     return path
 
 

@@ -16,16 +16,40 @@ from pathlib import Path
 ID = re.compile(r"^[a-z][a-z0-9_]{1,38}[a-z0-9]$")
 
 EN_PHRASES = [
-    "{t}", "{t} please", "help with {t}", "i need help with {t}", "can you help me with {t}",
-    "i want to ask about {t}", "question about {t}", "tell me about {t}", "info on {t}",
-    "information about {t}", "{t} help", "how does {t} work", "what do i need to know about {t}",
-    "i have a query about {t}", "where do i find out about {t}", "{t}?", "need some info on {t}",
-    "can i ask about {t}", "looking for {t}", "hi, {t} question", "quick question on {t}",
+    "{t}",
+    "{t} please",
+    "help with {t}",
+    "i need help with {t}",
+    "can you help me with {t}",
+    "i want to ask about {t}",
+    "question about {t}",
+    "tell me about {t}",
+    "info on {t}",
+    "information about {t}",
+    "{t} help",
+    "how does {t} work",
+    "what do i need to know about {t}",
+    "i have a query about {t}",
+    "where do i find out about {t}",
+    "{t}?",
+    "need some info on {t}",
+    "can i ask about {t}",
+    "looking for {t}",
+    "hi, {t} question",
+    "quick question on {t}",
 ]
 CY_PHRASES = [
-    "{t}", "{t} os gwelwch yn dda", "help gyda {t}", "dwi angen help gyda {t}", "gwybodaeth am {t}",
-    "cwestiwn am {t}", "dwedwch wrtha i am {t}", "sut mae {t} yn gweithio", "ymholiad am {t}",
-    "{t}?", "chwilio am {t}",
+    "{t}",
+    "{t} os gwelwch yn dda",
+    "help gyda {t}",
+    "dwi angen help gyda {t}",
+    "gwybodaeth am {t}",
+    "cwestiwn am {t}",
+    "dwedwch wrtha i am {t}",
+    "sut mae {t} yn gweithio",
+    "ymholiad am {t}",
+    "{t}?",
+    "chwilio am {t}",
 ]
 
 
@@ -43,11 +67,28 @@ def _json(data) -> str:
 
 def _intent(name: str) -> dict:
     return {
-        "id": _uuid("intent", name), "name": name, "auto": True, "contexts": [],
-        "responses": [{"resetContexts": False, "action": name, "affectedContexts": [], "parameters": [],
-                       "messages": [{"type": "0", "lang": "en", "condition": "", "speech": []}], "speech": []}],
-        "priority": 500000, "webhookUsed": True, "webhookForSlotFilling": False, "fallbackIntent": False,
-        "events": [], "conditionalResponses": [], "condition": "", "conditionalFollowupEvents": [],
+        "id": _uuid("intent", name),
+        "name": name,
+        "auto": True,
+        "contexts": [],
+        "responses": [
+            {
+                "resetContexts": False,
+                "action": name,
+                "affectedContexts": [],
+                "parameters": [],
+                "messages": [{"type": "0", "lang": "en", "condition": "", "speech": []}],
+                "speech": [],
+            }
+        ],
+        "priority": 500000,
+        "webhookUsed": True,
+        "webhookForSlotFilling": False,
+        "fallbackIntent": False,
+        "events": [],
+        "conditionalResponses": [],
+        "condition": "",
+        "conditionalFollowupEvents": [],
     }
 
 
@@ -55,9 +96,16 @@ def _usersays(name: str, language: str, templates: list[str], title: str) -> lis
     rows = []
     for template in templates:
         text = template.format(t=title.lower())
-        rows.append({"id": _uuid("usersays", f"{name}:{language}:{text}"),
-                     "data": [{"text": text, "userDefined": False}],
-                     "isTemplate": False, "count": 0, "lang": language, "updated": 0})
+        rows.append(
+            {
+                "id": _uuid("usersays", f"{name}:{language}:{text}"),
+                "data": [{"text": text, "userDefined": False}],
+                "isTemplate": False,
+                "count": 0,
+                "lang": language,
+                "updated": 0,
+            }
+        )
     return rows
 
 
@@ -105,8 +153,8 @@ intro:
   en: This is where the council explains {title.lower()}.
   cy: Dyma lle mae'r cyngor yn esbonio {title_cy.lower()}.
 """,
-        "messages/en.yaml": "more_help: \"If you need more help, contact us.\"\n",
-        "messages/cy.yaml": "more_help: \"Os oes angen rhagor o help arnoch chi, cysylltwch â ni.\"\n",
+        "messages/en.yaml": 'more_help: "If you need more help, contact us."\n',
+        "messages/cy.yaml": 'more_help: "Os oes angen rhagor o help arnoch chi, cysylltwch â ni."\n',
         f"intents/{ask}.json": _json(_intent(ask)),
         f"intents/{ask}_usersays_en.json": _json(_usersays(ask, "en", EN_PHRASES, title)),
         f"intents/{ask}_usersays_cy.json": _json(_usersays(ask, "cy", CY_PHRASES, title_cy)),
@@ -178,11 +226,18 @@ None yet.
     }
 
 
-def new_process(library_dir: Path, process_id: str, title: str, title_cy: str | None = None,
-                owner: str = "Townhall library maintainers") -> Path:
+def new_process(
+    library_dir: Path,
+    process_id: str,
+    title: str,
+    title_cy: str | None = None,
+    owner: str = "Townhall library maintainers",
+) -> Path:
     if not ID.match(process_id):
-        raise ScaffoldError(f"{process_id!r} is not a process id: use 3-40 characters a-z, 0-9 and '_', "
-                            "starting with a letter (e.g. 'garden_waste')")
+        raise ScaffoldError(
+            f"{process_id!r} is not a process id: use 3-40 characters a-z, 0-9 and '_', "
+            "starting with a letter (e.g. 'garden_waste')"
+        )
     folder = Path(library_dir) / process_id
     if folder.exists():
         raise ScaffoldError(f"{folder} already exists: choose another id, or edit that process")

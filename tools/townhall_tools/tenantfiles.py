@@ -25,8 +25,9 @@ from townhall.yamlio import YamlError, load_yaml
 from .onboarding import DISTRICT, DistrictCodes, OnboardingError, find_district_codes, load_district_codes, unfinished
 
 
-def check_files(files: Sequence[Path], library: Library, tenants_dir: Path | None = None,
-                codes: DistrictCodes | None = None) -> tuple[dict, list[str]]:
+def check_files(
+    files: Sequence[Path], library: Library, tenants_dir: Path | None = None, codes: DistrictCodes | None = None
+) -> tuple[dict, list[str]]:
     """Read and check tenant files: ({tenant id: document}, ["file: key.path: reason", ...]).
 
     ``tenants_dir``: the folder of every council's file, for the one-council-one-file check
@@ -42,8 +43,10 @@ def check_files(files: Sequence[Path], library: Library, tenants_dir: Path | Non
             errors.append(str(e))
             continue
         if not TENANT_ID.match(path.stem):
-            errors.append(f"{path}: (file name): {path.stem!r} is not a tenant id; expected: 3 to 40 lower-case "
-                          "letters, digits and hyphens, starting with a letter (e.g. oxford.yaml)")
+            errors.append(
+                f"{path}: (file name): {path.stem!r} is not a tenant id; expected: 3 to 40 lower-case "
+                "letters, digits and hyphens, starting with a letter (e.g. oxford.yaml)"
+            )
             continue
         read[path] = doc
     if read and codes is None:
@@ -78,32 +81,57 @@ def _holders(folder: Path, read: Mapping[Path, Any]) -> dict[str, list[tuple[str
     return holders
 
 
-def repository_problems(doc: Mapping[str, Any], codes: DistrictCodes | None,
-                        holders: Mapping[str, list[tuple[str, Path]]], path: Path) -> list[Problem]:
+def repository_problems(
+    doc: Mapping[str, Any], codes: DistrictCodes | None, holders: Mapping[str, list[tuple[str, Path]]], path: Path
+) -> list[Problem]:
     """What a tenant file needs beyond its schemas: the checks that need the repository."""
     problems = []
     gss = doc.get("gss_code")
     if isinstance(gss, str) and DISTRICT.match(gss) and codes is not None:
         if gss not in codes.names:
-            problems.append(Problem("gss_code", (
-                f"{gss} is not a local authority district in force in {codes.path.name} (ONS codes as of "
-                f"{codes.date}); expected: the council's current district code, as listed there (e.g. E07000178 "
-                "for Oxford). Check it at https://geoportal.statistics.gov.uk; if the council is newer than "
-                "the snapshot, refresh it first (infra/data/README.md)")))
+            problems.append(
+                Problem(
+                    "gss_code",
+                    (
+                        f"{gss} is not a local authority district in force in {codes.path.name} (ONS codes as of "
+                        f"{codes.date}); expected: the council's current district code, as listed there (e.g. E07000178 "
+                        "for Oxford). Check it at https://geoportal.statistics.gov.uk; if the council is newer than "
+                        "the snapshot, refresh it first (infra/data/README.md)"
+                    ),
+                )
+            )
         elif not doc.get("demo"):
             clash = sorted(f"{tid!r} ({p})" for tid, p in holders.get(gss, []) if tid != path.stem)
             if clash:
-                problems.append(Problem("gss_code", (
-                    f"{gss} ({codes.names[gss]}) is already the code of tenant {', '.join(clash)}; expected: "
-                    "one tenant file per council. Edit that file instead, or correct this code")))
+                problems.append(
+                    Problem(
+                        "gss_code",
+                        (
+                            f"{gss} ({codes.names[gss]}) is already the code of tenant {', '.join(clash)}; expected: "
+                            "one tenant file per council. Edit that file instead, or correct this code"
+                        ),
+                    )
+                )
     languages = doc.get("languages")
     if isinstance(languages, list) and "cy" in languages and not doc.get("name_cy"):
-        problems.append(Problem("name_cy", (
-            "missing: the council speaks Welsh (languages include cy), so Welsh replies need its Welsh name; "
-            "expected: the council's name in Welsh (e.g. name_cy: Cyngor Caerdydd)")))
+        problems.append(
+            Problem(
+                "name_cy",
+                (
+                    "missing: the council speaks Welsh (languages include cy), so Welsh replies need its Welsh name; "
+                    "expected: the council's name in Welsh (e.g. name_cy: Cyngor Caerdydd)"
+                ),
+            )
+        )
     if not doc.get("demo"):
         for where in unfinished(doc):
-            problems.append(Problem(where, (
-                "still a placeholder (TODO or example.org) from `townhall tenant new`; expected: the council's "
-                "own value (docs/tenants.md), or switch that process off with `enabled: false`")))
+            problems.append(
+                Problem(
+                    where,
+                    (
+                        "still a placeholder (TODO or example.org) from `townhall tenant new`; expected: the council's "
+                        "own value (docs/tenants.md), or switch that process off with `enabled: false`"
+                    ),
+                )
+            )
     return problems

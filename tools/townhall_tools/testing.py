@@ -1,20 +1,19 @@
 """Helpers for process tests: build a Turn and a handler's Settings without any server.
 
-    from townhall_tools.testing import turn, settings_for
-    reply = handle(turn("contact.open_now", now="2026-12-28T10:00"), settings_for("contact", "oxford"))
+from townhall_tools.testing import turn, settings_for
+reply = handle(turn("contact.open_now", now="2026-12-28T10:00"), settings_for("contact", "oxford"))
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import json
-
 from townhall.contract import Context, Deadline, Settings, Turn
-from .fakes import point_at
 from townhall.library import Library, default_library
 from townhall.secrets import FilesSecrets
 from townhall.sideeffects import FilesSideEffects
@@ -22,8 +21,10 @@ from townhall.tenants import compile_tenant, validate
 from townhall.upstream import Http, Upstream
 from townhall.yamlio import load_yaml
 
+from .fakes import point_at
+
 LONDON = ZoneInfo("Europe/London")
-from .paths import REPO
+from .paths import REPO  # noqa: E402
 
 
 def turn(
@@ -93,8 +94,10 @@ def settings_for(
         raise AssertionError("tenant settings are invalid: " + "; ".join(map(str, problems)))
     compiled = compile_tenant(doc, library, (lambda _: upstream) if upstream is not None else None)
     if language not in compiled.served:
-        raise AssertionError(f"tenant {compiled.id!r} does not offer {language!r} (languages: "
-                             f"{', '.join(compiled.languages)}); its turns in {language!r} get English")
+        raise AssertionError(
+            f"tenant {compiled.id!r} does not offer {language!r} (languages: "
+            f"{', '.join(compiled.languages)}); its turns in {language!r} get English"
+        )
     served = compiled.served[language].get(process)
     if served is None:
         raise AssertionError(f"tenant {compiled.id!r} does not switch on {process!r}")

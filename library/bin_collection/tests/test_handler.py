@@ -14,18 +14,36 @@ from townhall.library import default_library
 from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 
 handle = default_library().processes["bin_collection"].handler
-OXFORD_REACH = ("You can contact Oxford City Council by phone on 01632 960001, by email at "
-                "demo-oxford@example.org or using the online form.")
+OXFORD_REACH = (
+    "You can contact Oxford City Council by phone on 01632 960001, by email at "
+    "demo-oxford@example.org or using the online form."
+)
 
 
 @pytest.fixture
 def ask(served_fakes, tmp_path):
-    def ask(intent: str, parameters=None, *, tenant="oxford", language="en", text="", now="2026-12-01T10:00",
-            contexts=None) -> Reply:
-        settings = settings_for("bin_collection", tenant, language=language, fakes=served_fakes.url,
-                                upstream=sandbox_upstream(tenant, tmp_path))
-        return handle(turn(f"bin_collection.{intent}", parameters, language=language, text=text or intent, now=now,
-                           contexts=contexts), settings)
+    def ask(
+        intent: str, parameters=None, *, tenant="oxford", language="en", text="", now="2026-12-01T10:00", contexts=None
+    ) -> Reply:
+        settings = settings_for(
+            "bin_collection",
+            tenant,
+            language=language,
+            fakes=served_fakes.url,
+            upstream=sandbox_upstream(tenant, tmp_path),
+        )
+        return handle(
+            turn(
+                f"bin_collection.{intent}",
+                parameters,
+                language=language,
+                text=text or intent,
+                now=now,
+                contexts=contexts,
+            ),
+            settings,
+        )
+
     return ask
 
 
@@ -51,8 +69,14 @@ def test_one_property_skips_the_picker_and_answers_per_bin(ask):
         "Your brown garden waste bin goes out today, Tuesday 1 December.",
         "Your green rubbish bin goes out on Tuesday 8 December.",
     )
-    assert active(reply) == {"bin_collection-property": {
-        "address": "1 Demo Lane, Oxford", "postcode": "OX1 2JD", "uprn": "100120000101", "round": "TUE-A"}}
+    assert active(reply) == {
+        "bin_collection-property": {
+            "address": "1 Demo Lane, Oxford",
+            "postcode": "OX1 2JD",
+            "uprn": "100120000101",
+            "round": "TUE-A",
+        }
+    }
     assert [link.title for link in reply.links] == ["Bins and recycling", "Contact form", "Council website"]
 
 
@@ -69,8 +93,13 @@ def test_tomorrow(ask):
 def test_christmas_moves_follow_the_bank_holidays_and_the_councils_exceptions(ask):
     # FRI-B: Fri 1 Jan 2027 would move two days (Mon 28 Dec and Fri 1 Jan are bank holidays); the
     # council moved it to Saturday 2 January instead.
-    reply = ask("next", {"postcode": "OX3 9DU"}, text="Flat 1", now="2026-12-29T09:00",
-                contexts=known("Flat 1, 5 Sample Street, Oxford", "OX3 9DU", "100120000301", "FRI-B"))
+    reply = ask(
+        "next",
+        {"postcode": "OX3 9DU"},
+        text="Flat 1",
+        now="2026-12-29T09:00",
+        contexts=known("Flat 1, 5 Sample Street, Oxford", "OX3 9DU", "100120000301", "FRI-B"),
+    )
     assert reply.text[1:] == (
         "Your green rubbish bin goes out on Saturday 2 January.",
         "Your food waste caddy goes out on Saturday 2 January.",
@@ -88,8 +117,12 @@ def test_a_known_property_is_not_asked_for_again_and_one_bin_can_be_asked_for(as
 
 
 def test_a_bin_the_round_does_not_collect_gets_the_councils_note(ask):
-    reply = ask("next", {"bin": "garden"}, text="when is the brown bin collected",
-                contexts=known("2 Example Road, Oxford", "OX4 1YB", "100120000202", "WED-B"))
+    reply = ask(
+        "next",
+        {"bin": "garden"},
+        text="when is the brown bin collected",
+        contexts=known("2 Example Road, Oxford", "OX4 1YB", "100120000202", "WED-B"),
+    )
     assert reply.text == (
         "For 2 Example Road, Oxford:",
         "There's no collection of your brown garden waste bin booked at the moment.",
@@ -119,8 +152,10 @@ def test_a_postcode_found_in_the_words_when_dialogflow_missed_it(ask):
 @pytest.mark.parametrize("intent", ["next", "postcode"])
 def test_something_that_is_not_a_postcode(ask, intent):
     reply = ask(intent, {"postcode": "OX4"}, text="OX4")
-    assert reply.text == ("That doesn't look like a postcode. It should look like 'OX1 1BX'.",
-                          "What's your postcode? I'll use it to find your address.")
+    assert reply.text == (
+        "That doesn't look like a postcode. It should look like 'OX1 1BX'.",
+        "What's your postcode? I'll use it to find your address.",
+    )
     assert "bin_collection-postcode" in active(reply)
 
 
@@ -134,7 +169,9 @@ def test_the_picker_pages_and_a_choice_is_answered(ask):
     reply = ask("next", {"postcode": "CF24 4HQ"}, tenant="cardiff", text="bin day CF24 4HQ")
     assert reply.text == ("Which address is yours? (showing 1 to 8 of 12)",)
     assert reply.quick_replies == tuple(f"Flat {n}, 20 Heol Enghraifft" for n in range(1, 9)) + (
-        "More addresses", "My address isn't listed")
+        "More addresses",
+        "My address isn't listed",
+    )
     picker = active(reply)["bin_collection-address"]
     assert picker["postcode"] == "CF24 4HQ" and len(picker["choices"]) == 12
     reply = ask("address", text="More addresses", tenant="cardiff", contexts=active(reply))
@@ -156,7 +193,8 @@ def test_more_wraps_round_to_the_first_page(ask):
 def test_an_address_typed_in_part(ask):
     picker = active(ask("next", {"postcode": "CF24 4HQ"}, tenant="cardiff"))
     assert ask("address", text="it's flat 3", tenant="cardiff", contexts=picker).text[0] == (
-        "For Flat 3, 20 Heol Enghraifft, Cardiff:")
+        "For Flat 3, 20 Heol Enghraifft, Cardiff:"
+    )
     unclear = ask("address", text="20 heol enghraifft", tenant="cardiff", contexts=picker)
     assert unclear.text == ("Sorry, I couldn't tell which address you meant. Please choose it from the list.",)
     assert len(unclear.quick_replies) == 9  # 8 that fit, and "not listed"
@@ -167,19 +205,24 @@ def test_an_address_typed_in_part(ask):
 def test_address_not_listed(ask):
     picker = active(ask("next", {"postcode": "OX4 1YB"}))
     reply = ask("address", text="My address isn't listed", contexts=picker)
-    assert reply.text == ("Sorry about that. If the postcode was wrong, type it again; otherwise we can help you "
-                          "ourselves.", OXFORD_REACH)
+    assert reply.text == (
+        "Sorry about that. If the postcode was wrong, type it again; otherwise we can help you ourselves.",
+        OXFORD_REACH,
+    )
     assert set(active(reply)) == {"bin_collection-postcode"}
 
 
-@pytest.mark.parametrize(("text", "address"), [
-    ("the second one", "2 Example Road"),
-    ("2nd", "2 Example Road"),
-    ("last", "8 Example Road"),            # the last one shown
-    ("I'm at number 12", "12 Example Road"),  # not on the first page: typed, it is found all the same
-    ("12", "12 Example Road"),
-    ("no. 14 please", "14 Example Road"),
-])
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("the second one", "2 Example Road"),
+        ("2nd", "2 Example Road"),
+        ("last", "8 Example Road"),  # the last one shown
+        ("I'm at number 12", "12 Example Road"),  # not on the first page: typed, it is found all the same
+        ("12", "12 Example Road"),
+        ("no. 14 please", "14 Example Road"),
+    ],
+)
 def test_the_picker_understands_positions_and_house_numbers(ask, text, address):
     picker = active(ask("next", {"postcode": "OX4 1YB"}))
     reply = ask("address", text=text, contexts=picker)
@@ -195,24 +238,36 @@ def test_positions_count_on_the_page_shown(ask):
 
 
 def test_positions_count_in_a_narrowed_list(ask):
-    unclear = ask("address", text="20 heol enghraifft", tenant="cardiff",
-                  contexts=active(ask("next", {"postcode": "CF24 4HQ"}, tenant="cardiff")))
+    unclear = ask(
+        "address",
+        text="20 heol enghraifft",
+        tenant="cardiff",
+        contexts=active(ask("next", {"postcode": "CF24 4HQ"}, tenant="cardiff")),
+    )
     assert active(unclear)["bin_collection-address"]["shown"] == list(range(8))
     reply = ask("address", text="the third one", tenant="cardiff", contexts=active(unclear))
     assert reply.text[0] == "For Flat 3, 20 Heol Enghraifft, Cardiff:"
 
 
-@pytest.mark.parametrize(("text", "language"), [
-    ("my address isn't there", "en"), ("none of these", "en"), ("I can't see mine", "en"),
-    ("dim un o'r rhain", "cy"), ("dyw fy nghyfeiriad i ddim yna", "cy"),
-])
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("my address isn't there", "en"),
+        ("none of these", "en"),
+        ("I can't see mine", "en"),
+        ("dim un o'r rhain", "cy"),
+        ("dyw fy nghyfeiriad i ddim yna", "cy"),
+    ],
+)
 def test_the_picker_understands_an_address_not_listed(ask, text, language):
     picker = active(ask("next", {"postcode": "CF24 4HQ"}, tenant="cardiff", language=language))
     reply = ask("address", text=text, tenant="cardiff", language=language, contexts=picker)
-    assert reply.text[0] == ("Sorry about that. If the postcode was wrong, type it again; otherwise we can help you "
-                             "ourselves." if language == "en" else
-                             "Mae'n ddrwg gen i am hynny. Os oedd y cod post yn anghywir, teipiwch ef eto; fel arall, "
-                             "gallwn ni eich helpu ein hunain.")
+    assert reply.text[0] == (
+        "Sorry about that. If the postcode was wrong, type it again; otherwise we can help you ourselves."
+        if language == "en"
+        else "Mae'n ddrwg gen i am hynny. Os oedd y cod post yn anghywir, teipiwch ef eto; fel arall, "
+        "gallwn ni eich helpu ein hunain."
+    )
     assert set(active(reply)) == {"bin_collection-postcode"}
 
 
@@ -241,11 +296,16 @@ def test_the_picker_gone_starts_again(ask):
 
 
 def test_welsh_dates_and_mutated_bin_names(ask):
-    reply = ask("next", {"postcode": "CF10 1EP"}, tenant="cardiff", language="cy",
-                text="pryd mae fy min du yn cael ei gasglu")
-    assert reply.text == ("Ar gyfer 1 Demo Street, Cardiff:", "Diwrnod casglu nesaf eich bin du yw Dydd Mawrth 8 Rhagfyr.")
-    reply = ask("next", {"postcode": "CF10 1EP"}, tenant="cardiff", language="cy", text="diwrnod bin",
-                now="2026-11-30T12:00")
+    reply = ask(
+        "next", {"postcode": "CF10 1EP"}, tenant="cardiff", language="cy", text="pryd mae fy min du yn cael ei gasglu"
+    )
+    assert reply.text == (
+        "Ar gyfer 1 Demo Street, Cardiff:",
+        "Diwrnod casglu nesaf eich bin du yw Dydd Mawrth 8 Rhagfyr.",
+    )
+    reply = ask(
+        "next", {"postcode": "CF10 1EP"}, tenant="cardiff", language="cy", text="diwrnod bin", now="2026-11-30T12:00"
+    )
     assert reply.text[1:] == (
         "Diwrnod casglu nesaf eich bagiau ailgylchu gwyrdd yw yfory, Dydd Mawrth 1 Rhagfyr.",
         "Diwrnod casglu nesaf eich cadi gwastraff bwyd yw yfory, Dydd Mawrth 1 Rhagfyr.",
@@ -262,8 +322,10 @@ def test_plural_bin_names_go_out(ask):
 
 def test_the_address_service_failing_keeps_the_postcode_step(ask):
     reply = ask("next", {"postcode": "ZZ5 0AA"})
-    assert reply.text == ("Sorry, I can't look up addresses at the moment. Please try again in a few minutes.",
-                          OXFORD_REACH)
+    assert reply.text == (
+        "Sorry, I can't look up addresses at the moment. Please try again in a few minutes.",
+        OXFORD_REACH,
+    )
     assert set(active(reply)) == {"bin_collection-postcode"}
 
 
@@ -276,8 +338,9 @@ def test_the_feed_failing_keeps_the_property(ask, postcode):
 
 
 def test_the_feed_too_slow_for_the_turn(served_fakes, tmp_path):
-    settings = settings_for("bin_collection", "cardiff", fakes=served_fakes.url,
-                            upstream=sandbox_upstream("cardiff", tmp_path))
+    settings = settings_for(
+        "bin_collection", "cardiff", fakes=served_fakes.url, upstream=sandbox_upstream("cardiff", tmp_path)
+    )
     reply = handle(turn("bin_collection.next", {"postcode": "ZZ1 9AA"}, seconds_left=0.6), settings)
     assert reply.text[0] == "Sorry, I can't get the collection days at the moment. Please try again in a few minutes."
 
@@ -289,7 +352,10 @@ def test_fixed_rounds_by_postcode_alone():
     del settings["addresses"]
     settings["source"]["assign"] = {"postcodes": {"OX4": "WED-A"}}
     reply = handle(turn("bin_collection.next", {"postcode": "OX4 2AB"}), settings_for("bin_collection", doc))
-    assert reply.text == ("For OX4 2AB:", "Your blue recycling bin goes out tomorrow, Wednesday 2 December.",
-                          "Your food waste caddy goes out tomorrow, Wednesday 2 December.",
-                          "Your brown garden waste bin goes out tomorrow, Wednesday 2 December.",
-                          "Your green rubbish bin goes out on Wednesday 9 December.")
+    assert reply.text == (
+        "For OX4 2AB:",
+        "Your blue recycling bin goes out tomorrow, Wednesday 2 December.",
+        "Your food waste caddy goes out tomorrow, Wednesday 2 December.",
+        "Your brown garden waste bin goes out tomorrow, Wednesday 2 December.",
+        "Your green rubbish bin goes out on Wednesday 9 December.",
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import importlib
 import re
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -64,6 +64,7 @@ def module(name: str):
 
 
 # -- open now / closed now ---------------------------------------------------------------------
+
 
 def test_open_on_a_weekday_inside_hours():
     assert ask("open_now", "2026-12-01T10:00").text == ("Yes, we're open now, until 5pm.",)
@@ -123,6 +124,7 @@ def test_bank_holiday_before_the_weekend_skips_to_the_next_working_day():
 
 
 # -- bank holidays and closures -------------------------------------------------------------------
+
 
 def test_christmas_day_is_closed_with_its_name_and_the_next_opening():
     reply = ask("open_now", "2026-12-25T10:00")
@@ -265,6 +267,7 @@ def test_always_closed_says_closed_without_a_next_opening():
 
 # -- the clock ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("value", "english", "welsh"),
     [
@@ -286,14 +289,15 @@ def test_clock(value, english, welsh):
 
 # -- summer time ----------------------------------------------------------------------------------
 
+
 def test_summer_day_uses_london_wall_clock():
     assert ask("open_now", "2026-07-15T16:59").text == ("Yes, we're open now, until 5pm.",)
     assert ask("open_now", "2026-07-15T08:59").text == ("No, we're closed at the moment.", "We next open today at 9am.")
 
 
 def test_same_utc_instant_is_open_in_summer_and_closed_in_winter():
-    summer = datetime(2026, 7, 15, 8, 30, tzinfo=timezone.utc).astimezone(LONDON)  # 9:30 BST
-    winter = datetime(2026, 12, 16, 8, 30, tzinfo=timezone.utc).astimezone(LONDON)  # 8:30 GMT
+    summer = datetime(2026, 7, 15, 8, 30, tzinfo=UTC).astimezone(LONDON)  # 9:30 BST
+    winter = datetime(2026, 12, 16, 8, 30, tzinfo=UTC).astimezone(LONDON)  # 8:30 GMT
     assert ask("open_now", summer).text == ("Yes, we're open now, until 5pm.",)
     assert ask("open_now", winter).text == ("No, we're closed at the moment.", "We next open today at 9am.")
 
@@ -306,12 +310,13 @@ def test_next_opening_across_the_clock_change_is_in_summer_time():
     opens = timetable.next_open(friday)
     assert opens == datetime(2026, 3, 30, 9, 0, tzinfo=LONDON)
     assert opens.utcoffset() == timedelta(hours=1)
-    assert opens.astimezone(timezone.utc) == datetime(2026, 3, 30, 8, 0, tzinfo=timezone.utc)
+    assert opens.astimezone(UTC) == datetime(2026, 3, 30, 8, 0, tzinfo=UTC)
     winter = timetable.next_open(datetime(2026, 12, 4, 18, 0, tzinfo=LONDON))
     assert winter.utcoffset() == timedelta(0)
 
 
 # -- details ----------------------------------------------------------------------------------------
+
 
 def test_details_while_chat_is_staffed_offer_the_chat_first():
     reply = ask("details", "2026-12-01T10:00")
@@ -343,7 +348,10 @@ def test_details_when_closed_say_when_we_next_open():
 def test_no_chat_on_a_bank_holiday_inside_chat_hours():
     reply = ask("details", "2026-12-25T11:00")
     assert OXFORD_CHAT not in reply.links
-    assert reply.text[2:] == ("We're closed today (Christmas Day).", "We're closed at the moment. We next open on Monday 4 January at 9am.")
+    assert reply.text[2:] == (
+        "We're closed today (Christmas Day).",
+        "We're closed at the moment. We next open on Monday 4 January at 9am.",
+    )
 
 
 def test_chat_is_offered_at_one_minute_to_four():
@@ -351,6 +359,7 @@ def test_chat_is_offered_at_one_minute_to_four():
 
 
 # -- handing over to a person ------------------------------------------------------------------------
+
 
 def test_human_while_chat_is_staffed_offers_the_chat():
     reply = ask("human", "2026-12-01T10:00")
@@ -402,6 +411,7 @@ def test_human_when_closed_and_only_a_phone_does_not_offer_writing():
 
 
 # -- Welsh ---------------------------------------------------------------------------------------------
+
 
 def test_welsh_open_now_uses_welsh_times():
     assert ask("open_now", "2026-12-01T10:00", "cardiff", "cy").text == ("Ydyn, rydyn ni ar agor nawr, tan 5yh.",)
@@ -504,6 +514,7 @@ def test_english_turn_for_a_welsh_council_stays_english():
 
 # -- every action, every tenant, every language: a well-formed reply ------------------------------------
 
+
 @pytest.mark.parametrize("action", ["details", "opening_hours", "open_now", "human"])
 @pytest.mark.parametrize(("tenant", "language"), [("oxford", "en"), ("cardiff", "en"), ("cardiff", "cy")])
 @pytest.mark.parametrize("now", ["2026-12-01T10:00", "2026-12-05T10:30", "2026-12-25T10:00", "2026-07-15T23:30"])
@@ -520,8 +531,14 @@ def test_human_when_open_without_a_phone_offers_writing_not_a_closed_message():
 
     settings = settings_for("contact", "cardiff")
     council = settings.council
-    no_phone = council.__class__(**{**council.__dict__, "contact": council.contact.__class__(
-        email="demo-cardiff@example.org", web_form="https://example.org/demo/cardiff/contact")})
+    no_phone = council.__class__(
+        **{
+            **council.__dict__,
+            "contact": council.contact.__class__(
+                email="demo-cardiff@example.org", web_form="https://example.org/demo/cardiff/contact"
+            ),
+        }
+    )
     handle = default_library().processes["contact"].handler
     reply = handle(turn("contact.human", now="2026-12-01T10:00"), Settings(no_phone, settings.process, settings.texts))
     assert "Our advisers aren't available right now." not in reply.text
@@ -530,6 +547,7 @@ def test_human_when_open_without_a_phone_offers_writing_not_a_closed_message():
 
 
 # -- the manifest's cache: {by: minute} -------------------------------------------------------
+
 
 @pytest.mark.parametrize("tenant,language", [("oxford", "en"), ("cardiff", "en"), ("cardiff", "cy")])
 def test_a_reply_is_the_same_throughout_its_minute(tenant, language):
@@ -543,8 +561,10 @@ def test_a_reply_is_the_same_throughout_its_minute(tenant, language):
     for now in minutes:
         for action in module("handler").ACTIONS:
             first = handle(turn(f"contact.{action}", now=now, language=language), settings)
-            last = handle(turn(f"contact.{action}", now=now + timedelta(seconds=59, microseconds=999999),
-                               language=language), settings)
+            last = handle(
+                turn(f"contact.{action}", now=now + timedelta(seconds=59, microseconds=999999), language=language),
+                settings,
+            )
             assert first == last, (action, now)
 
 

@@ -27,6 +27,7 @@ def at(text: str) -> datetime:
 
 # -- parse_spans --------------------------------------------------------------------------------
 
+
 def test_parse_one_range(hours):
     assert hours.parse_spans("09:00-17:00") == (hours.Span(time(9), time(17)),)
 
@@ -90,8 +91,9 @@ def test_open_now_has_no_next_open(hours):
 
 def test_next_open_is_none_when_always_closed(hours):
     assert hours.Hours({}, None, {}).next_open(at("2026-12-07T10:00")) is None
-    assert hours.Hours({day: "closed" for day in hours.WEEKDAYS}, None, {}).status(at("2026-12-07T10:00")) == \
-        hours.Status(False, None, None, None)
+    assert hours.Hours({day: "closed" for day in hours.WEEKDAYS}, None, {}).status(
+        at("2026-12-07T10:00")
+    ) == hours.Status(False, None, None, None)
 
 
 def test_next_open_is_none_beyond_the_look_ahead(hours):
@@ -136,6 +138,7 @@ def test_closure_reasons_from_settings_in_the_language_else_english(hours):
 
 # -- upcoming closures -----------------------------------------------------------------------------
 
+
 def test_upcoming_closures_cover_today_and_the_next_fourteen_days(hours):
     weekdays = {day: "09:00-17:00" for day in hours.WEEKDAYS[:5]}
     timetable = hours.Hours(weekdays, "england-and-wales", {date(2026, 12, 14): "training day"})
@@ -154,6 +157,7 @@ def test_upcoming_closures_skip_days_already_closed(hours):
 
 
 # -- bank holidays snapshot ------------------------------------------------------------------------
+
 
 def test_scotland_includes_st_andrews_day(hours):
     scotland = hours.bank_holidays("scotland")

@@ -6,8 +6,8 @@ import pytest
 
 from townhall.library import default_library
 from townhall.tenants import Problem, validate
-from townhall_tools.testing import tenant_doc
 from townhall.yamlio import load_yaml
+from townhall_tools.testing import tenant_doc
 
 P = "processes.council_tax."
 
@@ -81,8 +81,12 @@ def test_welsh_texts_for_a_welsh_council():
     del s["precepts"]["note"]["cy"]
     del s["moving_home"]["note"]["cy"]
     del s["payments"]["description"]["cy"]
-    assert welsh_missing(validated(doc)) == [P + "discounts[1].who", P + "moving_home.note",
-                                             P + "payments.description", P + "precepts.note"]
+    assert welsh_missing(validated(doc)) == [
+        P + "discounts[1].who",
+        P + "moving_home.note",
+        P + "payments.description",
+        P + "precepts.note",
+    ]
 
 
 def test_discount_ids_are_unique_and_titles_short():
@@ -96,12 +100,15 @@ def test_discount_ids_are_unique_and_titles_short():
     ]
 
 
-@pytest.mark.parametrize(("pattern", "example", "path", "reason"), [
-    ("^([0-9]{8}$", "12345678", "pattern", "not a regular expression"),
-    ("^[0-9]*$", "12345678", "pattern", "matches an empty account number"),
-    ("^[0-9]{8}$", "1234567", "example", "'1234567' does not match the pattern"),
-    ("^.{3,}$", "a|b", "example", "an account number GOV.UK Pay would refuse as a reference"),
-])
+@pytest.mark.parametrize(
+    ("pattern", "example", "path", "reason"),
+    [
+        ("^([0-9]{8}$", "12345678", "pattern", "not a regular expression"),
+        ("^[0-9]*$", "12345678", "pattern", "matches an empty account number"),
+        ("^[0-9]{8}$", "1234567", "example", "'1234567' does not match the pattern"),
+        ("^.{3,}$", "a|b", "example", "an account number GOV.UK Pay would refuse as a reference"),
+    ],
+)
 def test_the_account_number_format(pattern, example, path, reason):
     doc = tenant_doc("oxford")
     doc["processes"]["council_tax"]["payments"]["account_reference"] = {"pattern": pattern, "example": example}
@@ -112,7 +119,7 @@ def test_the_account_number_format(pattern, example, path, reason):
 def test_a_description_gov_uk_pay_would_refuse():
     doc = tenant_doc("oxford")
     doc["processes"]["council_tax"]["payments"]["description"]["en"] = "Council tax <demo>"
-    assert validated(doc) == [Problem(P + "payments.description.en", "GOV.UK Pay refuses < > \" \\ and |; remove them")]
+    assert validated(doc) == [Problem(P + "payments.description.en", 'GOV.UK Pay refuses < > " \\ and |; remove them')]
 
 
 def test_gov_uk_pay_needs_all_its_settings_and_is_optional():

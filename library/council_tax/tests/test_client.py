@@ -27,9 +27,14 @@ def client(ct, pay):
 
 
 def body(ct, **changes):
-    values = dict(amount=12050, reference=str(next(_references)), description="Council tax payment",
-                  return_url="https://example.org/demo/paid?chat_payment=abc", language="en",
-                  metadata={"chat_payment": "abc"})
+    values = dict(
+        amount=12050,
+        reference=str(next(_references)),
+        description="Council tax payment",
+        return_url="https://example.org/demo/paid?chat_payment=abc",
+        language="en",
+        metadata={"chat_payment": "abc"},
+    )
     values.update(changes)
     return ct.client.payment_body(**values)
 
@@ -42,8 +47,11 @@ def raw(pay, data, *, key=KEY, headers=None, path="/v1/payments"):
 
 
 def received(pay, reference):
-    return [r for r in requests.get(f"{pay}/_fake/requests", timeout=5).json()
-            if isinstance(r["body"], dict) and r["body"].get("reference") == reference]
+    return [
+        r
+        for r in requests.get(f"{pay}/_fake/requests", timeout=5).json()
+        if isinstance(r["body"], dict) and r["body"].get("reference") == reference
+    ]
 
 
 def test_create_a_payment(ct, client, pay):
@@ -64,7 +72,8 @@ def test_the_201_answer_has_the_documented_shape(ct, pay):
     assert r.status_code == 201 and r.headers["Location"].endswith("/v1/payments/" + r.json()["payment_id"])
     data = r.json()
     assert {k: data[k] for k in ("amount", "description", "reference", "language", "return_url", "metadata")} == {
-        k: sent[k] for k in ("amount", "description", "reference", "language", "return_url", "metadata")}
+        k: sent[k] for k in ("amount", "description", "reference", "language", "return_url", "metadata")
+    }
     assert data["state"] == {"status": "created", "finished": False}
     assert set(data["_links"]) == {"self", "next_url", "next_url_post", "events", "refunds", "cancel"}
     assert data["authorisation_mode"] == "web" and data["refund_summary"]["status"] == "pending"
@@ -93,25 +102,28 @@ def test_a_wrong_key_is_401_with_no_body(ct, pay):
     assert requests.get(f"{pay}/v1/payments/abc", timeout=5).status_code == 401
 
 
-@pytest.mark.parametrize(("change", "status", "code", "field"), [
-    (lambda b: b.pop("amount"), 400, "P0101", "amount"),
-    (lambda b: b.pop("return_url"), 400, "P0101", "return_url"),
-    (lambda b: b.update(amount=29), 422, "P0102", "amount"),
-    (lambda b: b.update(amount=10_000_001), 422, "P0102", "amount"),
-    (lambda b: b.update(amount=120.5), 422, "P0102", "amount"),
-    (lambda b: b.update(reference="x" * 256), 422, "P0102", "reference"),
-    (lambda b: b.update(reference="see https://example.org"), 422, "P0102", "reference"),
-    (lambda b: b.update(description="d" * 256), 422, "P0102", "description"),
-    (lambda b: b.update(return_url="https://example.org/" + "x" * 2000), 422, "P0102", "return_url"),
-    (lambda b: b.update(return_url="not a url"), 422, "P0102", "return_url"),
-    (lambda b: b.update(language="fr"), 422, "P0102", "language"),
-    (lambda b: b.update(metadata={}), 422, "P0102", "metadata"),
-    (lambda b: b.update(metadata={"k" * 31: "v"}), 422, "P0102", "metadata"),
-    (lambda b: b.update(return_url="http://example.org/paid"), 400, "P0920", None),
-    (lambda b: b.update(description="a <b>"), 400, "P0920", None),
-    (lambda b: b.update(reference='12"34'), 400, "P0920", None),
-    (lambda b: b.update(description="pipe | here"), 400, "P0920", None),
-])
+@pytest.mark.parametrize(
+    ("change", "status", "code", "field"),
+    [
+        (lambda b: b.pop("amount"), 400, "P0101", "amount"),
+        (lambda b: b.pop("return_url"), 400, "P0101", "return_url"),
+        (lambda b: b.update(amount=29), 422, "P0102", "amount"),
+        (lambda b: b.update(amount=10_000_001), 422, "P0102", "amount"),
+        (lambda b: b.update(amount=120.5), 422, "P0102", "amount"),
+        (lambda b: b.update(reference="x" * 256), 422, "P0102", "reference"),
+        (lambda b: b.update(reference="see https://example.org"), 422, "P0102", "reference"),
+        (lambda b: b.update(description="d" * 256), 422, "P0102", "description"),
+        (lambda b: b.update(return_url="https://example.org/" + "x" * 2000), 422, "P0102", "return_url"),
+        (lambda b: b.update(return_url="not a url"), 422, "P0102", "return_url"),
+        (lambda b: b.update(language="fr"), 422, "P0102", "language"),
+        (lambda b: b.update(metadata={}), 422, "P0102", "metadata"),
+        (lambda b: b.update(metadata={"k" * 31: "v"}), 422, "P0102", "metadata"),
+        (lambda b: b.update(return_url="http://example.org/paid"), 400, "P0920", None),
+        (lambda b: b.update(description="a <b>"), 400, "P0920", None),
+        (lambda b: b.update(reference='12"34'), 400, "P0920", None),
+        (lambda b: b.update(description="pipe | here"), 400, "P0920", None),
+    ],
+)
 def test_invalid_bodies_get_the_documented_errors(ct, pay, change, status, code, field):
     sent = body(ct)
     change(sent)
@@ -129,7 +141,9 @@ def test_the_firewall_and_bad_json(pay, ct):
     assert (r.status_code, r.json()["code"]) == (400, "P0197")
 
 
-@pytest.mark.parametrize(("amount", "status", "code"), [(99999, 500, "P0198"), (99998, 503, "P0999"), (99997, 429, "P0900")])
+@pytest.mark.parametrize(
+    ("amount", "status", "code"), [(99999, 500, "P0198"), (99998, 503, "P0999"), (99997, 429, "P0900")]
+)
 def test_magic_amounts_fail_as_pay_does(ct, client, amount, status, code):
     with pytest.raises(UpstreamError) as e:
         client.create(body(ct, amount=amount), idempotency_key=f"magic-{amount}", deadline=Deadline.after(3))
@@ -153,15 +167,21 @@ def test_a_slow_pay_is_cut_off_inside_the_deadline(ct, client):
 def test_status_through_the_payment_journey(ct, client, pay):
     paid = client.create(body(ct), idempotency_key="journey-paid", deadline=Deadline.after(3))
     token = paid.next_url.rsplit("/", 1)[1]
-    back = requests.post(f"{pay}/secure", data={"chargeTokenId": token, "decision": "pay"}, allow_redirects=False, timeout=5)
+    back = requests.post(
+        f"{pay}/secure", data={"chargeTokenId": token, "decision": "pay"}, allow_redirects=False, timeout=5
+    )
     assert back.status_code == 303 and back.headers["Location"].startswith("https://example.org/demo/paid")
     now = client.get(paid.payment_id, deadline=Deadline.after(3))
     assert (now.status, now.finished, now.next_url) == ("success", True, None)
     assert requests.get(paid.next_url, timeout=5).status_code == 404  # a used link
 
     cancelled = client.create(body(ct), idempotency_key="journey-cancel", deadline=Deadline.after(3))
-    requests.post(f"{pay}/secure", data={"chargeTokenId": cancelled.next_url.rsplit("/", 1)[1], "decision": "cancel"},
-                  allow_redirects=False, timeout=5)
+    requests.post(
+        f"{pay}/secure",
+        data={"chargeTokenId": cancelled.next_url.rsplit("/", 1)[1], "decision": "cancel"},
+        allow_redirects=False,
+        timeout=5,
+    )
     assert client.get(cancelled.payment_id, deadline=Deadline.after(3)).code == "P0030"
 
     expired = client.create(body(ct), idempotency_key="journey-expire", deadline=Deadline.after(3))
@@ -181,14 +201,24 @@ def test_cancel_and_unknown_payments(ct, client, pay):
     assert e.value.status == 404 and ct.client.error_code(e.value) == "P0200"
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"amount": 29}, "amount"), ({"amount": 10_000_001}, "amount"), ({"amount": 100.0}, "amount"),
-    ({"amount": True}, "amount"), ({"reference": ""}, "reference"), ({"reference": "r" * 256}, "reference"),
-    ({"reference": "www.example.org"}, "reference"), ({"reference": "a|b"}, "reference"),
-    ({"description": "d" * 256}, "description"), ({"return_url": "http://example.org/"}, "return_url"),
-    ({"language": "de"}, "language"), ({"metadata": {f"k{i}": "v" for i in range(16)}}, "metadata"),
-    ({"metadata": {"k": "v" * 101}}, "metadata"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"amount": 29}, "amount"),
+        ({"amount": 10_000_001}, "amount"),
+        ({"amount": 100.0}, "amount"),
+        ({"amount": True}, "amount"),
+        ({"reference": ""}, "reference"),
+        ({"reference": "r" * 256}, "reference"),
+        ({"reference": "www.example.org"}, "reference"),
+        ({"reference": "a|b"}, "reference"),
+        ({"description": "d" * 256}, "description"),
+        ({"return_url": "http://example.org/"}, "return_url"),
+        ({"language": "de"}, "language"),
+        ({"metadata": {f"k{i}": "v" for i in range(16)}}, "metadata"),
+        ({"metadata": {"k": "v" * 101}}, "metadata"),
+    ],
+)
 def test_the_client_refuses_to_send_what_pay_would_refuse(ct, change, field):
     with pytest.raises(ValueError, match=field):
         body(ct, **change)

@@ -26,11 +26,24 @@ def checked(reply: Reply) -> Reply:
     return reply
 
 
-def ask(intent, parameters=None, *, text="", tenant="oxford", language="en", override=None, contexts=None,
-        settings=None, **kw) -> Reply:
+def ask(
+    intent,
+    parameters=None,
+    *,
+    text="",
+    tenant="oxford",
+    language="en",
+    override=None,
+    contexts=None,
+    settings=None,
+    **kw,
+) -> Reply:
     settings = settings or settings_for("council_tax", tenant, language=language, override=override)
-    return checked(handle(turn(f"council_tax.{intent}", parameters, text=text, language=language,
-                               contexts=contexts, **kw), settings))
+    return checked(
+        handle(
+            turn(f"council_tax.{intent}", parameters, text=text, language=language, contexts=contexts, **kw), settings
+        )
+    )
 
 
 def settings_of(tenant):
@@ -38,6 +51,7 @@ def settings_of(tenant):
 
 
 # -- overview and charges ---------------------------------------------------------------------------
+
 
 def test_overview_offers_the_four_things(ct):
     reply = ask("overview")
@@ -47,8 +61,10 @@ def test_overview_offers_the_four_things(ct):
 
 def test_a_bands_charge_with_its_instalments():
     reply = ask("charges", {"band": "D"})
-    assert reply.text[:2] == ("Band D is £2,450.00 a year for 2026/27.",
-                              "It's usually paid in 10 monthly instalments of £245.00.")
+    assert reply.text[:2] == (
+        "Band D is £2,450.00 a year for 2026/27.",
+        "It's usually paid in 10 monthly instalments of £245.00.",
+    )
     assert "parish council" in reply.text[2] and reply.text[3] == "Discounts and reductions can lower your bill."
     assert reply.quick_replies == ("Discounts and reductions", "Pay council tax")
     assert Link("Council tax charges", "https://example.org/demo/oxford/council-tax/charges") in reply.links
@@ -56,15 +72,24 @@ def test_a_bands_charge_with_its_instalments():
 
 def test_uneven_instalments_put_the_odd_pence_first():
     assert ask("charges", {"band": "A"}).text[1] == (
-        "It's usually paid in 10 monthly instalments: £163.37 first, then 9 of £163.33.")
+        "It's usually paid in 10 monthly instalments: £163.37 first, then 9 of £163.33."
+    )
     assert ask("charges", {"band": "A"}, tenant="cardiff", language="cy").text[1] == (
-        "Fel arfer, caiff ei thalu mewn 12 rhandaliad misol: £116.74 yn gyntaf, yna 11 rhandaliad o £116.66.")
+        "Fel arfer, caiff ei thalu mewn 12 rhandaliad misol: £116.74 yn gyntaf, yna 11 rhandaliad o £116.66."
+    )
 
 
-@pytest.mark.parametrize(("parameters", "text"), [
-    ({"band": "d"}, ""), ({"band": "band d"}, ""), ({}, "how much is band d"), ({}, "wats a d band cost"),
-    ({}, "council tax for Band-D please"), ({}, "how much is a band d property"),
-])
+@pytest.mark.parametrize(
+    ("parameters", "text"),
+    [
+        ({"band": "d"}, ""),
+        ({"band": "band d"}, ""),
+        ({}, "how much is band d"),
+        ({}, "wats a d band cost"),
+        ({}, "council tax for Band-D please"),
+        ({}, "how much is a band d property"),
+    ],
+)
 def test_the_band_from_the_parameter_or_the_words(parameters, text):
     assert ask("charges", parameters, text=text).text[0].startswith("Band D is £2,450.00")
 
@@ -76,8 +101,10 @@ def test_words_that_only_look_like_a_band():
 
 def test_welsh_band_answer_and_mutated_band():
     reply = ask("charges", text="dwi ym mand D faint dwi'n talu", tenant="cardiff", language="cy")
-    assert reply.text[:2] == ("Mae Band D yn costio £2,100.00 y flwyddyn ar gyfer 2026/27.",
-                              "Fel arfer, caiff ei thalu mewn 12 rhandaliad misol o £175.00.")
+    assert reply.text[:2] == (
+        "Mae Band D yn costio £2,100.00 y flwyddyn ar gyfer 2026/27.",
+        "Fel arfer, caiff ei thalu mewn 12 rhandaliad misol o £175.00.",
+    )
     assert "cyngor cymuned" in reply.text[2]
 
 
@@ -92,8 +119,16 @@ def test_no_band_lists_every_charge_and_asks_which():
     reply = ask("charges", text="how much council tax will i pay", tenant="cardiff")
     assert reply.text[0].splitlines() == [
         "How much you pay depends on your home's band. The charges for 2026/27 are:",
-        "Band A: £1,400.00", "Band B: £1,633.33", "Band C: £1,866.67", "Band D: £2,100.00", "Band E: £2,566.67",
-        "Band F: £3,033.33", "Band G: £3,500.00", "Band H: £4,200.00", "Band I: £4,900.00"]
+        "Band A: £1,400.00",
+        "Band B: £1,633.33",
+        "Band C: £1,866.67",
+        "Band D: £2,100.00",
+        "Band E: £2,566.67",
+        "Band F: £3,033.33",
+        "Band G: £3,500.00",
+        "Band H: £4,200.00",
+        "Band I: £4,900.00",
+    ]
     assert reply.text[-1] == "Which band is your home in? It's on your council tax bill."
     assert reply.quick_replies == tuple(f"Band {b}" for b in "ABCDEFGHI")
     assert reply.links[0] == Link("Check your council tax band", "https://www.gov.uk/council-tax-bands")
@@ -105,40 +140,54 @@ def test_charges_without_the_optional_settings():
         del s[key]
     s["bands"] = {band: 1000.05 + i for i, band in enumerate("ABCDEFGH")}  # numbers work too
     reply = ask("charges", {"band": "B"}, override=s)
-    assert reply.text == ("Band B is £1,001.05 a year for 2026/27.",
-                          "It's usually paid in 10 monthly instalments: £100.15 first, then 9 of £100.10.",
-                          "Discounts and reductions can lower your bill.")
+    assert reply.text == (
+        "Band B is £1,001.05 a year for 2026/27.",
+        "It's usually paid in 10 monthly instalments: £100.15 first, then 9 of £100.10.",
+        "Discounts and reductions can lower your bill.",
+    )
     assert reply.links == ()
     assert ask("charges", override=s).links == ()
 
 
 # -- discounts --------------------------------------------------------------------------------------
 
+
 def test_a_discount_by_its_entity_value():
     reply = ask("discounts", {"discount": "students"})
     assert reply.text[0].startswith("Homes where everyone is a full-time student don't pay council tax.")
     assert reply.text[1].startswith("Who can get it: Full-time students")
-    assert reply.links == (Link("Students: find out more and apply", "https://example.org/demo/oxford/council-tax/students"),)
+    assert reply.links == (
+        Link("Students: find out more and apply", "https://example.org/demo/oxford/council-tax/students"),
+    )
     assert reply.quick_replies == ("Other discounts", "Pay council tax")
 
 
-@pytest.mark.parametrize(("text", "language", "starts"), [
-    ("i live alone do i get money off", "en", "If you're the only adult"),
-    ("Council Tax Reduction Scheme", "en", "If you're on a low income"),
-    ("im on universal credit", "en", "If you're on a low income"),
-    ("dwi'n fyfyriwr oes rhaid i mi dalu", "cy", "Does dim rhaid talu'r dreth gyngor"),
-    ("Gofalwyr", "cy", "Caiff rhai gofalwyr eu diystyru"),
-])
+@pytest.mark.parametrize(
+    ("text", "language", "starts"),
+    [
+        ("i live alone do i get money off", "en", "If you're the only adult"),
+        ("Council Tax Reduction Scheme", "en", "If you're on a low income"),
+        ("im on universal credit", "en", "If you're on a low income"),
+        ("dwi'n fyfyriwr oes rhaid i mi dalu", "cy", "Does dim rhaid talu'r dreth gyngor"),
+        ("Gofalwyr", "cy", "Caiff rhai gofalwyr eu diystyru"),
+    ],
+)
 def test_a_discount_from_the_residents_words(text, language, starts):
     assert ask("discounts", text=text, tenant="cardiff", language=language).text[0].startswith(starts)
 
 
 def test_discounts_list_their_titles():
     reply = ask("discounts", text="council tax discounts")
-    assert reply.text == ("These discounts and reductions can lower your council tax bill. Which one would you "
-                          "like to know about?",)
-    assert reply.quick_replies == ("Single person discount", "Students", "Disabled band reduction",
-                                   "Council tax reduction", "Empty homes")
+    assert reply.text == (
+        "These discounts and reductions can lower your council tax bill. Which one would you like to know about?",
+    )
+    assert reply.quick_replies == (
+        "Single person discount",
+        "Students",
+        "Disabled band reduction",
+        "Council tax reduction",
+        "Empty homes",
+    )
 
 
 def test_a_discount_the_council_has_not_listed():
@@ -149,13 +198,24 @@ def test_a_discount_the_council_has_not_listed():
 
 def test_a_councils_own_discount_found_by_its_keywords():
     s = settings_of("oxford")
-    s["discounts"].append({"id": "care-leavers", "title": {"en": "Care leavers"}, "summary": {"en": "Care leavers pay nothing until they are 25."},
-                           "who": {"en": "Young people who were in our care."}, "link": "https://example.org/demo/care-leavers",
-                           "keywords": {"en": ["left care", "leaving care"]}})
-    assert ask("discounts", text="i left care last year", override=s).text[0] == "Care leavers pay nothing until they are 25."
+    s["discounts"].append(
+        {
+            "id": "care-leavers",
+            "title": {"en": "Care leavers"},
+            "summary": {"en": "Care leavers pay nothing until they are 25."},
+            "who": {"en": "Young people who were in our care."},
+            "link": "https://example.org/demo/care-leavers",
+            "keywords": {"en": ["left care", "leaving care"]},
+        }
+    )
+    assert (
+        ask("discounts", text="i left care last year", override=s).text[0]
+        == "Care leavers pay nothing until they are 25."
+    )
 
 
 # -- moving home ------------------------------------------------------------------------------------
+
 
 def test_moving_asks_which_way_then_answers_with_the_form():
     reply = ask("moving", text="im moving house")
@@ -170,20 +230,29 @@ def test_moving_links_per_direction_in_welsh():
     into = ask("moving", text="dwi wedi symud i mewn", tenant="cardiff", language="cy")
     assert into.text[0].startswith("Croeso!") and into.links[0].url.endswith("/moving-in")
     out = ask("moving", {"move": "out"}, tenant="cardiff", language="cy")
-    assert out.links[0] == Link("Rhoi gwybod i ni eich bod yn symud", "https://example.org/demo/cardiff/council-tax/moving-out")
+    assert out.links[0] == Link(
+        "Rhoi gwybod i ni eich bod yn symud", "https://example.org/demo/cardiff/council-tax/moving-out"
+    )
     within = ask("moving", {"move": "within"}, tenant="cardiff")
     assert within.links[0].url == "https://example.org/demo/cardiff/council-tax/moving"  # no own form: the main one
 
 
 # -- paying -----------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def paying(served_fakes, tmp_path):
     """Settings for a tenant, against the served fakes, with side effects kept in tmp_path."""
 
     def make(tenant="oxford", language="en", override=None):
-        return settings_for("council_tax", tenant, language=language, override=override, fakes=served_fakes.url,
-                            upstream=sandbox_upstream(tenant, tmp_path))
+        return settings_for(
+            "council_tax",
+            tenant,
+            language=language,
+            override=override,
+            fakes=served_fakes.url,
+            upstream=sandbox_upstream(tenant, tmp_path),
+        )
 
     return make
 
@@ -193,9 +262,14 @@ def contexts_of(reply: Reply) -> dict:
 
 
 def posts(served_fakes, reference):
-    return [r for r in requests.get(f"{served_fakes.url}/pay/_fake/requests", timeout=5).json()
-            if r["method"] == "POST" and r["path"] == "/v1/payments"
-            and isinstance(r["body"], dict) and r["body"].get("reference") == reference]
+    return [
+        r
+        for r in requests.get(f"{served_fakes.url}/pay/_fake/requests", timeout=5).json()
+        if r["method"] == "POST"
+        and r["path"] == "/v1/payments"
+        and isinstance(r["body"], dict)
+        and r["body"].get("reference") == reference
+    ]
 
 
 def confirmed(account, pence):
@@ -221,21 +295,30 @@ def test_everything_in_one_message_goes_straight_to_confirming(paying):
 
 def test_an_invalid_account_number_gets_format_help(paying):
     s = paying()
-    reply = ask("pay_details", text="1234567", settings=s, contexts={"council_tax-payment": {"payment_step": "account"}})
-    assert reply.text == ("That doesn't look like a council tax account number. It should look like 12345678: "
-                          "you'll find it at the top of your bill.",)
+    reply = ask(
+        "pay_details", text="1234567", settings=s, contexts={"council_tax-payment": {"payment_step": "account"}}
+    )
+    assert reply.text == (
+        "That doesn't look like a council tax account number. It should look like 12345678: "
+        "you'll find it at the top of your bill.",
+    )
     assert contexts_of(reply)["council_tax-payment"] == {"payment_step": "account"}
     cy = ask("pay", text="talu treth gyngor 12345678", settings=paying("cardiff", "cy"))  # Cardiff's are 9 digits
-    assert cy.text == ("Dydy hwnna ddim yn edrych fel rhif cyfrif treth gyngor. Dylai edrych fel 600123456: "
-                       "fe welwch chi ef ar frig eich bil.",)
+    assert cy.text == (
+        "Dydy hwnna ddim yn edrych fel rhif cyfrif treth gyngor. Dylai edrych fel 600123456: "
+        "fe welwch chi ef ar frig eich bil.",
+    )
 
 
-@pytest.mark.parametrize(("said", "answer"), [
-    ("£0.10", "You can pay between £0.30 and £100,000.00 at a time. How much would you like to pay?"),
-    ("£250,000", "You can pay between £0.30 and £100,000.00 at a time. How much would you like to pay?"),
-    ("£12.345", "Please give the amount in pounds and pence, like £120.50."),
-    ("about 12.5.6", "Please give the amount in pounds and pence, like £120.50."),
-])
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [
+        ("£0.10", "You can pay between £0.30 and £100,000.00 at a time. How much would you like to pay?"),
+        ("£250,000", "You can pay between £0.30 and £100,000.00 at a time. How much would you like to pay?"),
+        ("£12.345", "Please give the amount in pounds and pence, like £120.50."),
+        ("about 12.5.6", "Please give the amount in pounds and pence, like £120.50."),
+    ],
+)
 def test_amounts_outside_pays_limits_or_format(paying, said, answer):
     context = {"council_tax-payment": {"payment_account": "12345678", "payment_step": "amount"}}
     reply = ask("pay_details", text=said, settings=paying(), contexts=context)
@@ -257,14 +340,20 @@ def test_paying_makes_one_payment_and_offers_its_link(paying, served_fakes):
     account = str(next(_accounts))
     s = paying()
     reply = ask("pay_confirm", text="yes pay now", settings=s, contexts=confirmed(account, 12050))
-    assert reply.text == (f"Your payment of £120.50 for account {account} is ready. Use the button to pay securely "
-                          "on GOV.UK Pay. The link works for 90 minutes.",)
+    assert reply.text == (
+        f"Your payment of £120.50 for account {account} is ready. Use the button to pay securely "
+        "on GOV.UK Pay. The link works for 90 minutes.",
+    )
     [link] = reply.links
     assert link.title == "Pay £120.50 now" and link.url.startswith(served_fakes.url + "/pay/secure/")
     [post] = posts(served_fakes, account)
     body = post["body"]
     assert {k: body[k] for k in ("amount", "reference", "description", "language")} == {
-        "amount": 12050, "reference": account, "description": "Oxford City Council council tax", "language": "en"}
+        "amount": 12050,
+        "reference": account,
+        "description": "Oxford City Council council tax",
+        "language": "en",
+    }
     chat_id = body["metadata"]["chat_payment"]
     assert re.fullmatch(r"[0-9a-f]{32}", chat_id)
     assert body["return_url"] == f"https://example.org/demo/oxford/council-tax/paid?chat_payment={chat_id}"
@@ -301,11 +390,17 @@ def test_after_paying_the_same_details_are_not_paid_again(paying, served_fakes):
     s = paying()
     first = ask("pay_confirm", text="yes", settings=s, contexts=confirmed(account, 4000))
     token = first.links[0].url.rsplit("/", 1)[1]
-    requests.post(f"{served_fakes.url}/pay/secure", data={"chargeTokenId": token, "decision": "pay"},
-                  allow_redirects=False, timeout=5)
+    requests.post(
+        f"{served_fakes.url}/pay/secure",
+        data={"chargeTokenId": token, "decision": "pay"},
+        allow_redirects=False,
+        timeout=5,
+    )
     again = ask("pay_confirm", text="yes", settings=s, contexts=contexts_of(first))
-    assert again.text == (f"Thank you: you've already paid £40.00 towards account {account}. To make another "
-                          "payment, tell me the amount.",)
+    assert again.text == (
+        f"Thank you: you've already paid £40.00 towards account {account}. To make another "
+        "payment, tell me the amount.",
+    )
     assert contexts_of(again)["council_tax-payment"] == {"payment_account": account, "payment_step": "amount"}
     assert len(posts(served_fakes, account)) == 1
 
@@ -317,11 +412,17 @@ def test_a_cancelled_or_expired_payment_is_replaced(paying, served_fakes, ending
     first = ask("pay_confirm", text="yes", settings=s, contexts=confirmed(account, 5000))
     if ending == "cancel":
         token = first.links[0].url.rsplit("/", 1)[1]
-        requests.post(f"{served_fakes.url}/pay/secure", data={"chargeTokenId": token, "decision": "cancel"},
-                      allow_redirects=False, timeout=5)
+        requests.post(
+            f"{served_fakes.url}/pay/secure",
+            data={"chargeTokenId": token, "decision": "cancel"},
+            allow_redirects=False,
+            timeout=5,
+        )
     else:
-        requests.post(f"{served_fakes.url}/pay/_fake/payments/{contexts_of(first)['council_tax-paid']['payment_id']}/expire",
-                      timeout=5)
+        requests.post(
+            f"{served_fakes.url}/pay/_fake/payments/{contexts_of(first)['council_tax-paid']['payment_id']}/expire",
+            timeout=5,
+        )
     again = ask("pay_confirm", text="yes", settings=s, contexts=contexts_of(first))
     assert again.text[0].startswith("Your payment of £50.00") and again.links != first.links
     third = ask("pay_confirm", text="yes", settings=s, contexts=contexts_of(again))
@@ -333,8 +434,10 @@ def test_an_old_link_is_checked_even_without_the_paid_context(paying, served_fak
     account = str(next(_accounts))
     s = paying()
     first = ask("pay_confirm", text="yes", settings=s, contexts=confirmed(account, 5100), now="2026-12-01T10:00")
-    requests.post(f"{served_fakes.url}/pay/_fake/payments/{contexts_of(first)['council_tax-paid']['payment_id']}/expire",
-                  timeout=5)
+    requests.post(
+        f"{served_fakes.url}/pay/_fake/payments/{contexts_of(first)['council_tax-paid']['payment_id']}/expire",
+        timeout=5,
+    )
     later = ask("pay_confirm", text="yes", settings=s, contexts=confirmed(account, 5100), now="2026-12-01T11:40")
     assert later.text[0].startswith("Your payment of £51.00") and later.links != first.links
     assert len(posts(served_fakes, account)) == 2
@@ -342,8 +445,9 @@ def test_an_old_link_is_checked_even_without_the_paid_context(paying, served_fak
 
 def test_welsh_payment_page_is_in_welsh(paying, served_fakes):
     account = str(next(_accounts)) + "0"  # Cardiff's account numbers have nine digits
-    reply = ask("pay_confirm", text="ydy", settings=paying("cardiff", "cy"), contexts=confirmed(account, 7525),
-                language="cy")
+    reply = ask(
+        "pay_confirm", text="ydy", settings=paying("cardiff", "cy"), contexts=confirmed(account, 7525), language="cy"
+    )
     assert reply.text[0].startswith(f"Mae eich taliad o £75.25 ar gyfer cyfrif {account} yn barod.")
     assert reply.links[0].title == "Talu £75.25 nawr"
     [post] = posts(served_fakes, account)
@@ -351,8 +455,9 @@ def test_welsh_payment_page_is_in_welsh(paying, served_fakes):
     assert "demo payment page" in requests.get(reply.links[0].url, timeout=5).text
 
 
-@pytest.mark.parametrize(("amount", "account"), [(99999, None), (99998, None), (99997, None), (99996, None),
-                                                  (5000, "99999999")])
+@pytest.mark.parametrize(
+    ("amount", "account"), [(99999, None), (99998, None), (99997, None), (99996, None), (5000, "99999999")]
+)
 def test_when_pay_fails_the_resident_gets_the_payment_page_and_contact_details(paying, amount, account):
     account = account or str(next(_accounts))
     reply = ask("pay_confirm", text="yes", settings=paying(), contexts=confirmed(account, amount), seconds_left=1.0)
@@ -360,7 +465,8 @@ def test_when_pay_fails_the_resident_gets_the_payment_page_and_contact_details(p
         "Sorry, I couldn't set up your payment just now. You can pay on our payment page instead, or try again "
         "in a few minutes.",
         "You can contact Oxford City Council by phone on 01632 960001, by email at demo-oxford@example.org "
-        "or using the online form.")
+        "or using the online form.",
+    )
     assert reply.links[0] == Link("Pay council tax online", "https://example.org/demo/oxford/council-tax/pay")
     assert reply.quick_replies == ("Try the payment again",)
     assert contexts_of(reply) == confirmed(account, amount)  # the resident can try again
@@ -369,6 +475,7 @@ def test_when_pay_fails_the_resident_gets_the_payment_page_and_contact_details(p
 def test_a_missing_api_key_is_a_failure_not_a_crash(paying, tmp_path):
     s = paying()
     from dataclasses import replace
+
     from townhall.upstream import Upstream
 
     s = replace(s, upstream=Upstream("oxford", s.upstream.http, lambda name: None, s.upstream.side_effects))
@@ -396,6 +503,10 @@ def test_context_values_that_do_not_check_out_are_dropped(paying, served_fakes):
     reply = ask("pay_confirm", text="yes", settings=paying(), contexts=tampered)
     assert reply.text[0].startswith("What's your council tax account number?")
     assert not posts(served_fakes, "<script>")
-    reply = ask("pay_confirm", text="yes", settings=paying(),
-                contexts={"council_tax-payment": {"payment_account": "12345678", "payment_pence": 99.5}})
+    reply = ask(
+        "pay_confirm",
+        text="yes",
+        settings=paying(),
+        contexts={"council_tax-payment": {"payment_account": "12345678", "payment_pence": 99.5}},
+    )
     assert reply.text == ("How much would you like to pay? For example, £120.50.",)

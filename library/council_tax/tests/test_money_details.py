@@ -10,10 +10,20 @@ OXFORD = re.compile(r"^[0-9]{8}$")
 LETTERS = re.compile(r"^CT[0-9]{7}$")
 
 
-@pytest.mark.parametrize(("value", "pence"), [
-    ("1234.56", 123456), (1234.56, 123456), ("2000", 200000), (2000, 200000), ("1,234.50", 123450),
-    ("£12", 1200), ("0.3", 30), (0.1, 10), ("120.5", 12050),
-])
+@pytest.mark.parametrize(
+    ("value", "pence"),
+    [
+        ("1234.56", 123456),
+        (1234.56, 123456),
+        ("2000", 200000),
+        (2000, 200000),
+        ("1,234.50", 123450),
+        ("£12", 1200),
+        ("0.3", 30),
+        (0.1, 10),
+        ("120.5", 12050),
+    ],
+)
 def test_to_pence(ct, value, pence):
     assert ct.money.to_pence(value) == pence
 
@@ -41,24 +51,27 @@ def read(ct, text, expecting=None, pattern=OXFORD, **params):
     return ct.details.read(text, params, pattern, expecting)
 
 
-@pytest.mark.parametrize(("text", "expecting", "account", "amount"), [
-    ("12345678", "account", "12345678", None),
-    ("my account number is 12345678", None, "12345678", None),
-    ("it's 1234 5678", "account", "12345678", None),
-    ("1234-5678", "account", "12345678", None),
-    ("£120.50", "amount", None, 12050),
-    ("£120.50", "account", None, 12050),  # money said as money, whatever was asked
-    ("120.50", "account", None, 12050),   # pence make it money
-    ("120", "amount", None, 12000),
-    ("50 quid", None, None, 5000),
-    ("75 punt", None, None, 7500),
-    ("80p", "amount", None, 80),
-    ("£1,234.56", None, None, 123456),
-    ("pay £100 on account 12345678", None, "12345678", 10000),
-    ("account 12345678 and 45", None, "12345678", 4500),
-    ("12345678 £12345678", None, "12345678", None),  # the amount is out of range, the account is fine
-    ("20 pounds", "account", None, 2000),
-])
+@pytest.mark.parametrize(
+    ("text", "expecting", "account", "amount"),
+    [
+        ("12345678", "account", "12345678", None),
+        ("my account number is 12345678", None, "12345678", None),
+        ("it's 1234 5678", "account", "12345678", None),
+        ("1234-5678", "account", "12345678", None),
+        ("£120.50", "amount", None, 12050),
+        ("£120.50", "account", None, 12050),  # money said as money, whatever was asked
+        ("120.50", "account", None, 12050),  # pence make it money
+        ("120", "amount", None, 12000),
+        ("50 quid", None, None, 5000),
+        ("75 punt", None, None, 7500),
+        ("80p", "amount", None, 80),
+        ("£1,234.56", None, None, 123456),
+        ("pay £100 on account 12345678", None, "12345678", 10000),
+        ("account 12345678 and 45", None, "12345678", 4500),
+        ("12345678 £12345678", None, "12345678", None),  # the amount is out of range, the account is fine
+        ("20 pounds", "account", None, 2000),
+    ],
+)
 def test_reads_accounts_and_amounts(ct, text, expecting, account, amount):
     said = read(ct, text, expecting)
     assert (said.account, said.amount) == (account, amount), said

@@ -40,7 +40,8 @@ def entries(entity: str, language: str) -> dict[str, list[str]]:
 def test_quick_replies_train_their_intent(key, intent, language):
     label = PROCESS.texts(language)(key)
     assert label.casefold() in trained(intent, language), (
-        f"messages/{language}.yaml {key}={label!r} is not a training phrase of {intent}")
+        f"messages/{language}.yaml {key}={label!r} is not a training phrase of {intent}"
+    )
 
 
 @pytest.mark.parametrize("language", ["en", "cy"])
@@ -54,9 +55,17 @@ def test_band_chips_train_the_charges_intent(language):
 def test_entity_values_are_what_the_handler_expects(language):
     assert sorted(entries("council-tax-band", language)) == list("ABCDEFGHI")
     assert sorted(entries("council-tax-move", language)) == ["into", "out", "within"]
-    assert sorted(entries("council-tax-discount", language)) == sorted([
-        "single-person", "students", "disabled-band-reduction", "council-tax-reduction", "empty-homes", "carers",
-        "severe-mental-impairment"])
+    assert sorted(entries("council-tax-discount", language)) == sorted(
+        [
+            "single-person",
+            "students",
+            "disabled-band-reduction",
+            "council-tax-reduction",
+            "empty-homes",
+            "carers",
+            "severe-mental-impairment",
+        ]
+    )
 
 
 def test_band_synonyms_in_both_languages():

@@ -6,8 +6,8 @@ import json
 import time
 
 import requests
-
 from support import PROJECTS, REPO
+
 from townhall import wire
 
 
@@ -20,20 +20,32 @@ def links(response: dict) -> list[str]:
 
 
 def contexts(response: dict) -> dict:
-    return {c["name"].rsplit("/contexts/", 1)[1]: c["parameters"] for c in response.get("outputContexts", [])
-            if c["lifespanCount"] > 0}
+    return {
+        c["name"].rsplit("/contexts/", 1)[1]: c["parameters"]
+        for c in response.get("outputContexts", [])
+        if c["lifespanCount"] > 0
+    }
 
 
 def pay_posts(fakes_url: str, reference: str) -> list[dict]:
-    return [r for r in requests.get(f"{fakes_url}/pay/_fake/requests", timeout=5).json()
-            if r["method"] == "POST" and isinstance(r["body"], dict) and r["body"].get("reference") == reference]
+    return [
+        r
+        for r in requests.get(f"{fakes_url}/pay/_fake/requests", timeout=5).json()
+        if r["method"] == "POST" and isinstance(r["body"], dict) and r["body"].get("reference") == reference
+    ]
 
 
 def test_two_identical_webhook_calls_make_one_payment(http, served, served_fakes):
     """Dialogflow repeating the confirming call: one POST to GOV.UK Pay, the same link both times."""
     body = wire.build_request(
-        PROJECTS["oxford"], "council_tax.pay_confirm", text="yes pay now", session_id="ct-twice-0001",
-        contexts={"council_tax-payment": {"payment_account": "31415926", "payment_pence": 12050, "payment_step": "confirm"}})
+        PROJECTS["oxford"],
+        "council_tax.pay_confirm",
+        text="yes pay now",
+        session_id="ct-twice-0001",
+        contexts={
+            "council_tax-payment": {"payment_account": "31415926", "payment_pence": 12050, "payment_step": "confirm"}
+        },
+    )
     first = http.post(body, "oxford").json
     second = http.post(body, "oxford").json
     assert "is ready" in first["fulfillmentText"]
@@ -52,8 +64,9 @@ def test_two_identical_webhook_calls_make_one_payment(http, served, served_fakes
 def test_account_numbers_and_amounts_never_reach_the_logs(make_app, sandbox_tenants, captured_logs):
     """A whole payment, a failure and bad input, through the webhook in this process: the account
     number and amounts the resident typed appear in no log line."""
-    http = make_app(TOWNHALL_TENANTS_DIR=str(sandbox_tenants),
-                    TOWNHALL_SECRETS_FILE=str(REPO / "examples" / "demo-secrets.yaml"))
+    http = make_app(
+        TOWNHALL_TENANTS_DIR=str(sandbox_tenants), TOWNHALL_SECRETS_FILE=str(REPO / "examples" / "demo-secrets.yaml")
+    )
     session = "ct-logs-0001"
     active: list = []
 
@@ -65,7 +78,10 @@ def test_account_numbers_and_amounts_never_reach_the_logs(make_app, sandbox_tena
         return response
 
     say("council_tax.pay", "i want to pay my council tax")
-    assert "doesn't look like" in say("council_tax.pay_details", "my account is 2718281", account="2718281")["fulfillmentText"]
+    assert (
+        "doesn't look like"
+        in say("council_tax.pay_details", "my account is 2718281", account="2718281")["fulfillmentText"]
+    )
     say("council_tax.pay_details", "my account number is 27182818", account="27182818")
     assert "Is that right" in say("council_tax.pay_details", "£271.82", amount=271.82)["fulfillmentText"]
     assert "is ready" in say("council_tax.pay_confirm", "yes pay now")["fulfillmentText"]
@@ -85,14 +101,25 @@ def test_account_numbers_and_amounts_never_reach_the_logs(make_app, sandbox_tena
 def test_a_slow_gov_uk_pay_still_gets_an_answer_inside_the_turn(make_app, sandbox_tenants):
     """The fake sleeps past any budget for the account number 99999999: the resident still gets a
     useful reply (the payment page, the council's contact details) inside the turn's budget."""
-    http = make_app(TOWNHALL_TENANTS_DIR=str(sandbox_tenants), TOWNHALL_TURN_BUDGET="1.0",
-                    TOWNHALL_SECRETS_FILE=str(REPO / "examples" / "demo-secrets.yaml"))
-    body = wire.build_request(PROJECTS["oxford"], "council_tax.pay_confirm", text="yes", session_id="ct-slow-0001",
-                              contexts={"council_tax-payment": {"payment_account": "99999999", "payment_pence": 5000,
-                                                                "payment_step": "confirm"}})
+    http = make_app(
+        TOWNHALL_TENANTS_DIR=str(sandbox_tenants),
+        TOWNHALL_TURN_BUDGET="1.0",
+        TOWNHALL_SECRETS_FILE=str(REPO / "examples" / "demo-secrets.yaml"),
+    )
+    body = wire.build_request(
+        PROJECTS["oxford"],
+        "council_tax.pay_confirm",
+        text="yes",
+        session_id="ct-slow-0001",
+        contexts={
+            "council_tax-payment": {"payment_account": "99999999", "payment_pence": 5000, "payment_step": "confirm"}
+        },
+    )
     http.post(body, "oxford")  # settings read and imports: not what is measured
     started = time.monotonic()
     response = http.post(dict(body, responseId="again"), "oxford").json
     assert time.monotonic() - started < 1.5
-    assert "couldn't set up your payment" in response["fulfillmentText"] and "01632 960001" in response["fulfillmentText"]
+    assert (
+        "couldn't set up your payment" in response["fulfillmentText"] and "01632 960001" in response["fulfillmentText"]
+    )
     assert "https://example.org/demo/oxford/council-tax/pay" in links(response)

@@ -42,6 +42,7 @@ def counted(reply: Reply) -> int:
 
 # -- first miss ------------------------------------------------------------------------------
 
+
 def test_first_miss_sets_the_misses_context_for_one_turn():
     reply = miss()
     assert reply.contexts == (OutputContext(MISSES, 1, {"count": 1}),)
@@ -67,6 +68,7 @@ def test_first_miss_without_menu_processes_asks_to_rephrase():
 
 
 # -- second miss in a row ----------------------------------------------------------------------
+
 
 def test_second_miss_in_a_row_offers_a_person_with_contact_details():
     reply = miss(count=1)
@@ -113,6 +115,7 @@ def test_later_misses_keep_offering_a_person_and_counting():
 
 # -- offer_human_after -----------------------------------------------------------------------
 
+
 def test_offer_human_after_one_offers_a_person_on_the_first_miss():
     reply = miss(override={"offer_human_after": 1})
     assert reply.quick_replies == ("Speak to someone",)
@@ -139,6 +142,7 @@ def test_default_is_two_misses():
 
 
 # -- garbage in the context ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("count", ["1", "lots", -1, -5.5, None, float("nan"), [1], {"n": 1}])
 def test_garbage_count_is_treated_as_a_first_miss(count):
@@ -176,6 +180,7 @@ def test_other_contexts_do_not_count_as_misses():
 
 
 # -- Welsh -----------------------------------------------------------------------------------
+
 
 def test_first_miss_in_welsh():
     reply = miss("cardiff", "cy")

@@ -15,6 +15,8 @@ def welsh_missing(found: list[Problem]) -> list[str]:
     """The paths of the problems, each of which must be a missing Welsh text."""
     assert all(p.reason.startswith(WELSH) for p in found), found
     return [p.path for p in found]
+
+
 from townhall.yamlio import load_yaml
 
 

@@ -41,6 +41,7 @@ def entries(tenant: str) -> list[dict]:
 
 # -- picking the entry ----------------------------------------------------------------------------
 
+
 def test_topic_parameter_picks_the_entry():
     reply = ask("something else entirely", topic="bulky-waste")
     assert reply.text == (
@@ -116,6 +117,7 @@ def test_keyword_inside_another_word_does_not_match():
 
 # -- answers ----------------------------------------------------------------------------------------
 
+
 def test_answer_without_links_has_no_find_out_more():
     reply = ask(topic="council-tax-band", tenant="cardiff")
     assert reply.text == (
@@ -145,6 +147,7 @@ def test_answers_set_no_contexts():
 
 
 # -- faq.list -------------------------------------------------------------------------------------
+
 
 def test_list_offers_the_questions():
     reply = ask(action="list")
@@ -181,6 +184,7 @@ def test_every_listed_question_when_chosen_gives_its_answer(tenant, language):
 
 # -- Welsh --------------------------------------------------------------------------------------------
 
+
 def test_welsh_answer_and_link_title():
     reply = ask(topic="recycling-bags", tenant="cardiff", language="cy")
     assert reply.text == (
@@ -214,7 +218,9 @@ def test_welsh_question_typed_exactly_matches():
 
 def test_welsh_list_and_not_found():
     listed = ask(action="list", tenant="cardiff", language="cy")
-    assert listed.text == ("Dyma rai cwestiynau y gallaf eu hateb. Dewiswch un, neu gofynnwch yn eich geiriau eich hun.",)
+    assert listed.text == (
+        "Dyma rai cwestiynau y gallaf eu hateb. Dewiswch un, neu gofynnwch yn eich geiriau eich hun.",
+    )
     assert listed.quick_replies == CARDIFF_QUESTIONS_CY
     missing = ask("pêl-droed", tenant="cardiff", language="cy")
     assert missing.text[0] == "Mae'n ddrwg gen i, does gen i ddim ateb i'r cwestiwn hwnnw."

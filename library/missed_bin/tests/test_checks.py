@@ -8,8 +8,8 @@ import pytest
 
 from townhall.library import default_library
 from townhall.tenants import Problem, validate
-from townhall_tools.testing import tenant_doc
 from townhall.yamlio import load_yaml
+from townhall_tools.testing import tenant_doc
 
 
 def problems(tenant: str, change) -> list[Problem]:
@@ -41,8 +41,11 @@ def test_open311_settings_name_only_the_councils_bins():
     def change(s):
         s["open311"]["bin_attribute"]["values"]["glass"] = "glass"
         s["open311"]["service_codes"] = {"hygiene": "NAPPY"}
+
     assert sorted(p.path for p in problems("oxford", change)) == [
-        "processes.missed_bin.open311.bin_attribute.values.glass", "processes.missed_bin.open311.service_codes.hygiene"]
+        "processes.missed_bin.open311.bin_attribute.values.glass",
+        "processes.missed_bin.open311.service_codes.hygiene",
+    ]
 
 
 def test_the_shared_bins_checks_apply():

@@ -5,9 +5,8 @@ reports within 2 working days. Fri 25 and Mon 28 Dec 2026 are bank holidays."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-
 import importlib
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
@@ -34,14 +33,18 @@ def test_due_today_and_the_crews_are_still_out():
 
 def test_due_today_and_the_crews_have_finished():
     assert verdict(TUESDAYS, "rubbish", at("2026-12-01T17:00"), FINISH, 2) == Verdict(
-        "report", date(2026, 12, 1), date(2026, 12, 8))
+        "report", date(2026, 12, 1), date(2026, 12, 8)
+    )
 
 
-@pytest.mark.parametrize(("moment", "kind"), [
-    ("2026-12-02T09:00", "report"),  # Wednesday: 1 working day after
-    ("2026-12-03T23:59", "report"),  # Thursday: the 2nd working day
-    ("2026-12-04T00:01", "too_late"),  # Friday
-])
+@pytest.mark.parametrize(
+    ("moment", "kind"),
+    [
+        ("2026-12-02T09:00", "report"),  # Wednesday: 1 working day after
+        ("2026-12-03T23:59", "report"),  # Thursday: the 2nd working day
+        ("2026-12-04T00:01", "too_late"),  # Friday
+    ],
+)
 def test_the_report_window_in_working_days(moment, kind):
     found = verdict(FORTNIGHTLY, "rubbish", at(moment), FINISH, 2)
     assert found.kind == kind and found.day == date(2026, 12, 1)
@@ -49,7 +52,8 @@ def test_the_report_window_in_working_days(moment, kind):
 
 def test_too_late_says_when_the_next_one_is():
     assert verdict(FORTNIGHTLY, "rubbish", at("2026-12-07T10:00"), FINISH, 2) == Verdict(
-        "too_late", date(2026, 12, 1), date(2026, 12, 15))
+        "too_late", date(2026, 12, 1), date(2026, 12, 15)
+    )
 
 
 def test_early_for_the_next_collection_is_not_due():

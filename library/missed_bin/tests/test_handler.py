@@ -14,12 +14,14 @@ import requests
 
 from townhall.contract import Reply
 from townhall.library import default_library
-from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 from townhall.upstreams import open311
+from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 
 handle = default_library().processes["missed_bin"].handler
-OXFORD_REACH = ("You can contact Oxford City Council by phone on 01632 960001, by email at "
-                "demo-oxford@example.org or using the online form.")
+OXFORD_REACH = (
+    "You can contact Oxford City Council by phone on 01632 960001, by email at "
+    "demo-oxford@example.org or using the online form."
+)
 
 
 @pytest.fixture(autouse=True)
@@ -33,16 +35,30 @@ def fresh_definitions():
 def ask(served_fakes, tmp_path):
     upstreams = {}
 
-    def ask(intent: str, parameters=None, *, tenant="oxford", language="en", text="", now="2026-12-01T18:00",
-            contexts=None, settings=None) -> Reply:
+    def ask(
+        intent: str,
+        parameters=None,
+        *,
+        tenant="oxford",
+        language="en",
+        text="",
+        now="2026-12-01T18:00",
+        contexts=None,
+        settings=None,
+    ) -> Reply:
         doc = tenant_doc(tenant)
         if settings is not None:  # changed keys; None drops one
             merged = {**doc["processes"]["missed_bin"], **settings}
             doc["processes"]["missed_bin"] = {k: v for k, v in merged.items() if v is not None}
         up = upstreams.setdefault(tenant, sandbox_upstream(tenant, tmp_path / tenant))
         built = settings_for("missed_bin", doc, language=language, fakes=served_fakes.url, upstream=up)
-        return handle(turn(f"missed_bin.{intent}", parameters, language=language, text=text or intent, now=now,
-                           contexts=contexts), built)
+        return handle(
+            turn(
+                f"missed_bin.{intent}", parameters, language=language, text=text or intent, now=now, contexts=contexts
+            ),
+            built,
+        )
+
     return ask
 
 
@@ -53,8 +69,11 @@ def active(reply: Reply) -> dict:
 def posts(served_fakes, uprn: str, day: str | None = None) -> list[dict]:
     """What the Open311 fake received for a property (and collection date)."""
     found = requests.get(f"{served_fakes.url}/open311/_received", timeout=5).json()["requests"]
-    return [p for p in found if p["fields"].get("attribute[uprn]") == uprn
-            and (day is None or day in p["fields"].get("description", ""))]
+    return [
+        p
+        for p in found
+        if p["fields"].get("attribute[uprn]") == uprn and (day is None or day in p["fields"].get("description", ""))
+    ]
 
 
 def notified(served_fakes, reference: str) -> list[dict]:
@@ -64,27 +83,37 @@ def notified(served_fakes, reference: str) -> list[dict]:
 
 # -- is it missed? -------------------------------------------------------------------------------------
 
+
 def test_after_the_crews_finish_the_bin_can_be_reported(ask):
     reply = ask("report", {"bin": "recycling", "postcode": "OX1 2JD"}, text="my recycling wasnt collected")
-    assert reply.text == ("The collection of your blue recycling bin at 1 Demo Lane, Oxford was due today. "
-                          "Shall I report it as missed?",)
+    assert reply.text == (
+        "The collection of your blue recycling bin at 1 Demo Lane, Oxford was due today. Shall I report it as missed?",
+    )
     assert reply.quick_replies == ("Yes, report it", "No, don't report it")
-    assert active(reply)["missed_bin-confirm"] == {"address": "1 Demo Lane, Oxford", "postcode": "OX1 2JD",
-                                                  "uprn": "100120000101", "round": "TUE-A", "bin": "recycling",
-                                                  "date": "2026-12-01"}
+    assert active(reply)["missed_bin-confirm"] == {
+        "address": "1 Demo Lane, Oxford",
+        "postcode": "OX1 2JD",
+        "uprn": "100120000101",
+        "round": "TUE-A",
+        "bin": "recycling",
+        "date": "2026-12-01",
+    }
     assert "missed_bin-property" in active(reply)
 
 
 def test_before_the_crews_finish_it_is_not_missed_yet(ask):
     reply = ask("report", {"bin": "recycling", "postcode": "OX1 2JD"}, now="2026-12-01T11:00")
-    assert reply.text == ("The collection of your blue recycling bin is due today. Our crews work until 5pm, so "
-                          "they may not have reached you yet. If it hasn't happened by 5pm, you can report it then.",)
+    assert reply.text == (
+        "The collection of your blue recycling bin is due today. Our crews work until 5pm, so "
+        "they may not have reached you yet. If it hasn't happened by 5pm, you can report it then.",
+    )
     assert "missed_bin-confirm" not in active(reply)
 
 
 def test_early_for_the_collection(ask):
-    reply = ask("report", {"bin": "rubbish", "postcode": "OX1 2JD"}, text="my green bin wasn't emptied",
-                now="2026-12-07T09:00")
+    reply = ask(
+        "report", {"bin": "rubbish", "postcode": "OX1 2JD"}, text="my green bin wasn't emptied", now="2026-12-07T09:00"
+    )
     assert reply.text == ("Your green rubbish bin isn't due to be collected until tomorrow.",)
 
 
@@ -102,8 +131,12 @@ def test_too_late_to_report_online(ask):
 def test_which_bin_is_asked_and_the_postcode_kept(ask):
     reply = ask("report", {"postcode": "OX1 2JD"}, text="my bin wasn't collected OX1 2JD")
     assert reply.text == ("Which bin wasn't collected?",)
-    assert reply.quick_replies == ("Green rubbish bin", "Blue recycling bin", "Food waste caddy",
-                                   "Brown garden waste bin")
+    assert reply.quick_replies == (
+        "Green rubbish bin",
+        "Blue recycling bin",
+        "Food waste caddy",
+        "Brown garden waste bin",
+    )
     assert active(reply) == {"missed_bin-bin": {"postcode": "OX1 2JD"}}
     reply = ask("which", {}, text="Food waste caddy", contexts=active(reply))
     assert reply.text[0].startswith("The collection of your food waste caddy at 1 Demo Lane, Oxford was due today.")
@@ -117,8 +150,14 @@ def test_a_bin_the_council_does_not_collect(ask):
 
 
 def test_the_address_from_bin_collection_is_used(ask):
-    known = {"bin_collection-property": {"address": "1 Demo Lane, Oxford", "postcode": "OX1 2JD",
-                                         "uprn": "100120000101", "round": "TUE-A"}}
+    known = {
+        "bin_collection-property": {
+            "address": "1 Demo Lane, Oxford",
+            "postcode": "OX1 2JD",
+            "uprn": "100120000101",
+            "round": "TUE-A",
+        }
+    }
     reply = ask("report", {"bin": "food"}, text="the food caddy was missed", contexts=known)
     assert reply.text[0].startswith("The collection of your food waste caddy at 1 Demo Lane, Oxford was due today.")
 
@@ -130,8 +169,10 @@ def test_the_postcode_and_address_steps(ask):
     assert reply.quick_replies[-2:] == ("Show more addresses", "My address is not on the list")
     reply = ask("address", {}, text="2 Example Road", contexts=active(reply), now="2026-12-02T18:00")
     # WED-B: rubbish on Wednesday 2 December.
-    assert reply.text == ("The collection of your green rubbish bin at 2 Example Road, Oxford was due today. "
-                          "Shall I report it as missed?",)
+    assert reply.text == (
+        "The collection of your green rubbish bin at 2 Example Road, Oxford was due today. "
+        "Shall I report it as missed?",
+    )
 
 
 def test_the_collections_failing(ask):
@@ -141,6 +182,7 @@ def test_the_collections_failing(ask):
 
 
 # -- the report ------------------------------------------------------------------------------------
+
 
 def confirming(ask, **kw) -> dict:
     return active(ask("report", {"bin": "recycling", "postcode": "OX1 2JD"}, **kw))
@@ -154,7 +196,8 @@ def test_confirmed_reports_go_to_open311_as_fixmystreet_sends_them(ask, served_f
     assert reply.text == (
         f"Thank you. I've reported the missed collection of your blue recycling bin. Your reference number is "
         f"{reference}.",
-        "If you'd like a confirmation, type your email address or mobile number.")
+        "If you'd like a confirmation, type your email address or mobile number.",
+    )
     assert reply.quick_replies == ("No thanks",)
     assert post["token"] and post["format"] == "xml" and post["council"] == "oxford"
     fields = post["fields"]
@@ -162,12 +205,15 @@ def test_confirmed_reports_go_to_open311_as_fixmystreet_sends_them(ask, served_f
     assert fields["attribute[bin_type]"] == "recycling" and fields["attribute[collection_date]"] == "2026-12-01"
     assert fields["attribute[closest_address]"] == "1 Demo Lane, Oxford, OX1 2JD"
     assert fields["address_string"] == "1 Demo Lane, Oxford, OX1 2JD"
-    assert fields["description"].startswith("title: Missed bin collection: blue recycling bin\n\ndetail: The blue "
-                                            "recycling bin at 1 Demo Lane, Oxford, OX1 2JD was due to be collected "
-                                            "on Tuesday 1 December 2026 (2026-12-01)")
+    assert fields["description"].startswith(
+        "title: Missed bin collection: blue recycling bin\n\ndetail: The blue "
+        "recycling bin at 1 Demo Lane, Oxford, OX1 2JD was due to be collected "
+        "on Tuesday 1 December 2026 (2026-12-01)"
+    )
     assert "email" not in fields and "phone" not in fields
-    assert active(reply) == {"missed_bin-report": {"reference": reference, "token": post["token"],
-                                                   "bin": "recycling", "date": "2026-12-01"}}
+    assert active(reply) == {
+        "missed_bin-report": {"reference": reference, "token": post["token"], "bin": "recycling", "date": "2026-12-01"}
+    }
     assert "missed_bin-confirm" in {c.name for c in reply.contexts}  # cleared (lifespan 0)
 
 
@@ -183,22 +229,41 @@ def test_yes_twice_is_one_report(ask, served_fakes):
 
 
 def test_open311_failing_keeps_the_question(ask):
-    broken = {"open311": {**tenant_doc("oxford")["processes"]["missed_bin"]["open311"],
-                          "endpoint": {"base_url": "http://127.0.0.1:8090/open311/broken",
-                                       "api_key_secret": "open311-api-key"}}}
+    broken = {
+        "open311": {
+            **tenant_doc("oxford")["processes"]["missed_bin"]["open311"],
+            "endpoint": {"base_url": "http://127.0.0.1:8090/open311/broken", "api_key_secret": "open311-api-key"},
+        }
+    }
     reply = ask("confirm", {}, text="yes", contexts=confirming(ask), settings=broken)
-    assert reply.text == ("Sorry, I couldn't send your report just now. You can try again by saying yes.",
-                          OXFORD_REACH)
+    assert reply.text == ("Sorry, I couldn't send your report just now. You can try again by saying yes.", OXFORD_REACH)
     assert "missed_bin-confirm" in active(reply)
 
 
-@pytest.mark.parametrize(("change", "why"), [
-    ({"service_code": "FLYTIP"}, "a required question the process cannot answer"),
-    ({"bin_attribute": {"code": "bin_type", "values": {"rubbish": "x", "recycling": "blue", "food": "y",
-                                                       "garden": "z"}}}, "a value the service does not list"),
-    ({"endpoint": {"base_url": "http://127.0.0.1:8090/open311/oxford", "api_key_secret": "open311-county-api-key"}},
-     "a key the endpoint refuses"),
-])
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"service_code": "FLYTIP"}, "a required question the process cannot answer"),
+        (
+            {
+                "bin_attribute": {
+                    "code": "bin_type",
+                    "values": {"rubbish": "x", "recycling": "blue", "food": "y", "garden": "z"},
+                }
+            },
+            "a value the service does not list",
+        ),
+        (
+            {
+                "endpoint": {
+                    "base_url": "http://127.0.0.1:8090/open311/oxford",
+                    "api_key_secret": "open311-county-api-key",
+                }
+            },
+            "a key the endpoint refuses",
+        ),
+    ],
+)
 def test_reports_the_endpoint_would_refuse_are_not_sent(ask, served_fakes, change, why):
     before = len(posts(served_fakes, "100120000101"))
     settings = {"open311": {**tenant_doc("oxford")["processes"]["missed_bin"]["open311"], **change}}
@@ -223,13 +288,22 @@ REPORTED = {"missed_bin-report": {"reference": "CAR-9001", "bin": "recycling", "
 
 
 def test_a_confirmation_by_email_in_welsh(ask, served_fakes):
-    reply = ask("contact", {"email": "jo@example.org"}, text="fy e-bost yw jo@example.org", tenant="cardiff",
-                language="cy", contexts=REPORTED, now="2026-12-02T09:00")
+    reply = ask(
+        "contact",
+        {"email": "jo@example.org"},
+        text="fy e-bost yw jo@example.org",
+        tenant="cardiff",
+        language="cy",
+        contexts=REPORTED,
+        now="2026-12-02T09:00",
+    )
     assert reply.text == ("Rydw i wedi anfon cadarnhad at jo@example.org. Eich cyfeirnod yw CAR-9001.",)
     [sent] = notified(served_fakes, "CAR-9001")
     assert sent["type"] == "email" and sent["personalisation"] == {
-        "council": "Cyngor Caerdydd", "reference": "CAR-9001",
-        "summary": "casgliad eich bagiau ailgylchu gwyrdd a fethwyd ddoe"}
+        "council": "Cyngor Caerdydd",
+        "reference": "CAR-9001",
+        "summary": "casgliad eich bagiau ailgylchu gwyrdd a fethwyd ddoe",
+    }
 
 
 def test_a_confirmation_by_text(ask, served_fakes):
@@ -238,15 +312,19 @@ def test_a_confirmation_by_text(ask, served_fakes):
     assert reply.text == ("I've sent a confirmation to 07700 900123. Your reference number is OXF-9002.",)
     [sent] = notified(served_fakes, "OXF-9002")
     assert sent["type"] == "sms" and sent["personalisation"]["summary"] == (
-        "a missed collection of your food waste caddy today")
+        "a missed collection of your food waste caddy today"
+    )
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("jo@example", "That email address doesn't look right."),
-    ("01632 960001", "That looks like a landline number"),
-    ("12345678901", "That doesn't look like a UK mobile number."),
-    ("what do you need", "Please type an email address or a mobile number"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("jo@example", "That email address doesn't look right."),
+        ("01632 960001", "That looks like a landline number"),
+        ("12345678901", "That doesn't look like a UK mobile number."),
+        ("what do you need", "Please type an email address or a mobile number"),
+    ],
+)
 def test_contact_details_that_will_not_do_are_asked_again(ask, text, words):
     reply = ask("contact", {}, text=text, contexts=REPORTED)
     assert reply.text[0].startswith(words) and reply.quick_replies == ("No thanks",)
@@ -260,17 +338,22 @@ def test_no_thanks(ask):
 
 def test_notify_failing_never_loses_the_report(ask):
     reply = ask("contact", {"email": "fail-500@example.org"}, text="fail-500@example.org", contexts=REPORTED)
-    assert reply.text == ("Your report is in, but I couldn't send the confirmation. Please keep your reference "
-                          "number: CAR-9001.", OXFORD_REACH)
+    assert reply.text == (
+        "Your report is in, but I couldn't send the confirmation. Please keep your reference number: CAR-9001.",
+        OXFORD_REACH,
+    )
 
 
 def test_a_council_confirming_by_email_only(ask):
-    notify_settings = {k: v for k, v in tenant_doc("oxford")["processes"]["missed_bin"]["notify"].items()
-                       if k != "sms_template_id"}
-    reply = ask("contact", {"phone": "07700900123"}, text="07700900123", contexts=REPORTED,
-                settings={"notify": notify_settings})
-    assert reply.text == ("We can only send confirmations by email. Please type an email address, or choose "
-                          "'No thanks'.",)
+    notify_settings = {
+        k: v for k, v in tenant_doc("oxford")["processes"]["missed_bin"]["notify"].items() if k != "sms_template_id"
+    }
+    reply = ask(
+        "contact", {"phone": "07700900123"}, text="07700900123", contexts=REPORTED, settings={"notify": notify_settings}
+    )
+    assert reply.text == (
+        "We can only send confirmations by email. Please type an email address, or choose 'No thanks'.",
+    )
 
 
 def test_without_notify_no_confirmation_is_offered(ask):
@@ -280,14 +363,24 @@ def test_without_notify_no_confirmation_is_offered(ask):
 
 # -- through the webhook -------------------------------------------------------------------------------
 
+
 def test_two_identical_webhook_calls_make_one_open311_post(http, served_fakes):
     """Dialogflow repeating the request (or the resident saying yes twice): one POST, one reference."""
-    confirm = {"missed_bin-confirm": {"address": "Flat 2, 5 Sample Street, Oxford", "postcode": "OX3 9DU",
-                                      "uprn": "100120000302", "round": "FRI-B", "bin": "rubbish",
-                                      "date": "2026-12-04"}}
+    confirm = {
+        "missed_bin-confirm": {
+            "address": "Flat 2, 5 Sample Street, Oxford",
+            "postcode": "OX3 9DU",
+            "uprn": "100120000302",
+            "round": "FRI-B",
+            "bin": "rubbish",
+            "date": "2026-12-04",
+        }
+    }
     before = len(posts(served_fakes, "100120000302", "2026-12-04"))
-    answers = [http.turn("oxford", "missed_bin.confirm", text="yes report it", contexts=confirm,
-                         session_id="missed-bin-twice") for _ in range(2)]
+    answers = [
+        http.turn("oxford", "missed_bin.confirm", text="yes report it", contexts=confirm, session_id="missed-bin-twice")
+        for _ in range(2)
+    ]
     assert answers[0]["fulfillmentText"] == answers[1]["fulfillmentText"]
     assert "Your reference number is OXF-" in answers[0]["fulfillmentText"]
     assert len(posts(served_fakes, "100120000302", "2026-12-04")) == before + 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from townhall.library import default_library
 from townhall.tenants import Problem, validate
-from townhall_tools.testing import tenant_doc
 from townhall.yamlio import load_yaml
+from townhall_tools.testing import tenant_doc
 
 WELSH = "give the Welsh too (cy), as this council offers en and cy"  # + the expected form, an example
 
@@ -23,7 +23,9 @@ def validated(doc: dict) -> list[Problem]:
 
 def test_example_settings_are_valid_for_a_welsh_council():
     doc = tenant_doc("cardiff")
-    doc["processes"]["polling_station"] = load_yaml(default_library().processes["polling_station"].folder / "example.yaml")
+    doc["processes"]["polling_station"] = load_yaml(
+        default_library().processes["polling_station"].folder / "example.yaml"
+    )
     assert validated(doc) == []
 
 
@@ -40,5 +42,7 @@ def test_the_key_is_named_never_written_and_urls_are_checked():
     settings = doc["processes"]["polling_station"]
     settings["api_key_secret"] = "Key: abc123 with spaces"
     settings["voter_id_url"] = "http://insecure.example"
-    assert sorted(p.path for p in validated(doc)) == ["processes.polling_station.api_key_secret",
-                                                      "processes.polling_station.voter_id_url"]
+    assert sorted(p.path for p in validated(doc)) == [
+        "processes.polling_station.api_key_secret",
+        "processes.polling_station.voter_id_url",
+    ]

@@ -42,7 +42,8 @@ def test_a_known_station_with_its_ballot_and_photo_id(api, base):
     assert election.station.address == ("Sandbox Community Centre", "12 Demo Road", "Democracy Town")
     assert election.station.postcode == "AA1 2AB"
     assert [(b.title, b.requires_voter_id, b.cancelled) for b in election.ballots] == [
-        ("Democracy Town local election Sandbox", "EA-2022", False)]
+        ("Democracy Town local election Sandbox", "EA-2022", False)
+    ]
     assert [n.type for n in election.notifications] == ["voter_id"]
     assert result.electoral_services.phone == "01632 960900"
     # the key went in the query string; the postcode without its space
@@ -66,7 +67,10 @@ def test_the_address_picker_and_each_address(api):
     assert [a.slug for a in result.addresses] == ["10035187881", "10035187882", "10035187883"]
     stations = [api.address(a.slug, Deadline.after(3)).dates[0] for a in result.addresses]
     assert [s.station.address[0] if s.station else None for s in stations] == [
-        "Sandbox Community Centre", "St Demo's Church Hall", None]
+        "Sandbox Community Centre",
+        "St Demo's Church Hall",
+        None,
+    ]
 
 
 def test_several_dates_with_cancelled_and_rescheduled_ballots(api):
@@ -74,7 +78,9 @@ def test_several_dates_with_cancelled_and_rescheduled_ballots(api):
     assert [d.day.isoformat() for d in dates] == ["2026-05-07", "2026-05-14", "2026-06-18"]
     cancelled = [b for d in dates for b in d.ballots if b.cancelled]
     assert [(b.cancellation_reason, b.replaced_by) for b in cancelled] == [
-        ("CANDIDATE_DEATH", "local.democracy-town.harbour.by.2026-06-18"), ("EQUAL_CANDIDATES", "")]
+        ("CANDIDATE_DEATH", "local.democracy-town.harbour.by.2026-06-18"),
+        ("EQUAL_CANDIDATES", ""),
+    ]
     assert [n.type for n in dates[1].notifications] == ["cancelled_election"]
 
 
@@ -136,14 +142,20 @@ def test_no_base_url_is_unconfigured():
     assert e.value.kind == "unconfigured"
 
 
-@pytest.mark.parametrize("body", [
-    [], {"dates": []}, {"address_picker": "no", "dates": []}, {"address_picker": False, "dates": {}},
-    {"address_picker": True, "dates": [], "addresses": []},
-    {"address_picker": False, "dates": [{"date": "7 May"}]},
-    {"address_picker": False, "dates": [{"date": "2026-05-07", "ballots": [{"cancelled": False}]}]},
-    {"address_picker": False, "dates": [{"date": "2026-05-07", "polling_station": []}]},
-    {"address_picker": False, "dates": [], "electoral_services": "call us"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {"dates": []},
+        {"address_picker": "no", "dates": []},
+        {"address_picker": False, "dates": {}},
+        {"address_picker": True, "dates": [], "addresses": []},
+        {"address_picker": False, "dates": [{"date": "7 May"}]},
+        {"address_picker": False, "dates": [{"date": "2026-05-07", "ballots": [{"cancelled": False}]}]},
+        {"address_picker": False, "dates": [{"date": "2026-05-07", "polling_station": []}]},
+        {"address_picker": False, "dates": [], "electoral_services": "call us"},
+    ],
+)
 def test_bodies_that_are_not_the_contract_are_malformed(body):
     with pytest.raises(UpstreamError) as e:
         parse(body)
@@ -151,10 +163,20 @@ def test_bodies_that_are_not_the_contract_are_malformed(body):
 
 
 def test_parsing_tolerates_what_the_api_may_leave_out():
-    result = parse({"address_picker": False, "dates": [
-        {"date": "2026-05-07", "polling_station": {"polling_station_known": True, "station": {"properties": {"address": ""}}},
-         "ballots": [{"ballot_title": "A ballot", "cancelled": True}]}],
-        "electoral_services": None, "registration": None})
+    result = parse(
+        {
+            "address_picker": False,
+            "dates": [
+                {
+                    "date": "2026-05-07",
+                    "polling_station": {"polling_station_known": True, "station": {"properties": {"address": ""}}},
+                    "ballots": [{"ballot_title": "A ballot", "cancelled": True}],
+                }
+            ],
+            "electoral_services": None,
+            "registration": None,
+        }
+    )
     election = result.dates[0]
     assert election.station is None and election.notifications == () and election.ballots[0].cancellation_reason == ""
     assert result.registration_contact is None

@@ -14,8 +14,8 @@ import pytest
 
 from townhall.contract import Link, OutputContext
 from townhall.library import default_library
-from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 from townhall.upstream import Http, Upstream
+from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 
 PROCESS = default_library().processes["polling_station"]
 handle = PROCESS.handler
@@ -24,32 +24,64 @@ from townhall_processes.polling_station.client import parse  # noqa: E402
 from townhall_processes.polling_station.handler import Answer, choose  # noqa: E402
 
 POSTCODE, ADDRESS = "polling_station-postcode", "polling_station-address"
-OXFORD_SERVICES = "You can contact our electoral services team: phone 01632 960011, email demo-oxford-elections@example.org."
-PICKER = [{"address": "1 Sandbox Road, Democracy Town", "slug": "10035187881"},
-          {"address": "2 Sandbox Road, Democracy Town", "slug": "10035187882"},
-          {"address": "Flat A, 3 Sandbox Road, Democracy Town", "slug": "10035187883"}]
+OXFORD_SERVICES = (
+    "You can contact our electoral services team: phone 01632 960011, email demo-oxford-elections@example.org."
+)
+PICKER = [
+    {"address": "1 Sandbox Road, Democracy Town", "slug": "10035187881"},
+    {"address": "2 Sandbox Road, Democracy Town", "slug": "10035187882"},
+    {"address": "Flat A, 3 Sandbox Road, Democracy Town", "slug": "10035187883"},
+]
 
 
 @pytest.fixture
 def settings(served_fakes, tmp_path):
     def make(tenant="oxford", language="en", override=None, upstream=None):
-        return settings_for("polling_station", tenant, language=language, fakes=served_fakes.url, override=override,
-                            upstream=upstream or sandbox_upstream(tenant, tmp_path))
+        return settings_for(
+            "polling_station",
+            tenant,
+            language=language,
+            fakes=served_fakes.url,
+            override=override,
+            upstream=upstream or sandbox_upstream(tenant, tmp_path),
+        )
+
     return make
 
 
-def find(settings, postcode=None, *, tenant="oxford", language="en", action="find", text="", contexts=None,
-         seconds_left=3.0, **kw):
+def find(
+    settings,
+    postcode=None,
+    *,
+    tenant="oxford",
+    language="en",
+    action="find",
+    text="",
+    contexts=None,
+    seconds_left=3.0,
+    **kw,
+):
     params = {"postcode": postcode} if postcode else {}
-    return handle(turn(f"polling_station.{action}", params, text=text, language=language, contexts=contexts,
-                       seconds_left=seconds_left), settings(tenant, language, **kw))
+    return handle(
+        turn(
+            f"polling_station.{action}",
+            params,
+            text=text,
+            language=language,
+            contexts=contexts,
+            seconds_left=seconds_left,
+        ),
+        settings(tenant, language, **kw),
+    )
 
 
 def pick(settings, text, *, address=None, language="en", tenant="oxford", addresses=PICKER):
     contexts = {ADDRESS: {"postcode": "AA1 3AA", "addresses": addresses}} if addresses is not None else None
     params = {"address": address} if address else {}
-    return handle(turn("polling_station.address", params, text=text, language=language, contexts=contexts),
-                  settings(tenant, language))
+    return handle(
+        turn("polling_station.address", params, text=text, language=language, contexts=contexts),
+        settings(tenant, language),
+    )
 
 
 def test_a_known_station_with_date_ballot_photo_id_hours_and_advice(settings):
@@ -77,12 +109,16 @@ def test_the_same_in_welsh_with_the_mutated_weekday(settings):
 def test_a_station_not_yet_known_gives_the_electoral_services_contact_from_the_api(settings):
     reply = find(settings, "AA1 2AB")
     assert reply.text[0] == "There's an election on Thursday 7 May 2026, but I don't know your polling station yet."
-    assert ("To find out where to vote, contact Democracy Town Council (demo): phone 01632 960900, "
-            "email demo-elections@example.org.") in reply.text
+    assert (
+        "To find out where to vote, contact Democracy Town Council (demo): phone 01632 960900, "
+        "email demo-elections@example.org."
+    ) in reply.text
     # photo ID from the ballot alone (no notification): the council's own link
     assert "You'll need to show photo ID to vote at your polling station" in reply.text[2]
-    assert reply.links == (Link("Photo ID you can use", "https://example.org/demo/oxford/voter-id"),
-                           Link("Democracy Town Council (demo)", "https://example.org/demo/elections"))
+    assert reply.links == (
+        Link("Photo ID you can use", "https://example.org/demo/oxford/voter-id"),
+        Link("Democracy Town Council (demo)", "https://example.org/demo/elections"),
+    )
 
 
 def test_no_elections_coming_up(settings):
@@ -95,9 +131,11 @@ def test_several_dates_cancelled_ballots_explained_and_notifications_shown(setti
     text = find(settings, "AA1 4AA").text
     assert text[0].startswith("Your polling station for the election on Thursday 7 May 2026 is")
     assert text[1] == "You can vote in: Mayor of Democracy Town election."
-    assert text[2] == ("There won't be a vote in 'Democracy Town local election Harbour' on Thursday 7 May 2026: "
-                       "a candidate has died, so the election has been postponed. "
-                       "It will now take place on Thursday 18 June 2026.")
+    assert text[2] == (
+        "There won't be a vote in 'Democracy Town local election Harbour' on Thursday 7 May 2026: "
+        "a candidate has died, so the election has been postponed. "
+        "It will now take place on Thursday 18 June 2026."
+    )
     assert text[4] == "The poll on Thursday 14 May 2026 has been cancelled, so you don't need to vote that day."
     assert "there were only as many candidates as seats, so they were elected without a vote" in text[5]
     assert text[6] == "Uncontested Election. The poll for this election will not take place because it is uncontested."
@@ -108,8 +146,10 @@ def test_several_dates_cancelled_ballots_explained_and_notifications_shown(setti
 def test_several_dates_in_welsh(settings):
     text = find(settings, "AA1 4AA", tenant="cardiff", language="cy").text
     assert "Bydd yn cael ei chynnal ar ddydd Iau 18 Mehefin 2026 yn lle hynny." in text[2]
-    assert text[4] == ("Mae'r bleidlais ar ddydd Iau 14 Mai 2026 wedi'i chanslo, felly does dim angen i chi "
-                       "bleidleisio'r diwrnod hwnnw.")
+    assert text[4] == (
+        "Mae'r bleidlais ar ddydd Iau 14 Mai 2026 wedi'i chanslo, felly does dim angen i chi "
+        "bleidleisio'r diwrnod hwnnw."
+    )
     assert not any("Uncontested" in line for line in text)  # said in Welsh instead
 
 
@@ -123,18 +163,26 @@ def test_scotland_gives_the_registration_contact_not_the_councils(settings):
     )
     assert reply.links == (Link("The electoral registration office", "https://example.org/demo/valuation-joint-board"),)
     welsh = find(settings, "EH1 1YJ", tenant="cardiff", language="cy")
-    assert welsh.text[2] == ("Cysylltwch i gofrestru i bleidleisio neu i wirio eich cofrestriad – Y swyddfa gofrestru "
-                             "etholiadol: ffoniwch 01632 960903, e-bostiwch demo-ero@example.org.")
+    assert welsh.text[2] == (
+        "Cysylltwch i gofrestru i bleidleisio neu i wirio eich cofrestriad – Y swyddfa gofrestru "
+        "etholiadol: ffoniwch 01632 960903, e-bostiwch demo-ero@example.org."
+    )
 
 
 def test_northern_ireland_names_the_electoral_office_once(settings):
     reply = find(settings, "AA1 5AA")
-    assert reply.text[2] == ("You need to show photographic ID to vote in this election. Voters in Northern Ireland "
-                             "are required to show one form of photo ID, like a passport or driving licence.")
-    assert ("To find out where to vote, contact the Electoral Office for Northern Ireland: phone 01632 960901, "
-            "email demo-eoni@example.org.") in reply.text
+    assert reply.text[2] == (
+        "You need to show photographic ID to vote in this election. Voters in Northern Ireland "
+        "are required to show one form of photo ID, like a passport or driving licence."
+    )
+    assert (
+        "To find out where to vote, contact the Electoral Office for Northern Ireland: phone 01632 960901, "
+        "email demo-eoni@example.org."
+    ) in reply.text
     assert sum("01632 960901" in line for line in reply.text) == 1
-    assert "In Northern Ireland, elections and registering to vote are handled by the Electoral Office" in " ".join(reply.text)
+    assert "In Northern Ireland, elections and registering to vote are handled by the Electoral Office" in " ".join(
+        reply.text
+    )
     welsh = find(settings, "AA1 5AA", tenant="cardiff", language="cy")
     assert "Yng Ngogledd Iwerddon, rhaid i chi ddangos dull adnabod â llun" in welsh.text[2]
 
@@ -158,19 +206,24 @@ def test_a_split_postcode_offers_its_addresses_kept_in_a_context(settings):
     reply = find(settings, "AA1 3AA", contexts={POSTCODE: {}})
     assert reply.text == ("AA1 3AA is split between polling districts. Which of these is your address?",)
     assert reply.quick_replies == tuple(a["address"] for a in PICKER)
-    assert reply.contexts == (OutputContext(ADDRESS, 3, {"postcode": "AA1 3AA", "addresses": PICKER}),
-                              OutputContext(POSTCODE, 0))
+    assert reply.contexts == (
+        OutputContext(ADDRESS, 3, {"postcode": "AA1 3AA", "addresses": PICKER}),
+        OutputContext(POSTCODE, 0),
+    )
 
 
-@pytest.mark.parametrize(("text", "station"), [
-    ("2 Sandbox Road, Democracy Town", "St Demo's Church Hall"),   # tapped
-    ("1 sandbox road", "Sandbox Community Centre"),                # typed, in part
-    ("the second one", "St Demo's Church Hall"),
-    ("the last one", None),
-    ("I'm at number 2", "St Demo's Church Hall"),               # a house number
-    ("2", "St Demo's Church Hall"),
-    ("flat a", None),                                            # a flat's name
-])
+@pytest.mark.parametrize(
+    ("text", "station"),
+    [
+        ("2 Sandbox Road, Democracy Town", "St Demo's Church Hall"),  # tapped
+        ("1 sandbox road", "Sandbox Community Centre"),  # typed, in part
+        ("the second one", "St Demo's Church Hall"),
+        ("the last one", None),
+        ("I'm at number 2", "St Demo's Church Hall"),  # a house number
+        ("2", "St Demo's Church Hall"),
+        ("flat a", None),  # a flat's name
+    ],
+)
 def test_the_chosen_address_is_looked_up(settings, text, station):
     reply = pick(settings, text)
     if station:
@@ -187,8 +240,10 @@ def test_welsh_ordinals_pick_too(settings):
 def test_an_address_that_fits_no_one_address_is_asked_again(settings):
     for text in ("99 Nowhere Street", "sandbox road"):
         reply = pick(settings, text)
-        assert reply.text == ("I couldn't match that to one address at AA1 3AA. Please choose your address from the "
-                              "list, or type its first line.",)
+        assert reply.text == (
+            "I couldn't match that to one address at AA1 3AA. Please choose your address from the "
+            "list, or type its first line.",
+        )
         assert reply.quick_replies == tuple(a["address"] for a in PICKER)
         assert reply.contexts == (OutputContext(ADDRESS, 3, {"postcode": "AA1 3AA", "addresses": PICKER}),)
 
@@ -202,8 +257,10 @@ def test_the_address_parameter_is_used_when_the_words_do_not_fit():
 
 
 def test_a_lost_address_list_or_a_stale_slug_asks_for_the_postcode_again(settings):
-    for reply in (pick(settings, "1 Sandbox Road", addresses=None),
-                  pick(settings, "1 Old Road", addresses=[{"address": "1 Old Road", "slug": "123"}])):
+    for reply in (
+        pick(settings, "1 Sandbox Road", addresses=None),
+        pick(settings, "1 Old Road", addresses=[{"address": "1 Old Road", "slug": "123"}]),
+    ):
         assert reply.text == ("Sorry, I no longer have the addresses for your postcode. What's your postcode?",)
         assert reply.contexts == (OutputContext(POSTCODE, 2),)
 
@@ -245,27 +302,51 @@ def test_without_the_councils_electoral_services_its_general_contact_is_given(se
     doc = tenant_doc("oxford")
     del doc["processes"]["polling_station"]["electoral_services"]
     reply = find(settings, fake.ERROR_POSTCODE, override=doc["processes"]["polling_station"])
-    assert reply.text[2] == ("You can contact Oxford City Council by phone on 01632 960001, by email at "
-                             "demo-oxford@example.org or using the online form.")
+    assert reply.text[2] == (
+        "You can contact Oxford City Council by phone on 01632 960001, by email at "
+        "demo-oxford@example.org or using the online form."
+    )
     website_only = dict(doc["processes"]["polling_station"], electoral_services={"website": "https://example.org/e"})
     reply = find(settings, fake.ERROR_POSTCODE, override=website_only)
     assert reply.text[2] == "You can contact our electoral services team through our website."
 
 
 def test_other_notifications_are_always_shown_with_their_links(settings):
-    result = parse({"address_picker": False, "electoral_services": None, "registration": None, "dates": [{
-        "date": "2026-05-07",
-        "polling_station": {"polling_station_known": False, "station": None,
-                            "custom_finder": "https://example.org/demo/finder"},
-        "notifications": [{"type": "pre_eco", "title": "Boundary changes", "detail": "Wards are changing.",
-                           "url": "https://example.org/demo/boundaries"}],
-        "ballots": [{"ballot_title": "A demo election", "cancelled": False, "requires_voter_id": None}],
-    }]})
+    result = parse(
+        {
+            "address_picker": False,
+            "electoral_services": None,
+            "registration": None,
+            "dates": [
+                {
+                    "date": "2026-05-07",
+                    "polling_station": {
+                        "polling_station_known": False,
+                        "station": None,
+                        "custom_finder": "https://example.org/demo/finder",
+                    },
+                    "notifications": [
+                        {
+                            "type": "pre_eco",
+                            "title": "Boundary changes",
+                            "detail": "Wards are changing.",
+                            "url": "https://example.org/demo/boundaries",
+                        }
+                    ],
+                    "ballots": [{"ballot_title": "A demo election", "cancelled": False, "requires_voter_id": None}],
+                }
+            ],
+        }
+    )
     for language in ("en", "cy"):
-        reply = Answer(turn("polling_station.find", language=language), settings("cardiff", language), result,
-                       "AA1 2AA").build()
+        reply = Answer(
+            turn("polling_station.find", language=language), settings("cardiff", language), result, "AA1 2AA"
+        ).build()
         assert "Boundary changes. Wards are changing." in reply.text
-        assert [link.url for link in reply.links] == ["https://example.org/demo/finder", "https://example.org/demo/boundaries"]
+        assert [link.url for link in reply.links] == [
+            "https://example.org/demo/finder",
+            "https://example.org/demo/boundaries",
+        ]
         assert not any("ID" in line or "adnabod" in line for line in reply.text)
 
 

@@ -8,10 +8,10 @@ import uuid
 import pytest
 import requests
 
-from townhall_tools.fakes import point_at
 from townhall.library import default_library
-from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 from townhall.upstreams import open311
+from townhall_tools.fakes import point_at
+from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 
 HANDLE = default_library().processes["report_problem"].handler
 DATA = "report_problem-report"
@@ -33,8 +33,17 @@ class Chat:
         self.reply = None
 
     def say(self, text, intent="answer", **parameters):
-        self.reply = HANDLE(turn(f"report_problem.{intent}", parameters, text=text, language=self.language,
-                                 now=self.now, contexts=self.contexts), self.settings)
+        self.reply = HANDLE(
+            turn(
+                f"report_problem.{intent}",
+                parameters,
+                text=text,
+                language=self.language,
+                now=self.now,
+                contexts=self.contexts,
+            ),
+            self.settings,
+        )
         for context in self.reply.contexts:
             if context.lifespan:
                 self.contexts[context.name] = dict(context.parameters)
@@ -55,10 +64,17 @@ def settings(served_fakes, tmp_path, tenant="oxford", language="en", **override)
     process = None
     if override:
         process = {**tenant_doc(tenant)["processes"]["report_problem"], **override}
-        process = json.loads(point_at(json.dumps({k: v for k, v in process.items() if v is not None}),
-                                      served_fakes.url))
-    return settings_for("report_problem", tenant, language=language, fakes=served_fakes.url,
-                        upstream=sandbox_upstream(tenant, tmp_path), override=process)
+        process = json.loads(
+            point_at(json.dumps({k: v for k, v in process.items() if v is not None}), served_fakes.url)
+        )
+    return settings_for(
+        "report_problem",
+        tenant,
+        language=language,
+        fakes=served_fakes.url,
+        upstream=sandbox_upstream(tenant, tmp_path),
+        override=process,
+    )
 
 
 def with_missed_bins(served_fakes, tmp_path):
@@ -94,8 +110,13 @@ def to_confirm(chat, marker, contact="No thanks"):
 
 def test_a_two_tier_menu_is_grouped_and_the_county_owns_roads(served_fakes, tmp_path):
     chat = Chat(settings(served_fakes, tmp_path)).say("I want to report a problem", "report")
-    assert chat.reply.quick_replies == ("Street cleaning", "Vehicles", "Roads and pavements", "Street lighting",
-                                        "Flooding and drainage")  # missed bins: the missed_bin process
+    assert chat.reply.quick_replies == (
+        "Street cleaning",
+        "Vehicles",
+        "Roads and pavements",
+        "Street lighting",
+        "Flooding and drainage",
+    )  # missed bins: the missed_bin process
     assert chat.step == "category" and "report_problem-category" in chat.contexts
     chat.say("Street cleaning")
     assert chat.reply.quick_replies == ("Fly-tipping", "Graffiti", "Dog fouling", "Overflowing litter bin")
@@ -106,22 +127,21 @@ def test_a_two_tier_menu_is_grouped_and_the_county_owns_roads(served_fakes, tmp_
 
 def test_a_unitary_menu_lists_every_category(served_fakes, tmp_path):
     chat = Chat(settings(served_fakes, tmp_path, "cardiff")).say("report a problem", "report")
-    assert chat.reply.quick_replies == ("Fly-tipping", "Graffiti", "Dog fouling", "Pothole",
-                                        "Street light not working")
+    assert chat.reply.quick_replies == ("Fly-tipping", "Graffiti", "Dog fouling", "Pothole", "Street light not working")
     welsh = Chat(settings(served_fakes, tmp_path, "cardiff", "cy"), "cy").say("Rhoi gwybod am broblem", "report")
     assert welsh.reply.quick_replies[0] == "Tipio anghyfreithlon" and "Am beth hoffech chi" in welsh.text
 
 
 def test_the_first_message_can_name_the_category_and_place(served_fakes, tmp_path):
-    chat = Chat(settings(served_fakes, tmp_path)).say("a pothole on OX4 1AA", "report", category="pothole",
-                                                     postcode="OX4 1AA")
+    chat = Chat(settings(served_fakes, tmp_path)).say(
+        "a pothole on OX4 1AA", "report", category="pothole", postcode="OX4 1AA"
+    )
     assert "Got it: Pothole." in chat.text and chat.step == "details"
     assert chat.contexts[DATA]["place"] == {"postcode": "OX4 1AA", "text": "OX4 1AA"}
 
 
 def test_a_category_the_council_does_not_list(served_fakes, tmp_path):
-    chat = Chat(settings(served_fakes, tmp_path, "cardiff")).say("report a noisy party", "report",
-                                                                 category="noise")
+    chat = Chat(settings(served_fakes, tmp_path, "cardiff")).say("report a noisy party", "report", category="noise")
     assert 'couldn\'t find "report a noisy party"' in chat.text and chat.reply.quick_replies
     chat.say("something else", "category")
     assert "report it to us directly" in chat.text and "01632 960002" in chat.text and chat.step == "category"
@@ -163,9 +183,15 @@ def test_without_the_county_list_the_district_categories_are_still_offered(serve
 
 
 def test_required_questions_are_asked_and_checked(served_fakes, tmp_path):
-    chat = Chat(with_missed_bins(served_fakes, tmp_path)).say("report a missed bin", "report").say("Missed bin collection")
-    assert chat.reply.quick_replies == ("Rubbish (green bin)", "Recycling (blue bin)", "Food waste caddy",
-                                        "Garden waste (brown bin)")
+    chat = (
+        Chat(with_missed_bins(served_fakes, tmp_path)).say("report a missed bin", "report").say("Missed bin collection")
+    )
+    assert chat.reply.quick_replies == (
+        "Rubbish (green bin)",
+        "Recycling (blue bin)",
+        "Food waste caddy",
+        "Garden waste (brown bin)",
+    )
     chat.say("the purple one")
     assert "isn't one of the choices" in chat.text and chat.step == "question"
     chat.say("blue bin")
@@ -199,12 +225,15 @@ def test_details_must_say_something(served_fakes, tmp_path):
     assert chat.step == "contact" and chat.reply.quick_replies == ("Skip",)
 
 
-@pytest.mark.parametrize(("typed", "says"), [
-    ("jo@example", "complete email address"),
-    ("01632 960001", "landline"),
-    ("07700 9001", "UK mobile number"),
-    ("maybe later", "email address or a mobile number"),
-])
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("jo@example", "complete email address"),
+        ("01632 960001", "landline"),
+        ("07700 9001", "UK mobile number"),
+        ("maybe later", "email address or a mobile number"),
+    ],
+)
 def test_contact_details_are_checked_with_a_reason(served_fakes, tmp_path, typed, says):
     chat = Chat(settings(served_fakes, tmp_path)).say("pothole", "report", category="pothole")
     chat.say("Iffley Road by the shops", "location").say("A deep pothole in the bus lane").say(typed, "contact")
@@ -236,14 +265,21 @@ def test_the_report_goes_once_with_a_confirmation(served_fakes, tmp_path):
     chat.say("Yes, send it", "confirm")
     [post] = posts(served_fakes, marker)
     reference = post["service_request_id"]
-    assert f"Your reference is {reference}." in chat.text and "sent a confirmation to demo.resident@example.org" in chat.text
+    assert (
+        f"Your reference is {reference}." in chat.text
+        and "sent a confirmation to demo.resident@example.org" in chat.text
+    )
     fields = post["fields"]
     assert post["council"] == "oxford" and fields["service_code"] == "FLYTIP"
     assert fields["attribute[waste_type]"] == "furniture" and fields["email"] == "demo.resident@example.org"
     assert fields["address_string"] == "outside 12 Cowley Road, OX4 1AA"
     assert fields["description"].startswith("title: Fly-tipping\n\ndetail: A sofa and two mattresses")
     [sent] = notifications(served_fakes, reference)
-    assert sent["personalisation"] == {"council": "Oxford City Council", "summary": "Fly-tipping", "reference": reference}
+    assert sent["personalisation"] == {
+        "council": "Oxford City Council",
+        "summary": "Fly-tipping",
+        "reference": reference,
+    }
     # Dialogflow repeating the turn: the same reference, no second report or message.
     chat.contexts = confirm_contexts
     chat.say("Yes, send it", "confirm")
@@ -261,7 +297,10 @@ def test_county_categories_go_to_the_county(served_fakes, tmp_path):
     [post] = posts(served_fakes, marker)
     assert post["council"] == "oxfordshire" and post["fields"]["jurisdiction_id"] == "oxfordshire-demo"
     assert post["token"]  # a batch service: the token was polled for the id
-    assert f"I've sent your report to Oxfordshire County Council. Your reference is {post['service_request_id']}." in chat.text
+    assert (
+        f"I've sent your report to Oxfordshire County Council. Your reference is {post['service_request_id']}."
+        in chat.text
+    )
 
 
 def test_a_part_can_be_changed_before_sending(served_fakes, tmp_path):
@@ -285,10 +324,16 @@ def test_a_part_can_be_changed_before_sending(served_fakes, tmp_path):
     assert post["fields"]["service_code"] == "PAVE" and post["fields"]["phone"] == "07700900123"
 
 
-@pytest.mark.parametrize(("language", "text"), [
-    ("en", "hmm no, don't send it after all"), ("en", "wait, don't send it yet"), ("en", "no"),
-    ("cy", "na, peidiwch â'i anfon"), ("cy", "nac ydw, dim diolch"),
-])
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "hmm no, don't send it after all"),
+        ("en", "wait, don't send it yet"),
+        ("en", "no"),
+        ("cy", "na, peidiwch â'i anfon"),
+        ("cy", "nac ydw, dim diolch"),
+    ],
+)
 def test_a_no_at_the_confirm_step_sends_nothing_whatever_intent_matched(served_fakes, tmp_path, language, text):
     marker = uuid.uuid4().hex
     chat = Chat(settings(served_fakes, tmp_path, "cardiff" if language == "cy" else "oxford", language), language)
@@ -312,13 +357,16 @@ def test_a_council_system_failure_keeps_the_report(served_fakes, tmp_path):
 def test_a_slow_council_system_is_answered_in_time(served_fakes, tmp_path):
     chat = Chat(settings(served_fakes, tmp_path)).say("pothole", "report", category="pothole")
     to_confirm(chat, f"demo-slow {uuid.uuid4().hex}")
-    chat.reply = HANDLE(turn("report_problem.confirm", text="Yes, send it", contexts=chat.contexts, seconds_left=1.0),
-                        chat.settings)
+    chat.reply = HANDLE(
+        turn("report_problem.confirm", text="Yes, send it", contexts=chat.contexts, seconds_left=1.0), chat.settings
+    )
     assert "isn't answering" in "\n".join(chat.reply.text)
 
 
 def test_a_rejected_report_says_so(served_fakes, tmp_path):
-    chat = Chat(with_missed_bins(served_fakes, tmp_path)).say("report a missed bin", "report").say("Missed bin collection")
+    chat = (
+        Chat(with_missed_bins(served_fakes, tmp_path)).say("report a missed bin", "report").say("Missed bin collection")
+    )
     chat.say("blue bin")
     chat.contexts[DATA]["questions"] = []  # as if the council had added a required question since
     chat.contexts[DATA]["answers"] = {}
@@ -355,8 +403,9 @@ def test_a_blackbox_service_gives_no_reference(served_fakes, tmp_path):
 
 
 def test_without_asking_for_contact(served_fakes, tmp_path):
-    chat = Chat(settings(served_fakes, tmp_path, notify=None, ask_contact=False)).say("pothole", "report",
-                                                                                      category="pothole")
+    chat = Chat(settings(served_fakes, tmp_path, notify=None, ask_contact=False)).say(
+        "pothole", "report", category="pothole"
+    )
     chat.say("Iffley Road by the shops", "location").say("A deep pothole in the bus lane")
     assert chat.step == "confirm" and "Confirmation: none" in chat.text
 
@@ -385,8 +434,14 @@ def test_a_lost_context_starts_again(served_fakes, tmp_path):
 
 def test_a_context_that_is_not_ours_is_read_safely(served_fakes, tmp_path):
     chat = Chat(settings(served_fakes, tmp_path))
-    chat.contexts[DATA] = {"step": "confirm", "service": {"tier": "elsewhere"}, "place": "x", "reach": {"x": 1},
-                           "questions": [{"code": ""}, "junk"], "answers": {"a": 3}}
+    chat.contexts[DATA] = {
+        "step": "confirm",
+        "service": {"tier": "elsewhere"},
+        "place": "x",
+        "reach": {"x": 1},
+        "questions": [{"code": ""}, "junk"],
+        "answers": {"a": 3},
+    }
     chat.say("yes")
     assert chat.step == "category" and chat.reply.quick_replies
 
@@ -403,8 +458,9 @@ def test_a_batch_token_without_an_id_is_given_as_a_receipt(served_fakes, tmp_pat
     marker = uuid.uuid4().hex
     chat = Chat(settings(served_fakes, tmp_path)).say("street light out", "report", category="street light")
     to_confirm(chat, f"demo-token-stuck {marker}")
-    chat.reply = HANDLE(turn("report_problem.confirm", text="Yes, send it", contexts=chat.contexts, seconds_left=1.5),
-                        chat.settings)
+    chat.reply = HANDLE(
+        turn("report_problem.confirm", text="Yes, send it", contexts=chat.contexts, seconds_left=1.5), chat.settings
+    )
     [post] = posts(served_fakes, marker)
     assert f"Your receipt number is {post['token']}." in "\n".join(chat.reply.text)
 

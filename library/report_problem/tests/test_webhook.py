@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import requests
-
 from support import PROJECTS
+
 from townhall import wire
 from townhall_tools.conversations import Contexts, reply_text
 
@@ -18,8 +18,14 @@ class Session:
         self.contexts = Contexts()
 
     def body(self, intent, text, **parameters):
-        body = wire.build_request(PROJECTS[self.tenant], intent, parameters=parameters, text=text,
-                                  language_code=self.language, session_id=self.id)
+        body = wire.build_request(
+            PROJECTS[self.tenant],
+            intent,
+            parameters=parameters,
+            text=text,
+            language_code=self.language,
+            session_id=self.id,
+        )
         body["queryResult"]["outputContexts"] = self.contexts.for_request(body["session"])
         return body
 

@@ -37,7 +37,11 @@ def tenant_with(processes: dict, base: str = "oxford") -> dict:
 
 @pytest.mark.parametrize(
     ("tenant", "language", "name"),
-    [("oxford", "en", "Oxford City Council"), ("cardiff", "en", "Cardiff Council"), ("cardiff", "cy", "Cyngor Caerdydd")],
+    [
+        ("oxford", "en", "Oxford City Council"),
+        ("cardiff", "en", "Cardiff Council"),
+        ("cardiff", "cy", "Cyngor Caerdydd"),
+    ],
 )
 def test_greets_with_the_council_name_in_the_turn_language(tenant, language, name):
     reply = hello(tenant, language)
@@ -118,17 +122,28 @@ def test_sets_no_contexts_and_no_event():
 
 
 def test_start_again_clears_every_flow_context_but_not_dialogflows_own():
-    reply = handle(turn("welcome.start_again", contexts={
-        "bin_collection-address": {"postcode": "OX1 1BX"}, "report_problem-details": {},
-        "__system_counters__": {}, "abc_id_dialog_context": {}}), settings_for("welcome", "oxford"))
+    reply = handle(
+        turn(
+            "welcome.start_again",
+            contexts={
+                "bin_collection-address": {"postcode": "OX1 1BX"},
+                "report_problem-details": {},
+                "__system_counters__": {},
+                "abc_id_dialog_context": {},
+            },
+        ),
+        settings_for("welcome", "oxford"),
+    )
     cleared = {(c.name, c.lifespan) for c in reply.contexts}
     assert cleared == {("bin_collection-address", 0), ("report_problem-details", 0)}
     assert reply.text[0] == "OK, let's start again." and "Contact the council" in reply.quick_replies
 
 
 def test_cancel_clears_contexts_and_offers_the_menu_in_welsh():
-    reply = handle(turn("welcome.cancel", language="cy", contexts={"council_tax-payment": {"amount": 100}}),
-                   settings_for("welcome", "cardiff", language="cy"))
+    reply = handle(
+        turn("welcome.cancel", language="cy", contexts={"council_tax-payment": {"amount": 100}}),
+        settings_for("welcome", "cardiff", language="cy"),
+    )
     assert [(c.name, c.lifespan) for c in reply.contexts] == [("council_tax-payment", 0)]
     assert "stopio" in reply.text[0] and reply.quick_replies
 

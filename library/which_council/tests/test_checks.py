@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from townhall.library import default_library
 from townhall.tenants import Problem, validate
-from townhall_tools.testing import tenant_doc
 from townhall.yamlio import load_yaml
+from townhall_tools.testing import tenant_doc
 
 WELSH = "give the Welsh too (cy), as this council offers en and cy"  # + the expected form, an example
 
@@ -32,8 +32,10 @@ def test_a_welsh_council_needs_welsh_tier_texts_and_council_names():
     settings = doc["processes"]["which_council"]
     del settings["tiers"]["county"]["cy"]
     del settings["councils"]["W06000014"]["name"]["cy"]
-    assert welsh_missing(validated(doc)) == ["processes.which_council.councils.W06000014.name",
-                                             "processes.which_council.tiers.county"]
+    assert welsh_missing(validated(doc)) == [
+        "processes.which_council.councils.W06000014.name",
+        "processes.which_council.tiers.county",
+    ]
 
 
 def test_an_english_council_needs_only_english_and_bad_codes_are_refused():

@@ -15,32 +15,60 @@ import pytest
 
 from townhall.contract import Link, OutputContext
 from townhall.library import default_library
-from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 from townhall.upstreams.postcodes import Place
 from townhall_tools.fakes.postcodes import ERROR_POSTCODE, MALFORMED_POSTCODE, SLOW_POSTCODE
+from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 
 PROCESS = default_library().processes["which_council"]
 handle = PROCESS.handler
 CONTEXT = "which_council-postcode"
 KEEP = OutputContext(CONTEXT, 2)
-OXFORD_REACH = ("You can contact Oxford City Council by phone on 01632 960001, by email at "
-                "demo-oxford@example.org or using the online form.")
+OXFORD_REACH = (
+    "You can contact Oxford City Council by phone on 01632 960001, by email at "
+    "demo-oxford@example.org or using the online form."
+)
 FINDER = Link("Find your local council", "https://www.gov.uk/find-local-council")
 
 
 @pytest.fixture
 def settings(served_fakes, tmp_path):
     def make(tenant="oxford", language="en", override=None):
-        return settings_for("which_council", tenant, language=language, fakes=served_fakes.url,
-                            upstream=sandbox_upstream(tenant, tmp_path), override=override)
+        return settings_for(
+            "which_council",
+            tenant,
+            language=language,
+            fakes=served_fakes.url,
+            upstream=sandbox_upstream(tenant, tmp_path),
+            override=override,
+        )
+
     return make
 
 
-def ask(settings, postcode=None, *, tenant="oxford", language="en", action="lookup", text="", contexts=None,
-        seconds_left=3.0, **kw):
+def ask(
+    settings,
+    postcode=None,
+    *,
+    tenant="oxford",
+    language="en",
+    action="lookup",
+    text="",
+    contexts=None,
+    seconds_left=3.0,
+    **kw,
+):
     params = {"postcode": postcode} if postcode else {}
-    return handle(turn(f"which_council.{action}", params, text=text, language=language, contexts=contexts,
-                       seconds_left=seconds_left), settings(tenant, language, **kw))
+    return handle(
+        turn(
+            f"which_council.{action}",
+            params,
+            text=text,
+            language=language,
+            contexts=contexts,
+            seconds_left=seconds_left,
+        ),
+        settings(tenant, language, **kw),
+    )
 
 
 def test_our_own_postcode_in_two_tier_england_names_the_county_too(settings):
@@ -57,11 +85,17 @@ def test_our_own_postcode_in_two_tier_england_names_the_county_too(settings):
 
 def test_a_neighbouring_district_names_both_councils_and_their_websites(settings):
     reply = ask(settings, "OX15 4AA")
-    assert reply.text[0] == "OX15 4AA isn't in our area. It's in Cherwell, in Oxfordshire, where two councils share the work:"
+    assert (
+        reply.text[0]
+        == "OX15 4AA isn't in our area. It's in Cherwell, in Oxfordshire, where two councils share the work:"
+    )
     assert reply.text[1].startswith("Cherwell District Council looks after bins and recycling")
     assert reply.text[2].startswith("Oxfordshire County Council looks after roads")
     assert reply.text[-1] == "Please contact them about their services."
-    assert [link.url for link in reply.links] == ["https://example.org/demo/cherwell", "https://example.org/demo/oxfordshire"]
+    assert [link.url for link in reply.links] == [
+        "https://example.org/demo/cherwell",
+        "https://example.org/demo/oxfordshire",
+    ]
 
 
 def test_councils_not_in_the_settings_are_named_from_the_area_and_found_on_gov_uk(settings):
@@ -81,12 +115,27 @@ def test_without_a_finder_url_nothing_is_linked(settings):
     assert reply.links == () and not any("GOV.UK" in line for line in reply.text)
 
 
-@pytest.mark.parametrize(("postcode", "council", "kind"), [
-    ("BS1 5TR", "the council for Bristol, City of", "It's a unitary council, so it provides all the main council services there."),
-    ("CF10 3ND", "the council for Cardiff", "Councils in Wales are unitary, so it provides all the main council services there."),
-    ("EH8 8BG", "the council for City of Edinburgh", "It's one of Scotland's 32 councils, so it provides all the main council services there."),
-    ("BT1 5GS", "the council for Belfast", "It's one of Northern Ireland's 11 district councils."),
-])
+@pytest.mark.parametrize(
+    ("postcode", "council", "kind"),
+    [
+        (
+            "BS1 5TR",
+            "the council for Bristol, City of",
+            "It's a unitary council, so it provides all the main council services there.",
+        ),
+        (
+            "CF10 3ND",
+            "the council for Cardiff",
+            "Councils in Wales are unitary, so it provides all the main council services there.",
+        ),
+        (
+            "EH8 8BG",
+            "the council for City of Edinburgh",
+            "It's one of Scotland's 32 councils, so it provides all the main council services there.",
+        ),
+        ("BT1 5GS", "the council for Belfast", "It's one of Northern Ireland's 11 district councils."),
+    ],
+)
 def test_single_tier_areas_are_worded_for_their_nation(settings, postcode, council, kind):
     reply = ask(settings, postcode)
     assert reply.text[0] == f"{postcode} isn't in our area: it's served by {council}, not us."
@@ -101,20 +150,28 @@ def test_northern_ireland_says_who_runs_what_councils_there_do_not(settings):
 
 def test_a_welsh_council_answers_its_own_postcode_in_welsh(settings):
     reply = ask(settings, "cf10 3nd", tenant="cardiff", language="cy")
-    assert reply.text == ("Mae CF10 3ND yn ein hardal ni: ni yw eich cyngor chi, Cyngor Caerdydd.",
-                          "Rydyn ni'n darparu'r holl brif wasanaethau cyngor yno.")
+    assert reply.text == (
+        "Mae CF10 3ND yn ein hardal ni: ni yw eich cyngor chi, Cyngor Caerdydd.",
+        "Rydyn ni'n darparu'r holl brif wasanaethau cyngor yno.",
+    )
     english = ask(settings, "CF10 4UW", tenant="cardiff")
-    assert english.text == ("CF10 4UW is in our area: that's us, Cardiff Council.",
-                            "We provide all the main council services there.")
+    assert english.text == (
+        "CF10 4UW is in our area: that's us, Cardiff Council.",
+        "We provide all the main council services there.",
+    )
 
 
 def test_a_welsh_council_names_its_neighbour_in_welsh_and_two_tier_england_without_mutation_traps(settings):
     reply = ask(settings, "CF63 4RU", tenant="cardiff", language="cy")
-    assert reply.text[0] == "Dydy CF63 4RU ddim yn ein hardal ni: Cyngor Bro Morgannwg sy'n gwasanaethu'r cod post hwnnw, nid ni."
+    assert (
+        reply.text[0]
+        == "Dydy CF63 4RU ddim yn ein hardal ni: Cyngor Bro Morgannwg sy'n gwasanaethu'r cod post hwnnw, nid ni."
+    )
     assert reply.links == (Link("Gwefan Cyngor Bro Morgannwg", "https://example.org/demo/vale-of-glamorgan"),)
     reply = ask(settings, "OX15 4AA", tenant="cardiff", language="cy")
-    assert reply.text[1] == ("Mae Cyngor Cherwell yn gofalu am y gwasanaethau hyn: "
-                             "biniau ac ailgylchu, treth gyngor, cynllunio a thai.")
+    assert reply.text[1] == (
+        "Mae Cyngor Cherwell yn gofalu am y gwasanaethau hyn: biniau ac ailgylchu, treth gyngor, cynllunio a thai."
+    )
     assert reply.text[2].startswith("Mae Oxfordshire County Council yn gofalu am y gwasanaethau hyn: ffyrdd")
 
 
@@ -135,7 +192,8 @@ def test_places_outside_the_uk_councils_or_without_a_district(settings):
     jersey = Place("JE2 4WD", "Channel Islands", None, None, None, None, None, None, None, None, None, 9, {})
     assert describe(jersey, turn("which_council.lookup"), s).text == (
         "JE2 4WD is in Channel Islands, which has its own government rather than a UK council. "
-        "Please contact the local government there.",)
+        "Please contact the local government there.",
+    )
     odd = replace(jersey, country="England")
     reply = describe(odd, turn("which_council.lookup"), s)
     assert reply.text[0] == "JE2 4WD is a real postcode, but I can't tell which council serves it."
@@ -166,8 +224,9 @@ def test_something_that_is_not_a_postcode_gets_format_help_without_a_lookup(sett
     no_upstream = lambda *a, **kw: replace(settings(*a, **kw), upstream=None)  # noqa: E731 - a call would fail loudly
     for given, action in (("12345", "lookup"), (None, "postcode")):
         reply = ask(no_upstream, given, action=action, text="it's the one by the park")
-        assert reply.text == ("That doesn't look like a postcode. A postcode looks like 'OX1 1BX': "
-                              "please type the whole postcode.",)
+        assert reply.text == (
+            "That doesn't look like a postcode. A postcode looks like 'OX1 1BX': please type the whole postcode.",
+        )
         assert reply.contexts == (KEEP,)
     welsh = ask(no_upstream, "12345", tenant="cardiff", language="cy")
     assert "'CF10 3ND'" in welsh.text[0]

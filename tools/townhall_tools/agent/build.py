@@ -25,9 +25,10 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from townhall.library import SHARED, Library, LibraryError, Process, _import
 from townhall.tenants import Tenant, compile_tenant, validate
@@ -128,11 +129,9 @@ def _intent(process: Process, entry: Mapping[str, Any], languages: tuple[str, ..
         raise BuildError(f"{path}: missing; library/{process.id}/manifest.yaml lists {name!r}")
     intent = copy.deepcopy(_read_json(path))
     if intent.get("name") != name:
-        raise BuildError(f"{path}: \"name\" is {intent.get('name')!r}; set it to {name!r}")
+        raise BuildError(f'{path}: "name" is {intent.get("name")!r}; set it to {name!r}')
     intent["webhookUsed"] = True
-    intent["webhookForSlotFilling"] = bool(
-        intent.get("webhookForSlotFilling") or entry.get("webhook_for_slot_filling")
-    )
+    intent["webhookForSlotFilling"] = bool(intent.get("webhookForSlotFilling") or entry.get("webhook_for_slot_filling"))
     for response in intent.get("responses", []):
         messages = [m for m in response.get("messages", []) if m.get("lang") in languages]
         present = {m.get("lang") for m in messages}
@@ -181,8 +180,10 @@ def _entity_files(process: Process) -> list[Path]:
     for name in shared_entities(process):
         path = shared / f"{name}.json"
         if not path.is_file():
-            raise BuildError(f"library/{process.id}/manifest.yaml: entities: names {name!r}, but there is no "
-                             f"library/{SHARED}/entities/{name}.json; fix the name or add the entity there")
+            raise BuildError(
+                f"library/{process.id}/manifest.yaml: entities: names {name!r}, but there is no "
+                f"library/{SHARED}/entities/{name}.json; fix the name or add the entity there"
+            )
         files.append(path)
     return files
 
@@ -194,7 +195,7 @@ def _shipped_entities(process: Process, languages: tuple[str, ...]) -> dict[str,
         definition = _read_json(path)
         name = definition.get("name") if isinstance(definition, dict) else None
         if name != path.stem:
-            raise BuildError(f"{path}: \"name\" is {name!r}; set it to the file name {path.stem!r}")
+            raise BuildError(f'{path}: "name" is {name!r}; set it to the file name {path.stem!r}')
         entries = {}
         for language in languages:
             entries_path = folder / f"{name}_entries_{language}.json"
@@ -203,7 +204,9 @@ def _shipped_entities(process: Process, languages: tuple[str, ...]) -> dict[str,
             elif definition.get("isRegexp") and "en" in entries:
                 entries[language] = entries["en"]  # a pattern reads the same in every language
             else:
-                raise BuildError(f"{entries_path}: missing; the tenant offers {language!r}, so the entity needs its entries")
+                raise BuildError(
+                    f"{entries_path}: missing; the tenant offers {language!r}, so the entity needs its entries"
+                )
         found[name] = _Entity(definition, entries, f"library/{path.relative_to(process.folder.parent).as_posix()}")
     return found
 
@@ -222,14 +225,19 @@ def _tenant_entries(process: Process, settings: Mapping[str, Any], language: str
         raise BuildError(f"{where}: entities() must return {{entity name: [{{value, synonyms}}]}}")
     for entity, entries in result.items():
         ok = isinstance(entries, list) and all(
-            isinstance(e, Mapping) and isinstance(e.get("value"), str) and e["value"]
-            and isinstance(e.get("synonyms"), list) and e["synonyms"]
+            isinstance(e, Mapping)
+            and isinstance(e.get("value"), str)
+            and e["value"]
+            and isinstance(e.get("synonyms"), list)
+            and e["synonyms"]
             and all(isinstance(s, str) and s for s in e["synonyms"])
             for e in entries
         )
         if not ok or not entries:
-            raise BuildError(f"{where}: entities()[{entity!r}] for {language!r} must be a non-empty list of "
-                             "{value: text, synonyms: [text, ...]} with at least one synonym each")
+            raise BuildError(
+                f"{where}: entities()[{entity!r}] for {language!r} must be a non-empty list of "
+                "{value: text, synonyms: [text, ...]} with at least one synonym each"
+            )
     return result
 
 
@@ -310,17 +318,23 @@ def build(tenant: Tenant, library: Library) -> AgentExport:
         for language in languages:
             for name, entries in _tenant_entries(process, tenant.processes[process_id], language).items():
                 if name not in shipped:
-                    raise BuildError(f"library/{process.id}/agent.py: entities() returns {name!r}, which "
-                                     f"library/{process.id}/entities/ does not ship; add {name}.json there")
+                    raise BuildError(
+                        f"library/{process.id}/agent.py: entities() returns {name!r}, which "
+                        f"library/{process.id}/entities/ does not ship; add {name}.json there"
+                    )
                 shipped[name].entries[language] = [
                     {"value": e["value"], "synonyms": list(dict.fromkeys(e["synonyms"]))} for e in entries
                 ]
         for name, entity in shipped.items():
             _merge_entity(entities, name, entity)
     if not welcome or not fallback:
-        missing = " and ".join(w for w, ok in (("a WELCOME-event intent", welcome), ("a fallback intent", fallback)) if not ok)
-        raise BuildError(f"tenant {tenant.id!r}: its agent would have no {missing}; switch on the library's "
-                         "welcome and fallback processes (processes: {welcome: {}, fallback: {}})")
+        missing = " and ".join(
+            w for w, ok in (("a WELCOME-event intent", welcome), ("a fallback intent", fallback)) if not ok
+        )
+        raise BuildError(
+            f"tenant {tenant.id!r}: its agent would have no {missing}; switch on the library's "
+            "welcome and fallback processes (processes: {welcome: {}, fallback: {}})"
+        )
     for name, entity in sorted(entities.items()):
         export.files[f"entities/{name}.json"] = entity.definition
         for language in languages:

@@ -76,12 +76,18 @@ def register(sub) -> None:
     b.add_argument("tenant", nargs="?", help="tenant id (infra/tenants/<id>.yaml)")
     b.add_argument("--all", action="store_true", help="every tenant; --out is then a folder")
     b.add_argument("--out", required=True, help="FILE.zip for one tenant, a folder with --all")
-    d = command(agent, "deploy", cmd_deploy,
-                "restore the agent into the tenant's project, train it, set its fulfillment")
+    d = command(
+        agent, "deploy", cmd_deploy, "restore the agent into the tenant's project, train it, set its fulfillment"
+    )
     d.add_argument("tenant")
     d.add_argument("--webhook-url", help="the webhook's https:// URL (default $TOWNHALL_WEBHOOK_URL)")
-    d.add_argument("--password-from-env", metavar="VAR",
-                   help="read the webhook secret from this environment variable (default $TOWNHALL_WEBHOOK_PASSWORD, "
-                        "else Secret Manager townhall-<tenant>-webhook-password)")
-    d.add_argument("--platform-project", help="project holding the Secret Manager secrets "
-                                              "(default $TOWNHALL_PLATFORM_PROJECT or $GOOGLE_CLOUD_PROJECT)")
+    d.add_argument(
+        "--password-from-env",
+        metavar="VAR",
+        help="read the webhook secret from this environment variable (default $TOWNHALL_WEBHOOK_PASSWORD, "
+        "else Secret Manager townhall-<tenant>-webhook-password)",
+    )
+    d.add_argument(
+        "--platform-project",
+        help="project holding the Secret Manager secrets (default $TOWNHALL_PLATFORM_PROJECT or $GOOGLE_CLOUD_PROJECT)",
+    )

@@ -21,11 +21,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from typing import Callable
+from collections.abc import Callable
 
-from ..delivery import WEBHOOK_PLACEHOLDER
 from townhall.secrets import secret_id
 from townhall.tenants import Tenant
+
+from ..delivery import WEBHOOK_PLACEHOLDER
 from .build import AgentExport
 
 ENDPOINT_ENV = "TOWNHALL_DIALOGFLOW_ENDPOINT"
@@ -50,8 +51,10 @@ def secret_name(tenant_id: str, platform_project: str) -> str:
 def webhook_url(given: str | None) -> str:
     url = given or os.environ.get(URL_ENV, "")
     if not url:
-        raise DeployError(f"no webhook URL: pass --webhook-url https://... or set {URL_ENV} "
-                          "(in production the Terraform output of the function's URL)")
+        raise DeployError(
+            f"no webhook URL: pass --webhook-url https://... or set {URL_ENV} "
+            "(in production the Terraform output of the function's URL)"
+        )
     if not url.startswith("https://"):
         raise DeployError(f"webhook URL {url!r}: Dialogflow calls HTTPS fulfillment only; give the https:// URL")
     return url
@@ -73,9 +76,11 @@ def webhook_password(tenant: Tenant, from_env: str | None = None, platform_proje
         return password
     digest = hashlib.sha256(password.encode()).hexdigest()
     if not hmac.compare_digest(digest, tenant.password_sha256):
-        raise DeployError(f"the webhook password given for {tenant.id!r} does not match webhook.password_sha256 in "
-                          f"its tenant file: the webhook would refuse every turn; give the secret that file's hash "
-                          "was made from, or update the file")
+        raise DeployError(
+            f"the webhook password given for {tenant.id!r} does not match webhook.password_sha256 in "
+            f"its tenant file: the webhook would refuse every turn; give the secret that file's hash "
+            "was made from, or update the file"
+        )
     return password
 
 
@@ -83,13 +88,17 @@ def _from_secret_manager(tenant: Tenant, platform_project: str | None) -> str:
     project = platform_project or os.environ.get(PLATFORM_ENV) or os.environ.get("GOOGLE_CLOUD_PROJECT")
     how = f"pass --password-from-env VAR or set {PASSWORD_ENV}"
     if not project:
-        raise DeployError(f"no webhook password: {how}, or name the platform project holding Secret Manager "
-                          f"secret {secret_id(tenant.id, WEBHOOK_SECRET)} (--platform-project or {PLATFORM_ENV})")
+        raise DeployError(
+            f"no webhook password: {how}, or name the platform project holding Secret Manager "
+            f"secret {secret_id(tenant.id, WEBHOOK_SECRET)} (--platform-project or {PLATFORM_ENV})"
+        )
     try:
         from google.cloud import secretmanager  # optional: only deploys that read Secret Manager need it
     except ImportError:
-        raise DeployError(f"no webhook password: {how}, or pip install google-cloud-secret-manager "
-                          f"to read secret {secret_id(tenant.id, WEBHOOK_SECRET)} from {project}") from None
+        raise DeployError(
+            f"no webhook password: {how}, or pip install google-cloud-secret-manager "
+            f"to read secret {secret_id(tenant.id, WEBHOOK_SECRET)} from {project}"
+        ) from None
     name = secret_name(tenant.id, project)
     try:
         response = secretmanager.SecretManagerServiceClient().access_secret_version(name=name)
@@ -110,12 +119,15 @@ def clients():
     from google.cloud.dialogflow_v2.services.fulfillments.transports import FulfillmentsGrpcTransport
 
     channel = grpc.insecure_channel(endpoint)
-    return (dialogflow_v2.AgentsClient(transport=AgentsGrpcTransport(channel=channel)),
-            dialogflow_v2.FulfillmentsClient(transport=FulfillmentsGrpcTransport(channel=channel)))
+    return (
+        dialogflow_v2.AgentsClient(transport=AgentsGrpcTransport(channel=channel)),
+        dialogflow_v2.FulfillmentsClient(transport=FulfillmentsGrpcTransport(channel=channel)),
+    )
 
 
-def deploy(export: AgentExport, url: str, password: str, say: Callable[[str], None] = print,
-           timeout: float = OPERATION_TIMEOUT) -> None:
+def deploy(
+    export: AgentExport, url: str, password: str, say: Callable[[str], None] = print, timeout: float = OPERATION_TIMEOUT
+) -> None:
     """Restore, train, and point the fulfillment at ``url`` with the tenant's credential."""
     from google.api_core import exceptions
     from google.protobuf import field_mask_pb2

@@ -18,8 +18,14 @@ def cmd_serve(args) -> int:
         except ValueError:
             raise CommandError(f"--today {args.today!r}: write a date as YYYY-MM-DD, e.g. 2026-04-20", 2) from None
     sandbox = Path(args.sandbox_tenants) if args.sandbox_tenants else None
-    serve(args.host, args.port, today=today, tenants=tenants_dir(args) if sandbox else None, sandbox=sandbox,
-          quiet=args.quiet)
+    serve(
+        args.host,
+        args.port,
+        today=today,
+        tenants=tenants_dir(args) if sandbox else None,
+        sandbox=sandbox,
+        quiet=args.quiet,
+    )
     return 0
 
 
@@ -28,9 +34,15 @@ def register(sub) -> None:
     f = command(fakes, "serve", cmd_serve, "serve every upstream fake (make run starts them)")
     f.add_argument("--host", default="127.0.0.1")
     f.add_argument("--port", type=int, default=8090)
-    f.add_argument("--sandbox-tenants", metavar="DIR",
-                   help="also write copies of the tenant files here, their upstream addresses pointing at these "
-                        "fakes (make run serves the webhook from them)")
-    f.add_argument("--today", metavar="YYYY-MM-DD",
-                   help="the day the fakes' calendars count from (elections, collections; default: today)")
+    f.add_argument(
+        "--sandbox-tenants",
+        metavar="DIR",
+        help="also write copies of the tenant files here, their upstream addresses pointing at these "
+        "fakes (make run serves the webhook from them)",
+    )
+    f.add_argument(
+        "--today",
+        metavar="YYYY-MM-DD",
+        help="the day the fakes' calendars count from (elections, collections; default: today)",
+    )
     f.add_argument("--quiet", action="store_true", help="no access log lines")

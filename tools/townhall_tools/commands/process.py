@@ -14,8 +14,10 @@ def cmd_new(args) -> int:
         folder = new_process(library_dir(args), args.id, args.title, args.title_cy, args.owner)
     except ScaffoldError as e:
         raise CommandError(str(e), 2) from e
-    print(f"created {folder}/ : edit its phrases, replies, schema and handler (docs/processes.md), then\n"
-          f"  townhall process check {args.id}  and  townhall process catalogue")
+    print(
+        f"created {folder}/ : edit its phrases, replies, schema and handler (docs/processes.md), then\n"
+        f"  townhall process check {args.id}  and  townhall process catalogue"
+    )
     return 0
 
 
@@ -25,10 +27,10 @@ def cmd_check(args) -> int:
     lib = library(args)
     unknown = [p for p in args.ids if p not in lib.processes]
     if unknown:
-        raise CommandError(f"no such process: {', '.join(unknown)} (the library has: {', '.join(sorted(lib.processes))})",
-                           2)
-    problems = ([p for pid in args.ids for p in check_process(lib.processes[pid])] if args.ids
-                else check_library(lib))
+        raise CommandError(
+            f"no such process: {', '.join(unknown)} (the library has: {', '.join(sorted(lib.processes))})", 2
+        )
+    problems = [p for pid in args.ids for p in check_process(lib.processes[pid])] if args.ids else check_library(lib)
     for line in problems:
         print(line, file=sys.stderr)
     print(f"{len(problems)} problem(s) in {len(args.ids) or len(lib.processes)} process(es)")

@@ -19,8 +19,12 @@ def _value(text: str):
 def intents_for(doc: dict, lib) -> list[str]:
     """The intents the tenant answers: those of the library's processes it has switched on."""
     processes = doc.get("processes") if isinstance(doc.get("processes"), dict) else {}
-    return sorted(name for pid, settings in processes.items() if pid in lib.processes
-                  and (settings or {}).get("enabled", True) is not False for name in lib.processes[pid].intents)
+    return sorted(
+        name
+        for pid, settings in processes.items()
+        if pid in lib.processes and (settings or {}).get("enabled", True) is not False
+        for name in lib.processes[pid].intents
+    )
 
 
 def check_intent(tenant: str, intent: str, doc: dict, lib) -> None:
@@ -55,8 +59,15 @@ def cmd_request(args) -> int:
         contexts[name] = _value(value) if eq else {}
         if not isinstance(contexts[name], dict):
             raise CommandError(f"--context {item!r}: write it as name or name='{{json object}}'", 2)
-    body = wire.build_request(project, args.intent, parameters=params, text=args.text,
-                              language_code=args.lang, session_id=args.session_id, contexts=contexts)
+    body = wire.build_request(
+        project,
+        args.intent,
+        parameters=params,
+        text=args.text,
+        language_code=args.lang,
+        session_id=args.session_id,
+        contexts=contexts,
+    )
     print(json.dumps(body, indent=2, ensure_ascii=False))
     return 0
 
@@ -65,8 +76,13 @@ def register(sub) -> None:
     r = command(sub, "request", cmd_request, "print a WebhookRequest for a tenant, e.g. to send with curl")
     r.add_argument("tenant")
     r.add_argument("intent", help="intent display name, e.g. contact.opening_hours (one the tenant has switched on)")
-    r.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="a parameter (VALUE read as JSON when it parses, else as text)")
+    r.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter (VALUE read as JSON when it parses, else as text)",
+    )
     r.add_argument("--context", action="append", default=[], metavar="NAME[=JSON]", help="an active context")
     r.add_argument("--text", default="", help="what the resident typed")
     r.add_argument("--lang", default="en", help="language code (en, cy, en-gb...)")

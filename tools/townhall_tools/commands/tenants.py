@@ -60,31 +60,50 @@ def cmd_push(args) -> int:
         if state != "unchanged" and not args.dry_run:
             backend.write(tenant_id, doc)
         counts[state] += 1
-        print(f"[{i}/{total}] {tenant_id}: {state}{' (dry run)' if args.dry_run and state != 'unchanged' else ''}",
-              file=sys.stderr, flush=True)
-    print(f"{total} tenant(s): {counts['created']} created, {counts['updated']} updated, "
-          f"{counts['unchanged']} unchanged{' (dry run, nothing written)' if args.dry_run else ''}")
+        print(
+            f"[{i}/{total}] {tenant_id}: {state}{' (dry run)' if args.dry_run and state != 'unchanged' else ''}",
+            file=sys.stderr,
+            flush=True,
+        )
+    print(
+        f"{total} tenant(s): {counts['created']} created, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged{' (dry run, nothing written)' if args.dry_run else ''}"
+    )
     return 0
 
 
 def register(sub) -> None:
     tenants = group(sub, "tenants", "tenant files", aliases=("tenant",))
-    v = command(tenants, "validate", cmd_validate, "run every check a tenant file must pass (the core and process "
-                "schemas, the process checks, ONS codes, Welsh name, placeholders), all problems at once")
+    v = command(
+        tenants,
+        "validate",
+        cmd_validate,
+        "run every check a tenant file must pass (the core and process "
+        "schemas, the process checks, ONS codes, Welsh name, placeholders), all problems at once",
+    )
     v.add_argument("files", nargs="*", help="files to check (default: every file in the tenants folder)")
     new = command(tenants, "new", cmd_new, "scaffold infra/tenants/<id>.yaml for a new council (docs/onboarding.md)")
     onboarding.add_arguments(new)
-    ch = command(tenants, "changed", cmd_changed,
-                 "print the councils whose agent changed since the fingerprints in --since", files=None)
+    ch = command(
+        tenants,
+        "changed",
+        cmd_changed,
+        "print the councils whose agent changed since the fingerprints in --since",
+        files=None,
+    )
     ch.add_argument("--since", metavar="FILE", help="fingerprints JSON of the last deploy (none: every council)")
     ch.add_argument("--write", metavar="FILE", help="write the current fingerprints here (for the next run)")
     ch.add_argument("--demo", action="store_true", help="include demo tenants")
 
     settings = group(sub, "settings", "settings in Firestore")
-    push = command(settings, "push", cmd_push, "validate tenant files and write them to Firestore (idempotent)",
-                   files=None)
+    push = command(
+        settings, "push", cmd_push, "validate tenant files and write them to Firestore (idempotent)", files=None
+    )
     push.add_argument("--tenant", action="append", help="only this tenant (repeatable)")
     push.add_argument("--project", help="Google Cloud project of the Firestore database")
     push.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
-    push.add_argument("--webhook-hashes", metavar="FILE",
-                      help="Terraform's webhook_password_sha256 output (JSON): push only those tenants, with those hashes")
+    push.add_argument(
+        "--webhook-hashes",
+        metavar="FILE",
+        help="Terraform's webhook_password_sha256 output (JSON): push only those tenants, with those hashes",
+    )

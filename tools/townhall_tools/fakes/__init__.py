@@ -109,13 +109,20 @@ class FakesServer:
     ``today`` pins the day their calendars count from; ``quiet`` (the default) drops the access
     log."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, library: Library | None = None,
-                 today: dt.date | None = None, quiet: bool = True):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        library: Library | None = None,
+        today: dt.date | None = None,
+        quiet: bool = True,
+    ):
         from werkzeug.serving import make_server
 
         self.modules = fake_modules(library)
-        self.server = make_server(host, port, application(self.modules, today), threaded=True,
-                                  request_handler=_handler(quiet))
+        self.server = make_server(
+            host, port, application(self.modules, today), threaded=True, request_handler=_handler(quiet)
+        )
         self.url = f"http://{host}:{self.server.server_port}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="fakes", daemon=True)
 
@@ -142,8 +149,14 @@ def sandbox_tenants(source: Path, target: Path, base: str, files: Iterable[Path]
     return target
 
 
-def serve(host: str = "127.0.0.1", port: int = 8090, today: dt.date | None = None, tenants: Path | None = None,
-          sandbox: Path | None = None, quiet: bool = False) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8090,
+    today: dt.date | None = None,
+    tenants: Path | None = None,
+    sandbox: Path | None = None,
+    quiet: bool = False,
+) -> None:
     """Serve the fakes in the foreground until interrupted (``townhall fakes serve``). With
     ``sandbox``, first write there copies of the tenant files in ``tenants`` pointed at them."""
     from werkzeug.serving import make_server
@@ -156,8 +169,11 @@ def serve(host: str = "127.0.0.1", port: int = 8090, today: dt.date | None = Non
             old.unlink()  # a tenant file removed since the last run is not served
         sandbox_tenants(Path(tenants), sandbox, url)
         print(f"Tenant files pointed at the fakes: {sandbox}/ (copies of {tenants}/)", flush=True)
-    print(f"Upstream fakes on {url}/ : {', '.join(modules) or 'none yet'}"
-          + (f" (dates counted from {today})" if today else ""), flush=True)
+    print(
+        f"Upstream fakes on {url}/ : {', '.join(modules) or 'none yet'}"
+        + (f" (dates counted from {today})" if today else ""),
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -60,10 +60,16 @@ def _street(postcode, town, uprn_base, addresses, round_of=lambda n: None):
 PROPERTIES: dict[str, list[tuple[str, str, str, str | None]]] = {
     # (uprn, address without town and postcode, town, collection round)
     **_street("OX1 2JD", "Oxford", 100120000100, ["1 Demo Lane"], lambda n: "TUE-A"),
-    **_street("OX4 1YB", "Oxford", 100120000200, [f"{n} Example Road" for n in range(1, 15)],
-              lambda n: "WED-A" if n % 2 else "WED-B"),
-    **_street("OX3 9DU", "Oxford", 100120000300, [f"Flat {n}, 5 Sample Street" for n in range(1, 4)],
-              lambda n: "FRI-B"),
+    **_street(
+        "OX4 1YB",
+        "Oxford",
+        100120000200,
+        [f"{n} Example Road" for n in range(1, 15)],
+        lambda n: "WED-A" if n % 2 else "WED-B",
+    ),
+    **_street(
+        "OX3 9DU", "Oxford", 100120000300, [f"Flat {n}, 5 Sample Street" for n in range(1, 4)], lambda n: "FRI-B"
+    ),
     **_street("CF10 1EP", "Cardiff", 100100000100, ["1 Demo Street"]),
     **_street("CF24 4HQ", "Cardiff", 100100000200, [f"Flat {n}, 20 Heol Enghraifft" for n in range(1, 13)]),
     **_street("CF14 3AB", "Cardiff", 100100000300, ["2 Sample Close", "4 Sample Close", "6 Sample Close"]),
@@ -77,11 +83,19 @@ ADDRESS_FAIL, ADDRESS_SLOW, ADDRESS_BROKEN = "ZZ5 0AA", "ZZ9 9AA", "ZZ4 0AA"
 
 # What each kind of upstream calls the demo collections.
 NAMES = {
-    "ical": {"rubbish": "General waste collection", "recycling": "Recycling collection",
-             "food": "Food waste collection", "garden": "Garden waste collection"},
+    "ical": {
+        "rubbish": "General waste collection",
+        "recycling": "Recycling collection",
+        "food": "Food waste collection",
+        "garden": "Garden waste collection",
+    },
     "json": {"rubbish": "Refuse", "recycling": "Mixed recycling", "food": "Food", "garden": "Garden"},
-    "ukbcd": {"rubbish": "Black Bin", "recycling": "Green Recycling Bags", "food": "Food Caddy",
-              "garden": "Garden Waste Bin"},
+    "ukbcd": {
+        "rubbish": "Black Bin",
+        "recycling": "Green Recycling Bags",
+        "food": "Food Caddy",
+        "garden": "Garden Waste Bin",
+    },
 }
 
 
@@ -120,21 +134,41 @@ def dates(first: date, every: int, last: date | None = None) -> list[date]:
 def ical(uprn: str, last: date | None = None) -> str:
     """An iCalendar feed: one recurring all-day event per bin, moved occurrences overridden."""
     last = last or last_day()
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Townhall//Demo bin collections//EN",
-             "CALSCALE:GREGORIAN", "X-WR-CALNAME:Bin collections (demo)"]
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Townhall//Demo bin collections//EN",
+        "CALSCALE:GREGORIAN",
+        "X-WR-CALNAME:Bin collections (demo)",
+    ]
     for bin_type, first, every in schedule(uprn):
         uid = f"{bin_type}-{uprn}@bins.demo.example.org"
         summary = NAMES["ical"][bin_type]
-        lines += ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20260101T000000Z", f"SUMMARY:{summary}",
-                  f"DTSTART;VALUE=DATE:{first:%Y%m%d}", f"DTEND;VALUE=DATE:{first + timedelta(days=1):%Y%m%d}",
-                  f"RRULE:FREQ=WEEKLY;INTERVAL={every};UNTIL={last:%Y%m%d}", "TRANSP:TRANSPARENT", "END:VEVENT"]
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid}",
+            "DTSTAMP:20260101T000000Z",
+            f"SUMMARY:{summary}",
+            f"DTSTART;VALUE=DATE:{first:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{first + timedelta(days=1):%Y%m%d}",
+            f"RRULE:FREQ=WEEKLY;INTERVAL={every};UNTIL={last:%Y%m%d}",
+            "TRANSP:TRANSPARENT",
+            "END:VEVENT",
+        ]
         day = first
         while day <= last:
             if moved(day) != day:
-                lines += ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20260101T000000Z", f"SUMMARY:{summary}",
-                          f"RECURRENCE-ID;VALUE=DATE:{day:%Y%m%d}", f"DTSTART;VALUE=DATE:{moved(day):%Y%m%d}",
-                          f"DTEND;VALUE=DATE:{moved(day) + timedelta(days=1):%Y%m%d}", "TRANSP:TRANSPARENT",
-                          "END:VEVENT"]
+                lines += [
+                    "BEGIN:VEVENT",
+                    f"UID:{uid}",
+                    "DTSTAMP:20260101T000000Z",
+                    f"SUMMARY:{summary}",
+                    f"RECURRENCE-ID;VALUE=DATE:{day:%Y%m%d}",
+                    f"DTSTART;VALUE=DATE:{moved(day):%Y%m%d}",
+                    f"DTEND;VALUE=DATE:{moved(day) + timedelta(days=1):%Y%m%d}",
+                    "TRANSP:TRANSPARENT",
+                    "END:VEVENT",
+                ]
             day += timedelta(weeks=every)
     lines.append("END:VCALENDAR")
     return "\r\n".join(lines) + "\r\n"
@@ -147,16 +181,28 @@ def os_address(address: str, town: str, postcode: str) -> str:
 
 def os_places_result(uprn: str, address: str, town: str, postcode: str) -> dict:
     number = re.search(r"(?:^|, )(\d+[A-Z]?) ", address)
-    return {"DPA": {
-        "UPRN": uprn, "UDPRN": str(int(uprn) % 100000000), "ADDRESS": os_address(address, town, postcode),
-        "BUILDING_NUMBER": number.group(1) if number else None,
-        "THOROUGHFARE_NAME": re.sub(r"^.*?\d+[A-Za-z]? ", "", address).upper(),
-        "POST_TOWN": town.upper(), "POSTCODE": postcode, "STATUS": "APPROVED", "CLASSIFICATION_CODE": "RD04",
-        "LOCAL_CUSTODIAN_CODE": 6815 if town == "Cardiff" else 3110,
-        "LOCAL_CUSTODIAN_CODE_DESCRIPTION": town.upper(), "COUNTRY_CODE": "W" if town == "Cardiff" else "E",
-        "POSTAL_ADDRESS_CODE": "D", "BLPU_STATE_CODE": None, "MATCH": 1.0, "LANGUAGE": "EN",
-        "X_COORDINATE": 318000.0, "Y_COORDINATE": 176000.0,
-    }}
+    return {
+        "DPA": {
+            "UPRN": uprn,
+            "UDPRN": str(int(uprn) % 100000000),
+            "ADDRESS": os_address(address, town, postcode),
+            "BUILDING_NUMBER": number.group(1) if number else None,
+            "THOROUGHFARE_NAME": re.sub(r"^.*?\d+[A-Za-z]? ", "", address).upper(),
+            "POST_TOWN": town.upper(),
+            "POSTCODE": postcode,
+            "STATUS": "APPROVED",
+            "CLASSIFICATION_CODE": "RD04",
+            "LOCAL_CUSTODIAN_CODE": 6815 if town == "Cardiff" else 3110,
+            "LOCAL_CUSTODIAN_CODE_DESCRIPTION": town.upper(),
+            "COUNTRY_CODE": "W" if town == "Cardiff" else "E",
+            "POSTAL_ADDRESS_CODE": "D",
+            "BLPU_STATE_CODE": None,
+            "MATCH": 1.0,
+            "LANGUAGE": "EN",
+            "X_COORDINATE": 318000.0,
+            "Y_COORDINATE": 176000.0,
+        }
+    }
 
 
 def app():
@@ -187,8 +233,9 @@ def app():
         if postcode == ADDRESS_SLOW:
             time.sleep(SLOW_SECONDS)
         if postcode == ADDRESS_BROKEN:
-            return Response("<html><body>Service temporarily unavailable</body></html>", 200,
-                            content_type="application/json")
+            return Response(
+                "<html><body>Service temporarily unavailable</body></html>", 200, content_type="application/json"
+            )
         return None
 
     def magic_feed(uprn: str, broken: str, content_type: str):
@@ -207,25 +254,45 @@ def app():
     @flask_app.get("/os/search/places/v1/postcode")
     def os_places():
         if request.args.get("key") not in API_KEYS:
-            return jsonify({"fault": {"faultstring": "Invalid ApiKey",
-                                      "detail": {"errorcode": "oauth.v2.InvalidApiKey"}}}), 401
+            return jsonify(
+                {"fault": {"faultstring": "Invalid ApiKey", "detail": {"errorcode": "oauth.v2.InvalidApiKey"}}}
+            ), 401
         asked = request.args.get("postcode", "")
         postcode = tidy(asked)
         if not re.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]([A-Z]{1,2})?", postcode):
-            return jsonify({"error": {"statuscode": 400, "message": (
-                "Requested postcode must contain a minimum of the sector plus 1 digit of the district e.g. "
-                f"SO1. Requested postcode was {asked}")}}), 400
+            return jsonify(
+                {
+                    "error": {
+                        "statuscode": 400,
+                        "message": (
+                            "Requested postcode must contain a minimum of the sector plus 1 digit of the district e.g. "
+                            f"SO1. Requested postcode was {asked}"
+                        ),
+                    }
+                }
+            ), 400
         failure = magic_address(postcode)
         if failure is not None:
             return failure
         rows = PROPERTIES.get(postcode, [])
         offset = int(request.args.get("offset", 0) or 0)
         maxresults = min(int(request.args.get("maxresults", 100) or 100), 100)
-        page = rows[offset:offset + maxresults]
-        body = {"header": {
-            "uri": request.url, "query": f"postcode={asked}", "offset": offset, "totalresults": len(rows),
-            "format": "JSON", "dataset": "DPA", "lr": "EN,CY", "maxresults": maxresults, "epoch": "120",
-            "lastupdate": "2026-11-20", "output_srs": "EPSG:27700"}}
+        page = rows[offset : offset + maxresults]
+        body = {
+            "header": {
+                "uri": request.url,
+                "query": f"postcode={asked}",
+                "offset": offset,
+                "totalresults": len(rows),
+                "format": "JSON",
+                "dataset": "DPA",
+                "lr": "EN,CY",
+                "maxresults": maxresults,
+                "epoch": "120",
+                "lastupdate": "2026-11-20",
+                "output_srs": "EPSG:27700",
+            }
+        }
         if page:
             body["results"] = [os_places_result(uprn, address, town, postcode) for uprn, address, town, _ in page]
         return jsonify(body)
@@ -238,9 +305,14 @@ def app():
         failure = magic_address(postcode)
         if failure is not None:
             return failure
-        return jsonify({"addresses": [
-            {"uprn": uprn, "address": f"{address}, {town}", "postcode": postcode, "round": round_}
-            for uprn, address, town, round_ in PROPERTIES.get(postcode, [])]})
+        return jsonify(
+            {
+                "addresses": [
+                    {"uprn": uprn, "address": f"{address}, {town}", "postcode": postcode, "round": round_}
+                    for uprn, address, town, round_ in PROPERTIES.get(postcode, [])
+                ]
+            }
+        )
 
     @flask_app.get("/council/collections")
     def council_collections():
@@ -250,10 +322,18 @@ def app():
             return failure
         if uprn not in UPRNS:
             return jsonify({"error": "No collections found for that property"}), 404
-        return jsonify({"uprn": uprn, "collections": [
-            {"service": {"name": NAMES["json"][bin_type], "id": bin_type.upper()},
-             "dates": [d.isoformat() for d in dates(first, every, last_day(today(request.environ)))]}
-            for bin_type, first, every in schedule(uprn)]})
+        return jsonify(
+            {
+                "uprn": uprn,
+                "collections": [
+                    {
+                        "service": {"name": NAMES["json"][bin_type], "id": bin_type.upper()},
+                        "dates": [d.isoformat() for d in dates(first, every, last_day(today(request.environ)))],
+                    }
+                    for bin_type, first, every in schedule(uprn)
+                ],
+            }
+        )
 
     @flask_app.get("/ical/<uprn>.ics")
     def ical_feed(uprn):
@@ -268,14 +348,20 @@ def app():
     @flask_app.get("/ukbcd/api/bin_collection/<council>")
     def ukbcd(council):
         uprn = request.args.get("uprn", "")
-        failure = magic_feed(uprn, '{"bins": [{"type": "Black Bin", "collectionDate": "2026-12-01"}]}',
-                             "application/json")
+        failure = magic_feed(
+            uprn, '{"bins": [{"type": "Black Bin", "collectionDate": "2026-12-01"}]}', "application/json"
+        )
         if failure is not None:
             return failure
         if uprn not in UPRNS:
             return jsonify({"error": f"{council}: no data for that property"}), 404
-        bins = sorted(((day, NAMES["ukbcd"][bin_type]) for bin_type, first, every in schedule(uprn)
-                       for day in dates(first, every, last_day(today(request.environ)))))
+        bins = sorted(
+            (
+                (day, NAMES["ukbcd"][bin_type])
+                for bin_type, first, every in schedule(uprn)
+                for day in dates(first, every, last_day(today(request.environ)))
+            )
+        )
         return jsonify({"bins": [{"type": name, "collectionDate": f"{day:%d/%m/%Y}"} for day, name in bins]})
 
     return flask_app

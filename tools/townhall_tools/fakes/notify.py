@@ -34,8 +34,10 @@ PREFIX = "notify"
 SLOW_SECONDS = 4.5
 CLOCK_SKEW = 30
 
-_CONFIRMATION_EMAIL = ("Your report to ((council))",
-                       "Thank you. We've received your report about ((summary)).\n\nYour reference is ((reference)).")
+_CONFIRMATION_EMAIL = (
+    "Your report to ((council))",
+    "Thank you. We've received your report about ((summary)).\n\nYour reference is ((reference)).",
+)
 _CONFIRMATION_SMS = "((council)): we've received your report about ((summary)). Your reference is ((reference))."
 
 # Demo services: service id -> secret, name and templates (the ids the example tenants' settings use).
@@ -58,10 +60,20 @@ SERVICES = {
     },
 }
 
-SIMULATED = {"temp-fail@simulator.notify": "temporary-failure", "07700900003": "temporary-failure",
-             "perm-fail@simulator.notify": "permanent-failure", "07700900002": "permanent-failure"}
-MAGIC = {"fail-500@example.org": 500, "07700900500": 500, "rate-limited@example.org": 429, "07700900429": 429,
-         "slow@example.org": "slow", "07700900504": "slow"}
+SIMULATED = {
+    "temp-fail@simulator.notify": "temporary-failure",
+    "07700900003": "temporary-failure",
+    "perm-fail@simulator.notify": "permanent-failure",
+    "07700900002": "permanent-failure",
+}
+MAGIC = {
+    "fail-500@example.org": 500,
+    "07700900500": 500,
+    "rate-limited@example.org": 429,
+    "07700900429": 429,
+    "slow@example.org": "slow",
+    "07700900504": "slow",
+}
 _EMAIL = re.compile(r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~\-]+@([a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -175,7 +187,9 @@ def app():
         if magic == 500:
             return errors(500, "Exception", "Internal server error")
         if magic == 429:
-            return errors(429, "RateLimitError", "Exceeded rate limit for key type TEAM of 3000 requests per 60 seconds")
+            return errors(
+                429, "RateLimitError", "Exceeded rate limit for key type TEAM of 3000 requests per 60 seconds"
+            )
         if magic == "slow":
             time.sleep(SLOW_SECONDS)
 
@@ -184,19 +198,40 @@ def app():
 
         notification_id = str(uuid.uuid4())
         base = request.host_url.rstrip("/") + request.script_root
-        content = ({"subject": fill(subject), "body": fill(text), "from_email": "demo.notify@example.org",
-                    "one_click_unsubscribe_url": None} if kind == "email"
-                   else {"body": fill(text), "from_number": "DEMO"})
-        answer = {"id": notification_id, "reference": reference, "content": content,
-                  "uri": f"{base}/v2/notifications/{notification_id}",
-                  "template": {"id": template_id, "version": 1,
-                               "uri": f"{base}/services/{service_id}/templates/{template_id}"},
-                  "scheduled_for": None}
+        content = (
+            {
+                "subject": fill(subject),
+                "body": fill(text),
+                "from_email": "demo.notify@example.org",
+                "one_click_unsubscribe_url": None,
+            }
+            if kind == "email"
+            else {"body": fill(text), "from_number": "DEMO"}
+        )
+        answer = {
+            "id": notification_id,
+            "reference": reference,
+            "content": content,
+            "uri": f"{base}/v2/notifications/{notification_id}",
+            "template": {
+                "id": template_id,
+                "version": 1,
+                "uri": f"{base}/services/{service_id}/templates/{template_id}",
+            },
+            "scheduled_for": None,
+        }
         with state.lock:
             state.sent[notification_id] = {
-                "id": notification_id, "type": kind, "service_id": service_id, "template_id": template_id,
-                "to": to, "personalisation": personalisation, "reference": reference, "content": content,
-                "status": SIMULATED.get(to.lower(), "delivered")}
+                "id": notification_id,
+                "type": kind,
+                "service_id": service_id,
+                "template_id": template_id,
+                "to": to,
+                "personalisation": personalisation,
+                "reference": reference,
+                "content": content,
+                "status": SIMULATED.get(to.lower(), "delivered"),
+            }
         return jsonify(answer), 201
 
     @web.post("/v2/notifications/email")
@@ -217,9 +252,18 @@ def app():
         if held is None or held["service_id"] != service_id:
             return errors(404, "NoResultFound", "No result found")
         recipient = {"email_address": held["to"]} if held["type"] == "email" else {"phone_number": held["to"]}
-        return jsonify({"id": held["id"], "reference": held["reference"], "type": held["type"],
-                        "status": held["status"], "template": {"id": held["template_id"], "version": 1},
-                        "body": held["content"]["body"], "subject": held["content"].get("subject"), **recipient})
+        return jsonify(
+            {
+                "id": held["id"],
+                "reference": held["reference"],
+                "type": held["type"],
+                "status": held["status"],
+                "template": {"id": held["template_id"], "version": 1},
+                "body": held["content"]["body"],
+                "subject": held["content"].get("subject"),
+                **recipient,
+            }
+        )
 
     @web.get("/_received")
     def received():

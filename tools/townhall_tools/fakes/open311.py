@@ -44,10 +44,27 @@ SLOW_SECONDS = 4.5
 MAX_DESCRIPTION = 4000
 
 
-def _attribute(code, datatype, description, *, required=False, values=(), automated=None, order=1,
-               variable=True, datatype_description=""):
-    item = {"variable": variable, "code": code, "datatype": datatype, "required": required,
-            "datatype_description": datatype_description, "order": order, "description": description}
+def _attribute(
+    code,
+    datatype,
+    description,
+    *,
+    required=False,
+    values=(),
+    automated=None,
+    order=1,
+    variable=True,
+    datatype_description="",
+):
+    item = {
+        "variable": variable,
+        "code": code,
+        "datatype": datatype,
+        "required": required,
+        "datatype_description": datatype_description,
+        "order": order,
+        "description": description,
+    }
     if values:
         item["values"] = [{"key": k, "name": n} for k, n in values]
     if automated:
@@ -56,80 +73,215 @@ def _attribute(code, datatype, description, *, required=False, values=(), automa
 
 
 def _service(code, name, group, description, keywords, *, kind="realtime", attributes=()):
-    return {"service_code": code, "service_name": name, "description": description,
-            "metadata": bool(attributes), "type": kind, "keywords": keywords, "group": group,
-            "_attributes": list(attributes)}
+    return {
+        "service_code": code,
+        "service_name": name,
+        "description": description,
+        "metadata": bool(attributes),
+        "type": kind,
+        "keywords": keywords,
+        "group": group,
+        "_attributes": list(attributes),
+    }
 
 
 FMS_ID = _attribute("fixmystreet_id", "string", "FixMyStreet report id", automated="server_set", order=90)
 UPRN = _attribute("uprn", "string", "Property reference", automated="hidden_field", order=91)
 USRN = _attribute("usrn", "string", "Street reference", automated="hidden_field", order=92)
-WASTE = (("household", "Household rubbish or bags"), ("furniture", "Furniture or mattresses"),
-         ("builders", "Building rubble"), ("garden", "Garden waste"), ("other", "Something else"))
-BINS = (("refuse", "Rubbish (green bin)"), ("recycling", "Recycling (blue bin)"),
-        ("food", "Food waste caddy"), ("garden", "Garden waste (brown bin)"))
+WASTE = (
+    ("household", "Household rubbish or bags"),
+    ("furniture", "Furniture or mattresses"),
+    ("builders", "Building rubble"),
+    ("garden", "Garden waste"),
+    ("other", "Something else"),
+)
+BINS = (
+    ("refuse", "Rubbish (green bin)"),
+    ("recycling", "Recycling (blue bin)"),
+    ("food", "Food waste caddy"),
+    ("garden", "Garden waste (brown bin)"),
+)
 
 OXFORD = [
-    _service("FLYTIP", "Fly-tipping", "Street cleaning", "Rubbish dumped on public land.",
-             "fly tipping, dumped rubbish, tipping, dumping, rubbish", attributes=[
-                 _attribute("waste_type", "singlevaluelist", "What has been dumped?", required=True,
-                            values=WASTE), FMS_ID]),
-    _service("GRAFF", "Graffiti", "Street cleaning", "Graffiti on public property.",
-             "graffiti, tagging, spray paint", attributes=[
-                 _attribute("offensive", "singlevaluelist", "Is it offensive?", values=(("yes", "Yes"), ("no", "No"))),
-                 FMS_ID]),
-    _service("DOGF", "Dog fouling", "Street cleaning", "Dog mess on pavements, paths and parks.",
-             "dog mess, dog poo, dog fouling, dog dirt"),
-    _service("LITTER", "Overflowing litter bin", "Street cleaning", "A public litter bin that is full.",
-             "litter bin, overflowing bin, street bin, litter"),
-    _service("MISSBIN", "Missed bin collection", "Bins and recycling", "A bin that was not emptied on collection day.",
-             "missed bin, bin not collected, bin not emptied, missed collection", kind="batch", attributes=[
-                 _attribute("bin_type", "singlevaluelist", "Which bin was missed?", required=True, values=BINS),
-                 _attribute("collection_date", "datetime", "When should it have been collected?", required=True,
-                            order=2, datatype_description="A date, e.g. 2026-12-01"),
-                 UPRN]),
-    _service("ABVEH", "Abandoned vehicle", "Vehicles", "A vehicle that seems to have been left for good.",
-             "abandoned car, abandoned vehicle, dumped car", attributes=[
-                 _attribute("vehicle", "string", "The make, colour and registration number, if you know them",
-                            required=True)]),
-    _service("SLIGHT", "Street light not working", "Street lighting", "A street light that is out or flickering.",
-             "street light, streetlight, lamp post, street lamp"),
+    _service(
+        "FLYTIP",
+        "Fly-tipping",
+        "Street cleaning",
+        "Rubbish dumped on public land.",
+        "fly tipping, dumped rubbish, tipping, dumping, rubbish",
+        attributes=[
+            _attribute("waste_type", "singlevaluelist", "What has been dumped?", required=True, values=WASTE),
+            FMS_ID,
+        ],
+    ),
+    _service(
+        "GRAFF",
+        "Graffiti",
+        "Street cleaning",
+        "Graffiti on public property.",
+        "graffiti, tagging, spray paint",
+        attributes=[
+            _attribute("offensive", "singlevaluelist", "Is it offensive?", values=(("yes", "Yes"), ("no", "No"))),
+            FMS_ID,
+        ],
+    ),
+    _service(
+        "DOGF",
+        "Dog fouling",
+        "Street cleaning",
+        "Dog mess on pavements, paths and parks.",
+        "dog mess, dog poo, dog fouling, dog dirt",
+    ),
+    _service(
+        "LITTER",
+        "Overflowing litter bin",
+        "Street cleaning",
+        "A public litter bin that is full.",
+        "litter bin, overflowing bin, street bin, litter",
+    ),
+    _service(
+        "MISSBIN",
+        "Missed bin collection",
+        "Bins and recycling",
+        "A bin that was not emptied on collection day.",
+        "missed bin, bin not collected, bin not emptied, missed collection",
+        kind="batch",
+        attributes=[
+            _attribute("bin_type", "singlevaluelist", "Which bin was missed?", required=True, values=BINS),
+            _attribute(
+                "collection_date",
+                "datetime",
+                "When should it have been collected?",
+                required=True,
+                order=2,
+                datatype_description="A date, e.g. 2026-12-01",
+            ),
+            UPRN,
+        ],
+    ),
+    _service(
+        "ABVEH",
+        "Abandoned vehicle",
+        "Vehicles",
+        "A vehicle that seems to have been left for good.",
+        "abandoned car, abandoned vehicle, dumped car",
+        attributes=[
+            _attribute("vehicle", "string", "The make, colour and registration number, if you know them", required=True)
+        ],
+    ),
+    _service(
+        "SLIGHT",
+        "Street light not working",
+        "Street lighting",
+        "A street light that is out or flickering.",
+        "street light, streetlight, lamp post, street lamp",
+    ),
 ]
 
 OXFORDSHIRE = [
-    _service("POT", "Pothole", "Roads and pavements", "A hole in the road surface.",
-             "pothole, hole in road, road surface, pot hole", attributes=[USRN]),
-    _service("PAVE", "Broken or uneven pavement", "Roads and pavements", "A damaged, cracked or uneven pavement.",
-             "pavement, footpath, paving slab, trip hazard", attributes=[USRN]),
-    _service("SIGN", "Damaged road sign", "Roads and pavements", "A road sign that is damaged, dirty or missing.",
-             "road sign, sign, traffic sign"),
-    _service("SLIGHT", "Street light not working", "Street lighting", "A street light that is out, on all day or flickering.",
-             "street light, streetlight, lamp post, street lamp", kind="batch", attributes=[
-                 _attribute("column_number", "string", "The number on the lamp post, if you can see it"),
-                 _attribute("asset_id", "string", "Street light asset", automated="hidden_field", order=2)]),
-    _service("DRAIN", "Blocked drain", "Flooding and drainage", "A road drain or gully that is blocked.",
-             "drain, gully, flooding, blocked drain"),
+    _service(
+        "POT",
+        "Pothole",
+        "Roads and pavements",
+        "A hole in the road surface.",
+        "pothole, hole in road, road surface, pot hole",
+        attributes=[USRN],
+    ),
+    _service(
+        "PAVE",
+        "Broken or uneven pavement",
+        "Roads and pavements",
+        "A damaged, cracked or uneven pavement.",
+        "pavement, footpath, paving slab, trip hazard",
+        attributes=[USRN],
+    ),
+    _service(
+        "SIGN",
+        "Damaged road sign",
+        "Roads and pavements",
+        "A road sign that is damaged, dirty or missing.",
+        "road sign, sign, traffic sign",
+    ),
+    _service(
+        "SLIGHT",
+        "Street light not working",
+        "Street lighting",
+        "A street light that is out, on all day or flickering.",
+        "street light, streetlight, lamp post, street lamp",
+        kind="batch",
+        attributes=[
+            _attribute("column_number", "string", "The number on the lamp post, if you can see it"),
+            _attribute("asset_id", "string", "Street light asset", automated="hidden_field", order=2),
+        ],
+    ),
+    _service(
+        "DRAIN",
+        "Blocked drain",
+        "Flooding and drainage",
+        "A road drain or gully that is blocked.",
+        "drain, gully, flooding, blocked drain",
+    ),
 ]
 
 CARDIFF = [
-    _service("FLYTIP", "Fly-tipping", "Street cleansing", "Rubbish dumped on public land.",
-             "fly tipping, dumped rubbish, tipping, rubbish", attributes=[
-                 _attribute("waste_type", "multivaluelist", "What has been dumped? Choose all that apply.",
-                            values=WASTE), FMS_ID]),
-    _service("GRAFF", "Graffiti", "Street cleansing", "Graffiti on public property.", "graffiti, tagging, spray paint",
-             kind="blackbox"),
-    _service("DOGF", "Dog fouling", "Street cleansing", "Dog mess on pavements, paths and parks.",
-             "dog mess, dog poo, dog fouling"),
-    _service("POT", "Pothole", "Roads and pavements", "A hole in the road surface.",
-             "pothole, hole in road, road surface"),
-    _service("SLIGHT", "Street light not working", "Street lighting", "A street light that is out or flickering.",
-             "street light, streetlight, lamp post"),
-    _service("MISSBIN", "Missed collection", "Bins and recycling", "A bin or bags not collected on collection day.",
-             "missed bin, missed collection, bags not collected", attributes=[
-                 _attribute("bin_type", "singlevaluelist", "What was missed?", required=True,
-                            values=(("general", "General waste"), ("recycling", "Recycling (green bags)"),
-                                    ("food", "Food waste"), ("garden", "Garden waste"))),
-                 UPRN]),
+    _service(
+        "FLYTIP",
+        "Fly-tipping",
+        "Street cleansing",
+        "Rubbish dumped on public land.",
+        "fly tipping, dumped rubbish, tipping, rubbish",
+        attributes=[
+            _attribute("waste_type", "multivaluelist", "What has been dumped? Choose all that apply.", values=WASTE),
+            FMS_ID,
+        ],
+    ),
+    _service(
+        "GRAFF",
+        "Graffiti",
+        "Street cleansing",
+        "Graffiti on public property.",
+        "graffiti, tagging, spray paint",
+        kind="blackbox",
+    ),
+    _service(
+        "DOGF",
+        "Dog fouling",
+        "Street cleansing",
+        "Dog mess on pavements, paths and parks.",
+        "dog mess, dog poo, dog fouling",
+    ),
+    _service(
+        "POT", "Pothole", "Roads and pavements", "A hole in the road surface.", "pothole, hole in road, road surface"
+    ),
+    _service(
+        "SLIGHT",
+        "Street light not working",
+        "Street lighting",
+        "A street light that is out or flickering.",
+        "street light, streetlight, lamp post",
+    ),
+    _service(
+        "MISSBIN",
+        "Missed collection",
+        "Bins and recycling",
+        "A bin or bags not collected on collection day.",
+        "missed bin, missed collection, bags not collected",
+        attributes=[
+            _attribute(
+                "bin_type",
+                "singlevaluelist",
+                "What was missed?",
+                required=True,
+                values=(
+                    ("general", "General waste"),
+                    ("recycling", "Recycling (green bags)"),
+                    ("food", "Food waste"),
+                    ("garden", "Garden waste"),
+                ),
+            ),
+            UPRN,
+        ],
+    ),
 ]
 
 
@@ -144,15 +296,24 @@ class Council:
 
 COUNCILS = {
     "oxford": Council(OXFORD, frozenset({"demo-oxford-open311-key-not-a-secret"}), "OXF"),
-    "oxfordshire": Council(OXFORDSHIRE, frozenset({"demo-oxford-open311-county-key-not-a-secret"}), "OCC",
-                           jurisdiction_id="oxfordshire-demo"),
+    "oxfordshire": Council(
+        OXFORDSHIRE,
+        frozenset({"demo-oxford-open311-county-key-not-a-secret"}),
+        "OCC",
+        jurisdiction_id="oxfordshire-demo",
+    ),
     "cardiff": Council(CARDIFF, frozenset({"demo-cardiff-open311-key-not-a-secret"}), "CAR"),
     "slow": Council(OXFORD, frozenset({"demo-oxford-open311-key-not-a-secret"}), "SLW", slow=True),
 }
 
 # XML containers (Spark convention): the JSON array's element name in XML.
-_ITEM = {"services": "service", "attributes": "attribute", "values": "value", "service_requests": "request",
-         "errors": "error"}
+_ITEM = {
+    "services": "service",
+    "attributes": "attribute",
+    "values": "value",
+    "service_requests": "request",
+    "errors": "error",
+}
 
 
 def to_xml(root: str, value: Any) -> bytes:
@@ -204,8 +365,9 @@ def app():
         if fmt not in ("xml", "json"):
             return None, Response("Bad extension. We support .xml and .json", 404, content_type="text/plain")
         if name == "broken":
-            return None, Response("<html><body>ERROR: Missing jurisdiction_id</body></html>", 200,
-                                  content_type="text/html")
+            return None, Response(
+                "<html><body>ERROR: Missing jurisdiction_id</body></html>", 200, content_type="text/html"
+            )
         council = COUNCILS.get(name)
         if council is None:
             return None, error(fmt, 404, "jurisdiction_id not found")
@@ -260,7 +422,8 @@ def app():
         for attribute in service["_attributes"]:
             code, kind = attribute["code"], attribute["datatype"]
             values = request.form.getlist(f"attribute[{code}][]") or (
-                [form[f"attribute[{code}]"]] if form.get(f"attribute[{code}]", "") != "" else [])
+                [form[f"attribute[{code}]"]] if form.get(f"attribute[{code}]", "") != "" else []
+            )
             if not values:
                 if attribute["required"] and attribute["variable"]:
                     found.append(f"attribute[{code}] is required")
@@ -288,8 +451,7 @@ def app():
             return problem
         missing = [f for f in ("service_code", "api_key") if not form.get(f)]
         if missing:
-            return error(fmt, 400, "Error in input for POST_Service_Request",
-                         *(f"{f} is required" for f in missing))
+            return error(fmt, 400, "Error in input for POST_Service_Request", *(f"{f} is required" for f in missing))
         if form["api_key"] not in council.api_keys:
             return error(fmt, 403, "api_key is not valid for this jurisdiction")
         service = find(council, form["service_code"])
@@ -305,16 +467,28 @@ def app():
             number = state.next_id
             state.next_id += 1
             request_id = f"{council.prefix}-{number}"
-            stored = {"service_request_id": request_id, "status": "open", "service_name": service["service_name"],
-                      "service_code": service["service_code"], "description": form.get("description", ""),
-                      "requested_datetime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                      "address": form.get("address_string", ""), "lat": form.get("lat", ""),
-                      "long": form.get("long", "")}
+            stored = {
+                "service_request_id": request_id,
+                "status": "open",
+                "service_name": service["service_name"],
+                "service_code": service["service_code"],
+                "description": form.get("description", ""),
+                "requested_datetime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "address": form.get("address_string", ""),
+                "lat": form.get("lat", ""),
+                "long": form.get("long", ""),
+            }
             state.requests[(name, request_id)] = stored
             fields = [(k, v) for k, v in request.form.items(multi=True) if k != "api_key"]
-            record = {"council": name, "format": fmt, "fields": dict(fields),
-                      "lists": {k: request.form.getlist(k) for k in request.form if k.endswith("[]")},
-                      "api_key_valid": True, "service_request_id": request_id, "token": None}
+            record = {
+                "council": name,
+                "format": fmt,
+                "fields": dict(fields),
+                "lists": {k: request.form.getlist(k) for k in request.form if k.endswith("[]")},
+                "api_key_valid": True,
+                "service_request_id": request_id,
+                "token": None,
+            }
             if service["type"] == "blackbox":
                 body = [{"service_notice": "Thank you (demo): no reference is given for this kind of report."}]
             elif service["type"] == "batch":
@@ -323,7 +497,12 @@ def app():
                 record["token"] = token
                 body = [{"token": token}]
             else:
-                body = [{"service_request_id": request_id, "service_notice": "We aim to look at it within 5 working days (demo)."}]
+                body = [
+                    {
+                        "service_request_id": request_id,
+                        "service_notice": "We aim to look at it within 5 working days (demo).",
+                    }
+                ]
             state.received.append(record)
         if "demo-slow" in text:
             time.sleep(SLOW_SECONDS)

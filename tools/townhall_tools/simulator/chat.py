@@ -24,8 +24,10 @@ from ..paths import FUNCTIONS
 from .session import Result, Session
 
 PASSWORD_ENV = "TOWNHALL_WEBHOOK_PASSWORD"
-BANNER = ("Townhall simulator: a development and testing tool standing in for Dialogflow's matching, "
-          "not a replacement for it.")
+BANNER = (
+    "Townhall simulator: a development and testing tool standing in for Dialogflow's matching, "
+    "not a replacement for it."
+)
 
 
 class ChatError(Exception):
@@ -46,8 +48,10 @@ def password_for(tenant_file: Path, from_env: str | None = None) -> str:
     dev = f"townhall-dev-{doc.get('id')}"
     if doc.get("demo") and hashlib.sha256(dev.encode()).hexdigest() == stored:
         return dev
-    raise ChatError(f"no webhook password for {doc.get('id')!r}: pass --password-from-env VAR or set {PASSWORD_ENV} "
-                    "(only demo tenants have a published dev password)")
+    raise ChatError(
+        f"no webhook password for {doc.get('id')!r}: pass --password-from-env VAR or set {PASSWORD_ENV} "
+        "(only demo tenants have a published dev password)"
+    )
 
 
 def stop_group(proc: subprocess.Popen) -> None:
@@ -68,8 +72,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def local_webhook(tenants_dir: Path, library_dir: Path | None = None, logs: TextIO | None = None,
-                  today: date | None = None) -> Iterator[str]:
+def local_webhook(
+    tenants_dir: Path, library_dir: Path | None = None, logs: TextIO | None = None, today: date | None = None
+) -> Iterator[str]:
     """The sandbox ``make run`` serves, on free loopback ports: the upstream fakes (their calendars
     counting from ``today``), the tenant files pointed at them, and the webhook; yields the
     webhook's URL and stops it all afterwards. The webhook's output and the fakes' access log go
@@ -79,33 +84,61 @@ def local_webhook(tenants_dir: Path, library_dir: Path | None = None, logs: Text
     from ..fakes import FakesServer, sandbox_tenants
 
     library = Library.load(library_dir) if library_dir else None
-    with tempfile.TemporaryDirectory(prefix="townhall-chat-") as work, \
-            FakesServer(library=library, today=today, quiet=logs is None) as fakes:
+    with (
+        tempfile.TemporaryDirectory(prefix="townhall-chat-") as work,
+        FakesServer(library=library, today=today, quiet=logs is None) as fakes,
+    ):
         tenants = sandbox_tenants(Path(tenants_dir), Path(work) / "tenants", fakes.url)
-        with serve_webhook(tenants, library_dir, env={"TOWNHALL_STATE_DIR": str(Path(work) / "state")},
-                           output=logs) as url:
+        with serve_webhook(
+            tenants, library_dir, env={"TOWNHALL_STATE_DIR": str(Path(work) / "state")}, output=logs
+        ) as url:
             yield url
 
 
 @contextmanager
-def serve_webhook(tenants_dir: Path, library_dir: Path | None = None, log: Path | None = None,
-                  env: dict | None = None, seconds: float = 30.0, output: TextIO | None = None) -> Iterator[str]:
+def serve_webhook(
+    tenants_dir: Path,
+    library_dir: Path | None = None,
+    log: Path | None = None,
+    env: dict | None = None,
+    seconds: float = 30.0,
+    output: TextIO | None = None,
+) -> Iterator[str]:
     """The webhook served by functions-framework on a free loopback port (files backend, the dev
     clock on so ``X-Townhall-Now`` is honoured); yields its URL, stops it afterwards. Its output
     goes to the file ``log``, else to the open file ``output``, else nowhere."""
     port = _free_port()
-    settings = {"TOWNHALL_SETTINGS_BACKEND": "files", "TOWNHALL_TENANTS_DIR": str(Path(tenants_dir).resolve()),
-                "TOWNHALL_DEV_CLOCK": "1", **(env or {})}
+    settings = {
+        "TOWNHALL_SETTINGS_BACKEND": "files",
+        "TOWNHALL_TENANTS_DIR": str(Path(tenants_dir).resolve()),
+        "TOWNHALL_DEV_CLOCK": "1",
+        **(env or {}),
+    }
     if library_dir:
         settings["TOWNHALL_LIBRARY_DIR"] = str(Path(library_dir).resolve())
     binary = Path(sys.executable).with_name("functions-framework")
-    command = [str(binary), "--target", "webhook", "--source", str(FUNCTIONS / "main.py"),
-               "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        str(binary),
+        "--target",
+        "webhook",
+        "--source",
+        str(FUNCTIONS / "main.py"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     target = output if output is not None else subprocess.DEVNULL
     with open(log, "wb") if log else nullcontext(target) as out:  # the child keeps its own copy
         try:
-            proc = subprocess.Popen(command, cwd=FUNCTIONS.parent, env={**os.environ, **settings},
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                command,
+                cwd=FUNCTIONS.parent,
+                env={**os.environ, **settings},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         except OSError as e:
             raise ChatError(f"could not start {binary} ({e}); run `make run` elsewhere and pass --url") from e
     try:
@@ -137,8 +170,11 @@ def show(result: Result, out: TextIO, debug: bool) -> None:
     if debug:
         params = {k: v for k, v in result.parameters.items() if v not in ("", [])}
         hops = f" via {' -> '.join(result.events)}" if result.events else ""
-        print(f"     ~ {result.matched or 'fallback'}{hops} ({result.confidence:.2f}) {params or ''} "
-              f"contexts {result.contexts or '{}'}", file=out)
+        print(
+            f"     ~ {result.matched or 'fallback'}{hops} ({result.confidence:.2f}) {params or ''} "
+            f"contexts {result.contexts or '{}'}",
+            file=out,
+        )
 
 
 def run(session: Session, lines: TextIO, out: TextIO, debug: bool = True, prompt: bool = True) -> int:

@@ -19,7 +19,9 @@ def _export(args):
 def _language(export, wanted: str | None) -> str:
     language = wanted or export.languages[0]
     if language not in export.languages:
-        raise BuildError(f"{export.tenant.id} offers {', '.join(export.languages)}, not {language!r}; pick one of those")
+        raise BuildError(
+            f"{export.tenant.id} offers {', '.join(export.languages)}, not {language!r}; pick one of those"
+        )
     return language
 
 
@@ -31,8 +33,10 @@ def cmd_chat(args) -> int:
     try:
         now = datetime.fromisoformat(args.now) if args.now else None
     except ValueError:
-        print(f"townhall: --now {args.now!r}: write a London local time as YYYY-MM-DDTHH:MM, e.g. 2026-12-24T10:00",
-              file=sys.stderr)
+        print(
+            f"townhall: --now {args.now!r}: write a London local time as YYYY-MM-DDTHH:MM, e.g. 2026-12-24T10:00",
+            file=sys.stderr,
+        )
         return 2
     try:
         export = _export(args)
@@ -41,17 +45,23 @@ def cmd_chat(args) -> int:
         nlu = NLU(export, language)
 
         def chat(url: str) -> int:
-            session = Session(nlu, url=url, project=export.tenant.project, username=export.tenant.id,
-                              password=password, now=args.now)
+            session = Session(
+                nlu, url=url, project=export.tenant.project, username=export.tenant.id, password=password, now=args.now
+            )
             return run(session, sys.stdin, sys.stdout, debug=not args.quiet, prompt=sys.stdin.isatty())
 
         if args.url:
             return chat(args.url)
         if args.logs:
-            print(f"Starting a local webhook for {args.tenant} (files backend: {tenants_dir(args)}) ...",
-                  file=sys.stderr)
-        with local_webhook(tenants_dir(args), Path(args.library) if args.library else None,
-                           logs=sys.stderr if args.logs else None, today=now.date() if now else None) as url:
+            print(
+                f"Starting a local webhook for {args.tenant} (files backend: {tenants_dir(args)}) ...", file=sys.stderr
+            )
+        with local_webhook(
+            tenants_dir(args),
+            Path(args.library) if args.library else None,
+            logs=sys.stderr if args.logs else None,
+            today=now.date() if now else None,
+        ) as url:
             return chat(url)
     except (BuildError, NluError, ChatError, ValueError) as e:
         print(f"townhall: {e}", file=sys.stderr)
@@ -73,9 +83,18 @@ def cmd_classify(args) -> int:
         if not text.strip():
             continue
         got = nlu.understand(text, contexts, datetime.now())
-        print(json.dumps({"text": text, "intent": got.intent.name if got.intent else None,
-                          "confidence": got.confidence, "parameters": got.parameters}, ensure_ascii=False),
-              flush=True)
+        print(
+            json.dumps(
+                {
+                    "text": text,
+                    "intent": got.intent.name if got.intent else None,
+                    "confidence": got.confidence,
+                    "parameters": got.parameters,
+                },
+                ensure_ascii=False,
+            ),
+            flush=True,
+        )
     return 0
 
 
@@ -88,8 +107,10 @@ def cmd_eval(args) -> int:
     except (BuildError, NluError) as e:
         print(f"townhall: {e}", file=sys.stderr)
         return 1
-    print(f"{args.tenant}: held out {args.holdout:.0%} of each intent's phrases (seed {args.seed}); "
-          f"trained on the rest; threshold {args.threshold}")
+    print(
+        f"{args.tenant}: held out {args.holdout:.0%} of each intent's phrases (seed {args.seed}); "
+        f"trained on the rest; threshold {args.threshold}"
+    )
     for language in languages:
         report = evaluate(export, language, args.holdout, args.seed, args.threshold)
         print(f"\n[{language}] top-1 accuracy {report.accuracy:.1%} ({report.correct}/{report.total})")
@@ -106,19 +127,32 @@ def cmd_eval(args) -> int:
 
 
 def register(sub) -> None:
-    c = command(sub, "chat", cmd_chat, "chat with a tenant's bot in the terminal (simulator: a development and "
-                                       "testing tool, not Dialogflow)")
+    c = command(
+        sub,
+        "chat",
+        cmd_chat,
+        "chat with a tenant's bot in the terminal (simulator: a development and testing tool, not Dialogflow)",
+    )
     c.add_argument("tenant")
     c.add_argument("--lang", help="en or cy (default: the tenant's first language)")
     c.add_argument("--url", help="a running webhook (default: start one on a free loopback port)")
-    c.add_argument("--password-from-env", metavar="VAR", help="webhook secret from this variable "
-                   "(default $TOWNHALL_WEBHOOK_PASSWORD, or a demo tenant's dev password)")
-    c.add_argument("--now", help="London local time the webhook should use, e.g. 2026-12-24T10:00 "
-                                 "(honoured when the webhook runs with TOWNHALL_DEV_CLOCK=1); the local "
-                                 "upstream fakes count their dates from that day too")
+    c.add_argument(
+        "--password-from-env",
+        metavar="VAR",
+        help="webhook secret from this variable (default $TOWNHALL_WEBHOOK_PASSWORD, or a demo tenant's dev password)",
+    )
+    c.add_argument(
+        "--now",
+        help="London local time the webhook should use, e.g. 2026-12-24T10:00 "
+        "(honoured when the webhook runs with TOWNHALL_DEV_CLOCK=1); the local "
+        "upstream fakes count their dates from that day too",
+    )
     c.add_argument("--quiet", action="store_true", help="hide the matched intent, parameters and contexts")
-    c.add_argument("--logs", action="store_true", help="show the local webhook's log and the upstream fakes' "
-                                                       "access log on stderr (hidden by default)")
+    c.add_argument(
+        "--logs",
+        action="store_true",
+        help="show the local webhook's log and the upstream fakes' access log on stderr (hidden by default)",
+    )
 
     nlu = group(sub, "nlu", "the simulator's intent classifier")
     k = command(nlu, "classify", cmd_classify, "one utterance per stdin line -> one JSON line each")

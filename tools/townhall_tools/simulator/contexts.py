@@ -15,8 +15,9 @@ testing tool).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 
 @dataclass
@@ -47,8 +48,7 @@ class Contexts:
     def clear(self) -> None:
         self._held.clear()
 
-    def set(self, name: str, lifespan: int, parameters: Mapping[str, Any] | None = None,
-            merge: bool = False) -> None:
+    def set(self, name: str, lifespan: int, parameters: Mapping[str, Any] | None = None, merge: bool = False) -> None:
         name = name.lower()
         if lifespan <= 0:
             self._held.pop(name, None)
@@ -57,8 +57,13 @@ class Contexts:
         params.update(parameters or {})
         self._held[name] = Held(int(lifespan), params)
 
-    def apply_intent(self, outputs: Iterable[tuple[str, int]], parameters: Mapping[str, Any],
-                     originals: Mapping[str, Any], reset: bool) -> None:
+    def apply_intent(
+        self,
+        outputs: Iterable[tuple[str, int]],
+        parameters: Mapping[str, Any],
+        originals: Mapping[str, Any],
+        reset: bool,
+    ) -> None:
         if reset:
             self.clear()
         values = dict(parameters)
@@ -71,7 +76,7 @@ class Contexts:
         for c in contexts:
             name = str(c.get("name", ""))
             if name.startswith(prefix):
-                self.set(name[len(prefix):], int(c.get("lifespanCount", 0) or 0), c.get("parameters") or {})
+                self.set(name[len(prefix) :], int(c.get("lifespanCount", 0) or 0), c.get("parameters") or {})
 
     def for_request(self, session: str) -> list[dict[str, Any]]:
         """``queryResult.outputContexts`` of a WebhookRequest; contexts in their last query then go."""

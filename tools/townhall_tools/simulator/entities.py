@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from townhall.postcodes import ENTITY_PATTERN
@@ -67,10 +68,34 @@ class Match:
 
 # -- dates -----------------------------------------------------------------------------------------
 MONTHS = {
-    "en": ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-           "october", "november", "december"],
-    "cy": ["ionawr", "chwefror", "mawrth", "ebrill", "mai", "mehefin", "gorffennaf", "awst", "medi",
-           "hydref", "tachwedd", "rhagfyr"],
+    "en": [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ],
+    "cy": [
+        "ionawr",
+        "chwefror",
+        "mawrth",
+        "ebrill",
+        "mai",
+        "mehefin",
+        "gorffennaf",
+        "awst",
+        "medi",
+        "hydref",
+        "tachwedd",
+        "rhagfyr",
+    ],
 }
 SHORT_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 WEEKDAYS = {
@@ -79,16 +104,67 @@ WEEKDAYS = {
 }
 SHORT_WEEKDAYS = ["mon", "tue|tues", "wed|weds", "thu|thur|thurs", "fri", "sat", "sun"]
 RELATIVE = {
-    "en": {"today": 0, "tonight": 0, "tomorrow": 1, "tomorow": 1, "tommorow": 1, "tmrw": 1, "tmw": 1,
-           "yesterday": -1, "the day after tomorrow": 2, "day after tomorrow": 2},
+    "en": {
+        "today": 0,
+        "tonight": 0,
+        "tomorrow": 1,
+        "tomorow": 1,
+        "tommorow": 1,
+        "tmrw": 1,
+        "tmw": 1,
+        "yesterday": -1,
+        "the day after tomorrow": 2,
+        "day after tomorrow": 2,
+    },
     "cy": {"heddiw": 0, "heno": 0, "yfory": 1, "fory": 1, "drennydd": 2, "ddoe": -1},
 }
 NUMBER_WORDS = {
-    "en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-           "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"],
-    "cy": ["dim", "un", "dau|dwy", "tri|tair", "pedwar|pedair", "pump|pum", "chwech|chwe", "saith", "wyth", "naw",
-           "deg|deng", "un ar ddeg", "deuddeg", "tri ar ddeg", "pedwar ar ddeg", "pymtheg", "un ar bymtheg",
-           "dau ar bymtheg", "deunaw", "pedwar ar bymtheg", "ugain"],
+    "en": [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+    ],
+    "cy": [
+        "dim",
+        "un",
+        "dau|dwy",
+        "tri|tair",
+        "pedwar|pedair",
+        "pump|pum",
+        "chwech|chwe",
+        "saith",
+        "wyth",
+        "naw",
+        "deg|deng",
+        "un ar ddeg",
+        "deuddeg",
+        "tri ar ddeg",
+        "pedwar ar ddeg",
+        "pymtheg",
+        "un ar bymtheg",
+        "dau ar bymtheg",
+        "deunaw",
+        "pedwar ar bymtheg",
+        "ugain",
+    ],
 }
 
 
@@ -185,8 +261,7 @@ class Extractor:
     types worth finding (those some intent's parameters use; default all).
     """
 
-    def __init__(self, custom: Mapping[str, tuple[Mapping, list]], language: str,
-                 wanted: Iterable[str] | None = None):
+    def __init__(self, custom: Mapping[str, tuple[Mapping, list]], language: str, wanted: Iterable[str] | None = None):
         self.language = language
         self.wanted = set(wanted) if wanted is not None else set(custom) | set(EXTRACTED_SYSTEM)
         self.dates = Dates(language)
@@ -196,8 +271,9 @@ class Extractor:
             if name == POSTCODE_ENTITY:
                 continue
             if definition.get("isRegexp"):
-                self.regexps[name] = [re.compile(p, re.IGNORECASE) for e in entries
-                                      for p in [e["value"], *e.get("synonyms", [])]]
+                self.regexps[name] = [
+                    re.compile(p, re.IGNORECASE) for e in entries for p in [e["value"], *e.get("synonyms", [])]
+                ]
                 continue
             table = self.synonyms.setdefault(name, {})
             for entry in entries:
@@ -206,10 +282,16 @@ class Extractor:
                     if key:
                         table.setdefault(key, entry["value"])
         self.custom_patterns = {
-            name: _bounded("(?:" + "|".join(
-                r"[^\w']+".join(re.escape(w) for w in key.split(" ")) for key in sorted(table, key=len, reverse=True)
-            ) + ")")
-            for name, table in self.synonyms.items() if table
+            name: _bounded(
+                "(?:"
+                + "|".join(
+                    r"[^\w']+".join(re.escape(w) for w in key.split(" "))
+                    for key in sorted(table, key=len, reverse=True)
+                )
+                + ")"
+            )
+            for name, table in self.synonyms.items()
+            if table
         }
         self.has_postcode = POSTCODE_ENTITY in custom
         number_words = NUMBER_WORDS["en"] + NUMBER_WORDS.get(language, [])

@@ -37,16 +37,19 @@ import math
 import random
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .entities import EXTRACTED_SYSTEM, SUPPORTED_SYSTEM, Extractor, Match, words
 
 THRESHOLD = 0.3
 CONTEXT_BONUS = 2.0  # added to the score (log-odds) of an intent whose input contexts are all active
 C = 30.0  # inverse strength of the L2 regularisation of the logistic regression
-TOLERANCE = 1e-3  # of the fit's optimiser (L-BFGS): looser than scikit-learn's default, as accurate here and twice as fast
+TOLERANCE = (
+    1e-3  # of the fit's optimiser (L-BFGS): looser than scikit-learn's default, as accurate here and twice as fast
+)
 MAX_ITER = 1000
 NGRAMS = (2, 3, 4, 5)
 VARIANTS = 2  # extra copies of a phrase with an annotated custom entity, its words swapped for synonyms
@@ -98,15 +101,23 @@ class Intent:
     phrases: list[Phrase] = field(default_factory=list)
 
     @classmethod
-    def from_export(cls, data: Mapping[str, Any], rows: list, language: str) -> "Intent":
+    def from_export(cls, data: Mapping[str, Any], rows: list, language: str) -> Intent:
         response = (data.get("responses") or [{}])[0]
         parameters = []
         for p in response.get("parameters", []):
             data_type = str(p.get("dataType", "")).lstrip("@")
             prompts = tuple(x.get("value", "") for x in p.get("prompts", []) if x.get("lang", language) == language)
-            parameters.append(Parameter(p["name"], data_type, p.get("value") or f"${p['name']}",
-                                        bool(p.get("required")), bool(p.get("isList")),
-                                        p.get("defaultValue", ""), prompts))
+            parameters.append(
+                Parameter(
+                    p["name"],
+                    data_type,
+                    p.get("value") or f"${p['name']}",
+                    bool(p.get("required")),
+                    bool(p.get("isList")),
+                    p.get("defaultValue", ""),
+                    prompts,
+                )
+            )
         speech = []
         for m in response.get("messages", []):
             if m.get("lang") == language and str(m.get("type")) == "0":
@@ -116,8 +127,9 @@ class Intent:
             id=data.get("id", ""),
             name=data["name"],
             input_contexts=tuple(str(c).lower() for c in data.get("contexts", [])),
-            output_contexts=tuple((str(c["name"]).lower(), int(c.get("lifespan", 5)))
-                                  for c in response.get("affectedContexts", [])),
+            output_contexts=tuple(
+                (str(c["name"]).lower(), int(c.get("lifespan", 5))) for c in response.get("affectedContexts", [])
+            ),
             reset_contexts=bool(response.get("resetContexts")),
             action=response.get("action", ""),
             parameters=tuple(parameters),
@@ -136,15 +148,22 @@ class Intent:
 
 def read_export(export, language: str) -> tuple[list[Intent], dict[str, tuple[Mapping, list]]]:
     """(intents, custom entities) of an ``AgentExport`` in one language."""
-    intents = [Intent.from_export(data, export.usersays(data["name"], language), language)
-               for data in export.intents()]
+    intents = [Intent.from_export(data, export.usersays(data["name"], language), language) for data in export.intents()]
     custom = {e["name"]: (e, export.entries(e["name"], language)) for e in export.entities()}
-    unsupported = sorted({p.entity for i in intents for p in i.parameters
-                          if p.entity.startswith("sys.") and p.entity not in SUPPORTED_SYSTEM})
+    unsupported = sorted(
+        {
+            p.entity
+            for i in intents
+            for p in i.parameters
+            if p.entity.startswith("sys.") and p.entity not in SUPPORTED_SYSTEM
+        }
+    )
     if unsupported:
         users = sorted({i.name for i in intents for p in i.parameters if p.entity in unsupported})
-        raise NluError(f"the simulator does not handle system entities {', '.join('@' + u for u in unsupported)} "
-                       f"(used by {', '.join(users)}); add them to townhall/simulator/entities.py")
+        raise NluError(
+            f"the simulator does not handle system entities {', '.join('@' + u for u in unsupported)} "
+            f"(used by {', '.join(users)}); add them to townhall/simulator/entities.py"
+        )
     return intents, custom
 
 
@@ -164,7 +183,7 @@ def features(tokens: list[str]) -> dict[str, float]:
         padded = f"<{token}>"
         for n in NGRAMS:
             for j in range(max(1, len(padded) - n + 1)):
-                counts["c:" + padded[j:j + n]] += 1
+                counts["c:" + padded[j : j + n]] += 1
     return {f: 1.0 + math.log(c) for f, c in counts.items()}
 
 
@@ -198,7 +217,8 @@ class Classifier:
         # One thread: the data are small, and BLAS threads competing for a shared machine are slower.
         with threadpool_limits(1):
             model = LogisticRegression(C=c, tol=TOLERANCE, max_iter=MAX_ITER).fit(
-                matrix, [label for label, _ in examples])
+                matrix, [label for label, _ in examples]
+            )
         order = [list(model.classes_).index(label) for label in self.labels]
         self.weights = np.ascontiguousarray(model.coef_.T[:, order])
         self.bias = model.intercept_[order]
@@ -231,8 +251,10 @@ def scikit_learn():
         from sklearn.linear_model import LogisticRegression
         from threadpoolctl import threadpool_limits
     except ImportError as e:  # not a runtime requirement: the webhook never needs it
-        raise NluError(f"the simulator's classifier needs scikit-learn ({e.name} is missing): "
-                       "install requirements-dev.txt, as make test does") from e
+        raise NluError(
+            f"the simulator's classifier needs scikit-learn ({e.name} is missing): "
+            "install requirements-dev.txt, as make test does"
+        ) from e
     return numpy, csr_matrix, LogisticRegression, threadpool_limits
 
 
@@ -258,18 +280,27 @@ class Understanding:
 class NLU:
     """The simulator's understanding of one agent export in one language."""
 
-    def __init__(self, export, language: str, threshold: float = THRESHOLD,
-                 held_out: Mapping[str, set[int]] | None = None):
+    def __init__(
+        self, export, language: str, threshold: float = THRESHOLD, held_out: Mapping[str, set[int]] | None = None
+    ):
         self.language = language
         self.threshold = threshold
         self.intents, custom = read_export(export, language)
         self.by_name = {i.name: i for i in self.intents}
         wanted = {p.entity for i in self.intents for p in i.parameters}
-        wanted |= {str(part.get("meta", "")).lstrip("@") for i in self.intents for ph in i.phrases
-                   for part in ph.parts if part.get("meta")}
+        wanted |= {
+            str(part.get("meta", "")).lstrip("@")
+            for i in self.intents
+            for ph in i.phrases
+            for part in ph.parts
+            if part.get("meta")
+        }
         self.extractor = Extractor(custom, language, wanted & (set(custom) | set(EXTRACTED_SYSTEM)))
-        self.samples = {name: sorted({words(s) for e in entries for s in e.get("synonyms", [])[:4]} - {""})
-                        for name, (definition, entries) in custom.items() if not definition.get("isRegexp")}
+        self.samples = {
+            name: sorted({words(s) for e in entries for s in e.get("synonyms", [])[:4]} - {""})
+            for name, (definition, entries) in custom.items()
+            if not definition.get("isRegexp")
+        }
         examples = []
         for intent in self.intents:
             skip = (held_out or {}).get(intent.name, set())
@@ -283,7 +314,7 @@ class NLU:
         matches = self.extractor.find(text, now or datetime.now())
         tokens, at = [], 0
         for m in matches:
-            tokens += words(text[at:m.start]).split() + entity_tokens(m.entity, m.original)
+            tokens += words(text[at : m.start]).split() + entity_tokens(m.entity, m.original)
             at = m.end
         return tokens + words(text[at:]).split(), matches
 
@@ -324,8 +355,13 @@ class NLU:
         total = sum(o for _, o in odds)
         return sorted(((name, o / total) for name, o in odds), key=lambda x: (-x[1], x[0]))
 
-    def understand(self, text: str, active: Iterable[str] = (), now: datetime | None = None,
-                   contexts: Mapping[str, Mapping[str, Any]] | None = None) -> Understanding:
+    def understand(
+        self,
+        text: str,
+        active: Iterable[str] = (),
+        now: datetime | None = None,
+        contexts: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Understanding:
         now = now or datetime.now()
         ranked = self.scores(text, active, now)
         if not ranked or ranked[0][1] < self.threshold:
@@ -337,8 +373,9 @@ class NLU:
         return Understanding(intent, round(ranked[0][1], 4), parameters, originals, matches, missing)
 
     # parameters
-    def parameters(self, intent: Intent, text: str, now: datetime,
-                   contexts: Mapping[str, Mapping[str, Any]]) -> tuple[dict, dict, list[Match]]:
+    def parameters(
+        self, intent: Intent, text: str, now: datetime, contexts: Mapping[str, Mapping[str, Any]]
+    ) -> tuple[dict, dict, list[Match]]:
         matches = self.extractor.find(text, now, {p.entity for p in intent.parameters})
         used: set[int] = set()
         values: dict[str, Any] = {}
@@ -375,9 +412,9 @@ class NLU:
                 if part.get("alias") != parameter.name:
                     continue
                 before = words("".join(p.get("text", "") for p in phrase.parts[:k])).split()
-                after = words("".join(p.get("text", "") for p in phrase.parts[k + 1:])).split()
-                middle = said[len(before):len(said) - len(after)]
-                if said[:len(before)] == before and (not after or said[-len(after):] == after) and middle:
+                after = words("".join(p.get("text", "") for p in phrase.parts[k + 1 :])).split()
+                middle = said[len(before) : len(said) - len(after)]
+                if said[: len(before)] == before and (not after or said[-len(after) :] == after) and middle:
                     if len(before) + len(after) > fit:
                         fit, best = len(before) + len(after), " ".join(middle)
         return best
@@ -419,12 +456,11 @@ def held_out_split(intents: list[Intent], holdout: float, seed: int, language: s
             continue
         order = list(range(n))
         random.Random(f"{seed}:{language}:{intent.name}").shuffle(order)
-        split[intent.name] = set(order[:max(1, round(n * holdout))])
+        split[intent.name] = set(order[: max(1, round(n * holdout))])
     return split
 
 
-def evaluate(export, language: str, holdout: float = 0.2, seed: int = 1,
-             threshold: float = THRESHOLD) -> Evaluation:
+def evaluate(export, language: str, holdout: float = 0.2, seed: int = 1, threshold: float = THRESHOLD) -> Evaluation:
     """Train on the rest of each intent's phrases, classify the held-out ones (with the intent's
     input contexts active, as they would be in a conversation)."""
     intents, _ = read_export(export, language)
@@ -448,4 +484,3 @@ def evaluate(export, language: str, holdout: float = 0.2, seed: int = 1,
                 result.confused[(intent.name, name or "(fallback)")] += 1
                 result.misses.append((text, intent.name, name, got.confidence))
     return result
-

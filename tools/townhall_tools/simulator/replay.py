@@ -14,8 +14,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from .. import conversations
 from townhall.postcodes import normalise as postcode
+
+from .. import conversations
 from .session import Result, Session
 
 
@@ -38,8 +39,10 @@ def normalised(value: Any) -> Any:
 
 def check_turn(step: conversations.Step, result: Result, council: str) -> list[str]:
     if result.matched != step.intent:
-        return [f"the simulator matched {result.matched or '(nothing)'} (confidence {result.confidence:.2f}), "
-                f"expected {step.intent}"]
+        return [
+            f"the simulator matched {result.matched or '(nothing)'} (confidence {result.confidence:.2f}), "
+            f"expected {step.intent}"
+        ]
     problems = []
     for name, value in step.parameters.items():
         got = result.parameters.get(name, "")

@@ -14,9 +14,10 @@ import json
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from .contexts import Contexts
 from .entities import LONDON
@@ -73,8 +74,18 @@ def _check_response(body: str) -> None:
 
 
 class Session:
-    def __init__(self, nlu: NLU, *, url: str, project: str, username: str, password: str,
-                 session_id: str | None = None, now: datetime | str | None = None, strict: bool = True):
+    def __init__(
+        self,
+        nlu: NLU,
+        *,
+        url: str,
+        project: str,
+        username: str,
+        password: str,
+        session_id: str | None = None,
+        now: datetime | str | None = None,
+        strict: bool = True,
+    ):
         self.nlu = nlu
         self.url = url
         self.session = f"projects/{project}/agent/sessions/{session_id or uuid.uuid4()}"
@@ -103,7 +114,9 @@ class Session:
         intent = understood.intent or self._fallback(inputs)
         if intent is None:
             self.contexts.end_query()
-            return Result(text, None, understood.confidence, {}, error="no intent matched and the agent has no fallback")
+            return Result(
+                text, None, understood.confidence, {}, error="no intent matched and the agent has no fallback"
+            )
         result = Result(text, intent.name, understood.confidence, understood.parameters, matched=intent.name)
         if understood.intent is not None and understood.missing:
             self._pending = _Pending(intent, understood.parameters, understood.originals, understood.missing[0])
@@ -135,7 +148,7 @@ class Session:
     def _event_parameters(intent: Intent, event: str, given: Mapping[str, Any]) -> dict[str, Any]:
         values = {}
         for p in intent.parameters:
-            key = p.value[len(f"#{event}."):] if p.value.lower().startswith(f"#{event.lower()}.") else p.name
+            key = p.value[len(f"#{event}.") :] if p.value.lower().startswith(f"#{event.lower()}.") else p.name
             values[p.name] = given.get(key, p.default or "")
         for k, v in given.items():
             values.setdefault(k, v)
@@ -150,8 +163,9 @@ class Session:
             value, original = found
             pending.parameters[pending.missing.name] = [value] if pending.missing.is_list else value
             pending.originals[pending.missing.name] = original
-            missing = [p for p in pending.intent.parameters
-                       if p.required and pending.parameters.get(p.name) in ("", [], None)]
+            missing = [
+                p for p in pending.intent.parameters if p.required and pending.parameters.get(p.name) in ("", [], None)
+            ]
             if not missing:
                 self._pending = None
                 return self._fulfil(result, pending.intent, pending.parameters, pending.originals, text)
@@ -203,8 +217,9 @@ class Session:
         return result
 
     # -- the webhook -------------------------------------------------------------------------------
-    def _request(self, intent: Intent, parameters: Mapping[str, Any], text: str, confidence: float,
-                 complete: bool = True) -> dict:
+    def _request(
+        self, intent: Intent, parameters: Mapping[str, Any], text: str, confidence: float, complete: bool = True
+    ) -> dict:
         query = {
             "queryText": text or intent.name,
             "parameters": dict(parameters),
@@ -212,8 +227,10 @@ class Session:
             "fulfillmentText": "",
             "fulfillmentMessages": [{"text": {"text": [""]}}],
             "outputContexts": self.contexts.for_request(self.session),
-            "intent": {"name": f"projects/{self.project}/agent/intents/{intent.id or uuid.uuid5(uuid.NAMESPACE_URL, intent.name)}",
-                       "displayName": intent.name},
+            "intent": {
+                "name": f"projects/{self.project}/agent/intents/{intent.id or uuid.uuid5(uuid.NAMESPACE_URL, intent.name)}",
+                "displayName": intent.name,
+            },
             "intentDetectionConfidence": confidence,
             "languageCode": self.language,
         }
@@ -221,8 +238,12 @@ class Session:
             query["action"] = intent.action
         if intent.fallback:
             query["intent"]["isFallback"] = True
-        return {"responseId": str(uuid.uuid4()), "session": self.session, "queryResult": query,
-                "originalDetectIntentRequest": {"source": "townhall-simulator", "payload": {}}}
+        return {
+            "responseId": str(uuid.uuid4()),
+            "session": self.session,
+            "queryResult": query,
+            "originalDetectIntentRequest": {"source": "townhall-simulator", "payload": {}},
+        }
 
     def _call(self, body: dict, result: Result) -> tuple[str, dict] | None:
         """POST the request; fill ``result``; the follow-up event (name, parameters) if any."""

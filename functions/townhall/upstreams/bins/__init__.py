@@ -22,9 +22,10 @@ Every call goes through ``upstream.http`` inside the deadline; anything unusable
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from townhall.contract import Deadline
@@ -33,8 +34,7 @@ from townhall.upstream import Upstream, UpstreamError
 
 PAST_DAYS = 28  # how far back collections are kept (a missed bin is reported within days)
 AHEAD_DAYS = 70  # how far ahead they are looked for (a monthly bin, with a holiday in between)
-KINDS = ("rubbish", "recycling", "food", "garden", "glass", "paper", "plastics", "textiles", "electricals",
-         "hygiene")
+KINDS = ("rubbish", "recycling", "food", "garden", "glass", "paper", "plastics", "textiles", "electricals", "hygiene")
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,19 @@ class Property:
     round: str | None = None
 
     def to_context(self) -> dict:
-        return {k: v for k, v in (("address", self.address), ("postcode", self.postcode),
-                                  ("uprn", self.uprn), ("round", self.round)) if v}
+        return {
+            k: v
+            for k, v in (
+                ("address", self.address),
+                ("postcode", self.postcode),
+                ("uprn", self.uprn),
+                ("round", self.round),
+            )
+            if v
+        }
 
     @classmethod
-    def from_context(cls, value: Any) -> "Property | None":
+    def from_context(cls, value: Any) -> Property | None:
         """The property a context carries, or None when it holds nothing usable."""
         if not isinstance(value, Mapping):
             return None
@@ -60,8 +68,12 @@ class Property:
         if not isinstance(address, str) or not address or postcode is None:
             return None
         uprn, round_ = value.get("uprn"), value.get("round")
-        return cls(address, postcode, str(uprn) if isinstance(uprn, (str, int)) and uprn != "" else None,
-                   round_ if isinstance(round_, str) and round_ else None)
+        return cls(
+            address,
+            postcode,
+            str(uprn) if isinstance(uprn, (str, int)) and uprn != "" else None,
+            round_ if isinstance(round_, str) and round_ else None,
+        )
 
 
 @dataclass(frozen=True, order=True)
@@ -76,7 +88,8 @@ def fill(template: str, prop: Property | None = None, postcode: str | None = Non
     if "{uprn}" in template and not values["uprn"]:
         raise UpstreamError("unconfigured", "the collection source needs a UPRN and the property has none")
     return template.replace("{uprn}", quote(values["uprn"], safe="")).replace(
-        "{postcode}", quote(values["postcode"], safe=""))
+        "{postcode}", quote(values["postcode"], safe="")
+    )
 
 
 def bins_named(name: str, types: list[Mapping[str, str]]) -> list[str]:
@@ -105,8 +118,9 @@ def window(today: date) -> tuple[date, date]:
     return today - timedelta(days=PAST_DAYS), today + timedelta(days=AHEAD_DAYS)
 
 
-def collections(source: Mapping[str, Any], prop: Property, upstream: Upstream, deadline: Deadline,
-                today: date) -> list[Collection]:
+def collections(
+    source: Mapping[str, Any], prop: Property, upstream: Upstream, deadline: Deadline, today: date
+) -> list[Collection]:
     """The property's collections from ``PAST_DAYS`` before ``today`` to ``AHEAD_DAYS`` after it,
     sorted by date; empty when the source knows none (e.g. no round for the property)."""
     kind = source["type"]
@@ -122,8 +136,9 @@ def collections(source: Mapping[str, Any], prop: Property, upstream: Upstream, d
     return sorted({c for c in found if first <= c.date <= last})
 
 
-def addresses(settings: Mapping[str, Any] | None, source: Mapping[str, Any], postcode: str,
-              upstream: Upstream, deadline: Deadline) -> list[Property]:
+def addresses(
+    settings: Mapping[str, Any] | None, source: Mapping[str, Any], postcode: str, upstream: Upstream, deadline: Deadline
+) -> list[Property]:
     """The properties of a postcode (normalised, 'OX4 1YB'), in the address service's order.
 
     Without an address service, fixed rounds assigned by postcode give one property: the postcode.

@@ -7,7 +7,8 @@ language the council offers are the schema's bilingual rule, not a check here).
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 Problem = tuple[str, str]
 
@@ -39,8 +40,9 @@ def _rounds(settings: Mapping[str, Any]) -> list[Problem]:
         if item["moved_to"] == item["date"]:
             problems.append((f"source.exceptions[{i}].moved_to", "is the same day as date"))
     if addresses is None and not assign.get("postcodes"):
-        problems.append(("source.assign.postcodes",
-                         "without an address service, say which round each postcode is on here"))
+        problems.append(
+            ("source.assign.postcodes", "without an address service, say which round each postcode is on here")
+        )
     if addresses is not None and addresses["type"] == "os_places" and not assign:
         problems.append(("source.assign", "OS Places gives no round: say which round streets or postcodes are on"))
     if addresses is not None and addresses["type"] == "table":
@@ -66,5 +68,7 @@ def settings_problems(settings: Mapping[str, Any], languages: list[str]) -> list
     if addresses is not None and addresses["type"] == "table" and "{uprn}" in source.get("url", ""):
         for i, prop in enumerate(addresses["properties"]):
             if "uprn" not in prop:
-                problems.append((f"addresses.properties[{i}].uprn", "the source's URL needs a {uprn} for every property"))
+                problems.append(
+                    (f"addresses.properties[{i}].uprn", "the source's URL needs a {uprn} for every property")
+                )
     return problems

@@ -8,8 +8,9 @@ An answer that breaks its format raises ``UpstreamError("malformed")``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, Iterator, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from townhall.contract import Deadline
@@ -34,6 +35,7 @@ def _malformed(what: str) -> UpstreamError:
 
 # -- iCal --------------------------------------------------------------------------------------------
 
+
 def parse_ical(data: bytes, types: list, first: date, last: date) -> Iterator[Collection]:
     """Collections between ``first`` and ``last`` (inclusive) in an iCalendar feed."""
     import icalendar  # imported when a feed is read: no cost to other turns
@@ -52,13 +54,15 @@ def parse_ical(data: bytes, types: list, first: date, last: date) -> Iterator[Co
             yield Collection(day, bin_type)
 
 
-def read_ical(source: Mapping[str, Any], prop: Property, upstream: Upstream, deadline: Deadline,
-              today: date) -> list[Collection]:
+def read_ical(
+    source: Mapping[str, Any], prop: Property, upstream: Upstream, deadline: Deadline, today: date
+) -> list[Collection]:
     response = upstream.http.get(fill(source["url"], prop), deadline=deadline)
     return list(parse_ical(response.data, source["types"], *window(today)))
 
 
 # -- the council's JSON API ----------------------------------------------------------------------------
+
 
 def parse_date(value: str, date_format: str) -> date:
     value = value.strip()
@@ -89,13 +93,15 @@ def parse_json(data: Any, source: Mapping[str, Any]) -> Iterator[Collection]:
                 yield Collection(day, bin_type)
 
 
-def read_json(source: Mapping[str, Any], prop: Property, upstream: Upstream, deadline: Deadline,
-              today: date) -> list[Collection]:
+def read_json(
+    source: Mapping[str, Any], prop: Property, upstream: Upstream, deadline: Deadline, today: date
+) -> list[Collection]:
     response = upstream.http.get(fill(source["url"], prop), deadline=deadline)
     return list(parse_json(response.json(), source))
 
 
 # -- UKBinCollectionData output ---------------------------------------------------------------------
+
 
 def parse_ukbcd(data: Any, types: list) -> Iterator[Collection]:
     """``{"bins": [{"type": str, "collectionDate": "dd/mm/yyyy"}]}`` (its tests/output.schema).
@@ -119,8 +125,9 @@ def parse_ukbcd(data: Any, types: list) -> Iterator[Collection]:
             yield Collection(day, bin_type)
 
 
-def read_ukbcd(source: Mapping[str, Any], prop: Property, upstream: Upstream, deadline: Deadline,
-               today: date) -> list[Collection]:
+def read_ukbcd(
+    source: Mapping[str, Any], prop: Property, upstream: Upstream, deadline: Deadline, today: date
+) -> list[Collection]:
     response = upstream.http.get(fill(source["url"], prop), deadline=deadline)
     return list(parse_ukbcd(response.json(), source["types"]))
 

@@ -40,9 +40,20 @@ from . import KINDS, Property, addresses
 PAGE = 8
 MAX_CHOICES = 100
 PROPERTY_CONTEXTS = ("bin_collection-property", "missed_bin-property")
-MESSAGES = ("ask_postcode", "bad_postcode", "no_addresses", "choose_address", "more_addresses", "not_listed",
-            "not_listed_reply", "address_unclear", "lookup_failed", "more_words", "not_listed_words",
-            "address_filler")
+MESSAGES = (
+    "ask_postcode",
+    "bad_postcode",
+    "no_addresses",
+    "choose_address",
+    "more_addresses",
+    "not_listed",
+    "not_listed_reply",
+    "address_unclear",
+    "lookup_failed",
+    "more_words",
+    "not_listed_words",
+    "address_filler",
+)
 Answer = Callable[[Property, Mapping[str, Any]], Reply]
 
 
@@ -107,21 +118,34 @@ class AddressFlow:
         remembered = OutputContext(self._name("property"), 5, prop.to_context())
         return replace(reply, contexts=(*self._done_with_steps(), remembered, *reply.contexts))
 
-    def _picker(self, postcode: str, choices: list[Property], carry: Mapping[str, Any], start: int,
-                shown: list[int] | None = None) -> Reply:
+    def _picker(
+        self,
+        postcode: str,
+        choices: list[Property],
+        carry: Mapping[str, Any],
+        start: int,
+        shown: list[int] | None = None,
+    ) -> Reply:
         """A page of the addresses, or those ``shown`` when the resident's words fit several."""
         names = labels(choices)
         if shown is None:
-            shown = list(range(len(choices)))[start:start + PAGE]
+            shown = list(range(len(choices)))[start : start + PAGE]
             text = self.t("choose_address", first=start + 1, last=start + len(shown), total=len(choices))
             more = len(choices) > PAGE
         else:
             text, more = self.t("address_unclear"), False
         options = [names[i] for i in shown] + ([self.t("more_addresses")] if more else []) + [self.t("not_listed")]
-        context = OutputContext(self._name("address"), 3, {
-            "postcode": postcode, "page": start, "shown": shown, "carry": dict(carry),
-            "choices": [{k: v for k, v in p.to_context().items() if k != "postcode"} for p in choices],
-        })
+        context = OutputContext(
+            self._name("address"),
+            3,
+            {
+                "postcode": postcode,
+                "page": start,
+                "shown": shown,
+                "carry": dict(carry),
+                "choices": [{k: v for k, v in p.to_context().items() if k != "postcode"} for p in choices],
+            },
+        )
         return Reply([text], quick_replies=options, contexts=(OutputContext(self._name("postcode"), 0), context))
 
     # -- steps -----------------------------------------------------------------------------------
@@ -151,8 +175,9 @@ class AddressFlow:
     def lookup(self, postcode: str, carry: Mapping[str, Any]) -> Reply:
         s = self.settings.process
         try:
-            found = addresses(s.get("addresses"), s["source"], postcode, self.settings.upstream,
-                              self.turn.deadline)[:MAX_CHOICES]
+            found = addresses(s.get("addresses"), s["source"], postcode, self.settings.upstream, self.turn.deadline)[
+                :MAX_CHOICES
+            ]
         except UpstreamError:
             return self._failed("lookup_failed", (self._asking_postcode(carry),))
         if not found:
@@ -166,23 +191,36 @@ class AddressFlow:
         context = self.turn.context(self._name("address"))
         params = context.parameters if context else {}
         postcode = normalise(params.get("postcode"))
-        choices = [Property.from_context({**c, "postcode": postcode}) for c in params.get("choices") or []
-                   if isinstance(c, Mapping)] if postcode else []
+        choices = (
+            [
+                Property.from_context({**c, "postcode": postcode})
+                for c in params.get("choices") or []
+                if isinstance(c, Mapping)
+            ]
+            if postcode
+            else []
+        )
         carry = self._carry("address")
         if not postcode or not choices or None in choices:
             return self.start(carry)  # the picker has gone: start again from what was typed
         page = params.get("page")
         start = int(page) if isinstance(page, (int, float)) and 0 <= page < len(choices) else 0
         on_screen = params.get("shown")
-        if not (isinstance(on_screen, list) and on_screen and all(
-                isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(choices) for i in on_screen)):
-            on_screen = list(range(len(choices)))[start:start + PAGE]
+        if not (
+            isinstance(on_screen, list)
+            and on_screen
+            and all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(choices) for i in on_screen)
+        ):
+            on_screen = list(range(len(choices)))[start : start + PAGE]
         said = fold(self.turn.query_text)
         picked = pick(self.turn.query_text, labels(choices), shown=on_screen, filler=phrases(self.t("address_filler")))
         if picked.none or said in phrases(self.t("not_listed_words")) | phrases(self.t("not_listed")):
             reach, links = how_to_reach(self.settings.council, self.turn.language)
-            return Reply([self.t("not_listed_reply"), reach], links=links,
-                         contexts=(OutputContext(self._name("address"), 0), self._asking_postcode(carry)))
+            return Reply(
+                [self.t("not_listed_reply"), reach],
+                links=links,
+                contexts=(OutputContext(self._name("address"), 0), self._asking_postcode(carry)),
+            )
         if picked.more or said in phrases(self.t("more_words")) | phrases(self.t("more_addresses")):
             return self._picker(postcode, choices, carry, start + PAGE if start + PAGE < len(choices) else 0)
         typed = postcode_in(self.turn)
@@ -191,8 +229,7 @@ class AddressFlow:
         if picked.index is not None:
             return self.finish(choices[picked.index], carry)
         if not picked.candidates:  # nothing fits: the same page again, saying so
-            return replace(self._picker(postcode, choices, carry, start),
-                           text=(self.t("address_unclear"),))
+            return replace(self._picker(postcode, choices, carry, start), text=(self.t("address_unclear"),))
         return self._picker(postcode, choices, carry, start, shown=list(picked.candidates[:PAGE]))
 
 

@@ -7,7 +7,8 @@ the postcode, in the service's order. No property for a postcode is an empty lis
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from townhall.contract import Deadline
 from townhall.postcodes import compact
@@ -16,7 +17,7 @@ from townhall.upstream import Upstream, UpstreamError
 from . import Property, dig, fill
 
 MAX_RESULTS = 100  # OS Places' largest page; a postcode with more is very rare
-SMALL_WORDS = frozenset("a an and at by for in of on the upon y yr ar o".split())
+SMALL_WORDS = frozenset(["a", "an", "and", "at", "by", "for", "in", "of", "on", "the", "upon", "y", "yr", "ar", "o"])
 
 
 def _malformed(what: str) -> UpstreamError:
@@ -28,8 +29,10 @@ def _title(word: str, first: bool) -> str:
     if any(ch.isdigit() for ch in word):
         return word
     parts = word.split("-")
-    return "-".join(part.lower() if part.lower() in SMALL_WORDS and not (first and j == 0) else part.capitalize()
-                    for j, part in enumerate(parts))
+    return "-".join(
+        part.lower() if part.lower() in SMALL_WORDS and not (first and j == 0) else part.capitalize()
+        for j, part in enumerate(parts)
+    )
 
 
 def tidy(address: str, postcode: str) -> str:
@@ -44,14 +47,19 @@ def tidy(address: str, postcode: str) -> str:
     return text.strip(" ,")
 
 
-def read_os_places(settings: Mapping[str, Any], postcode: str, upstream: Upstream,
-                   deadline: Deadline) -> list[Property]:
+def read_os_places(
+    settings: Mapping[str, Any], postcode: str, upstream: Upstream, deadline: Deadline
+) -> list[Property]:
     """OS Places ``GET /postcode``: ``results[].DPA.{UPRN, ADDRESS}``; no hits -> no ``results``.
 
     A 400 is OS Places saying the postcode is not one it can look up: no properties.
     """
-    params = {"postcode": postcode, "key": upstream.secret(settings["api_key_secret"]), "dataset": "DPA",
-              "maxresults": MAX_RESULTS}
+    params = {
+        "postcode": postcode,
+        "key": upstream.secret(settings["api_key_secret"]),
+        "dataset": "DPA",
+        "maxresults": MAX_RESULTS,
+    }
     try:
         response = upstream.http.get(f"{settings['url']}/postcode", params=params, deadline=deadline)
     except UpstreamError as e:
@@ -75,8 +83,7 @@ def read_os_places(settings: Mapping[str, Any], postcode: str, upstream: Upstrea
     return found
 
 
-def read_json(settings: Mapping[str, Any], postcode: str, upstream: Upstream,
-              deadline: Deadline) -> list[Property]:
+def read_json(settings: Mapping[str, Any], postcode: str, upstream: Upstream, deadline: Deadline) -> list[Property]:
     """The council's endpoint, mapped by the settings' ``list``, ``uprn_field``, ``address_field``
     and optional ``round_field``."""
     response = upstream.http.get(fill(settings["url"], postcode=postcode), deadline=deadline)
@@ -88,18 +95,30 @@ def read_json(settings: Mapping[str, Any], postcode: str, upstream: Upstream,
         uprn = dig(item, settings["uprn_field"])
         address = dig(item, settings["address_field"])
         round_ = dig(item, settings["round_field"]) if settings.get("round_field") else None
-        if not isinstance(uprn, (str, int)) or isinstance(uprn, bool) or not isinstance(address, str) \
-                or not address.strip():
+        if (
+            not isinstance(uprn, (str, int))
+            or isinstance(uprn, bool)
+            or not isinstance(address, str)
+            or not address.strip()
+        ):
             raise _malformed(f"an item without {settings['uprn_field']!r} and {settings['address_field']!r}")
-        found.append(Property(tidy(address, postcode), postcode, str(uprn),
-                              str(round_) if isinstance(round_, (str, int)) and round_ != "" else None))
+        found.append(
+            Property(
+                tidy(address, postcode),
+                postcode,
+                str(uprn),
+                str(round_) if isinstance(round_, (str, int)) and round_ != "" else None,
+            )
+        )
     return found
 
 
-def read_table(settings: Mapping[str, Any], postcode: str, upstream: Upstream,
-               deadline: Deadline) -> list[Property]:
-    return [Property(p["address"], p["postcode"], p.get("uprn"), p.get("round"))
-            for p in settings["properties"] if p["postcode"] == postcode]
+def read_table(settings: Mapping[str, Any], postcode: str, upstream: Upstream, deadline: Deadline) -> list[Property]:
+    return [
+        Property(p["address"], p["postcode"], p.get("uprn"), p.get("round"))
+        for p in settings["properties"]
+        if p["postcode"] == postcode
+    ]
 
 
 def postcode_only(source: Mapping[str, Any], postcode: str) -> list[Property]:

@@ -13,8 +13,9 @@ Each round collects each of its bins on the weekday of that bin's ``first`` date
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from townhall.bankholidays import bank_holidays
 
@@ -92,8 +93,7 @@ def collections(source: Mapping[str, Any], prop: Property, first: date, last: da
     found = []
     for item in found_round["collections"]:
         # A week either side: moved collections may cross into or out of the window.
-        for nominal in nominal_dates(date.fromisoformat(item["first"]), item["every_weeks"], first - WEEK,
-                                     last + WEEK):
+        for nominal in nominal_dates(date.fromisoformat(item["first"]), item["every_weeks"], first - WEEK, last + WEEK):
             day = calendar.actual(nominal, found_round["id"], item["bin"])
             if first <= day <= last:
                 found.append(Collection(day, item["bin"]))

@@ -48,8 +48,9 @@ import hashlib
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from townhall.contract import Deadline
 from townhall.upstream import Upstream, UpstreamError
@@ -122,7 +123,7 @@ class Contact:
         return {"channel": self.channel, "address": self.address, "display": self.display}
 
     @classmethod
-    def from_json(cls, data: Any) -> "Contact | None":
+    def from_json(cls, data: Any) -> Contact | None:
         """A Contact kept in a context, checked again (contexts come back from the outside)."""
         if not isinstance(data, Mapping) or not isinstance(data.get("address"), str):
             return None
@@ -141,9 +142,18 @@ def email_address(text: str) -> str:
     local, _, host = address.rpartition("@")
     host = host.lower()
     labels = host.split(".")
-    if (not local or len(local) > 64 or not _EMAIL_LOCAL.match(local) or ".." in local
-            or local.startswith(".") or local.endswith(".") or len(host) > 253 or len(labels) < 2
-            or not all(_HOST_LABEL.match(label) for label in labels) or not _TLD.match(labels[-1])):
+    if (
+        not local
+        or len(local) > 64
+        or not _EMAIL_LOCAL.match(local)
+        or ".." in local
+        or local.startswith(".")
+        or local.endswith(".")
+        or len(host) > 253
+        or len(labels) < 2
+        or not all(_HOST_LABEL.match(label) for label in labels)
+        or not _TLD.match(labels[-1])
+    ):
         raise InvalidContact("email")
     return f"{local}@{host}"
 
@@ -211,24 +221,38 @@ class Client:
         service_id, secret = split_key(self.upstream.secret(self.api_key_secret))
         return {"Authorization": f"Bearer {token(service_id, secret)}"}
 
-    def send_email(self, email_address: str, template_id: str, deadline: Deadline, *,
-                   personalisation: Mapping[str, Any] | None = None, reference: str | None = None,
-                   email_reply_to_id: str | None = None) -> dict:
+    def send_email(
+        self,
+        email_address: str,
+        template_id: str,
+        deadline: Deadline,
+        *,
+        personalisation: Mapping[str, Any] | None = None,
+        reference: str | None = None,
+        email_reply_to_id: str | None = None,
+    ) -> dict:
         body = {"email_address": email_address, "template_id": template_id}
-        return self._post("email", body, deadline, personalisation, reference,
-                          {"email_reply_to_id": email_reply_to_id})
+        return self._post("email", body, deadline, personalisation, reference, {"email_reply_to_id": email_reply_to_id})
 
-    def send_sms(self, phone_number: str, template_id: str, deadline: Deadline, *,
-                 personalisation: Mapping[str, Any] | None = None, reference: str | None = None,
-                 sms_sender_id: str | None = None) -> dict:
+    def send_sms(
+        self,
+        phone_number: str,
+        template_id: str,
+        deadline: Deadline,
+        *,
+        personalisation: Mapping[str, Any] | None = None,
+        reference: str | None = None,
+        sms_sender_id: str | None = None,
+    ) -> dict:
         body = {"phone_number": phone_number, "template_id": template_id}
         return self._post("sms", body, deadline, personalisation, reference, {"sms_sender_id": sms_sender_id})
 
     def notification(self, notification_id: str, deadline: Deadline) -> dict:
         """A notification's current state (``status``: created, sending, delivered, ...)."""
         try:
-            response = self.upstream.http.get(f"{self.base_url}/v2/notifications/{notification_id}",
-                                              headers=self._headers(), deadline=deadline)
+            response = self.upstream.http.get(
+                f"{self.base_url}/v2/notifications/{notification_id}", headers=self._headers(), deadline=deadline
+            )
         except UpstreamError as e:
             raise _notify_error(e) from None
         return _object(response.json())
@@ -240,8 +264,9 @@ class Client:
             body["reference"] = reference
         body.update({k: v for k, v in extra.items() if v})
         try:
-            response = self.upstream.http.post_json(f"{self.base_url}/v2/notifications/{kind}", body,
-                                                    headers=self._headers(), deadline=deadline, ok=(201,))
+            response = self.upstream.http.post_json(
+                f"{self.base_url}/v2/notifications/{kind}", body, headers=self._headers(), deadline=deadline, ok=(201,)
+            )
         except UpstreamError as e:
             raise _notify_error(e) from None
         answer = _object(response.json())
@@ -260,8 +285,9 @@ def _notify_error(e: UpstreamError) -> UpstreamError:
     if e.kind != "status":
         return e
     body = e.body if isinstance(e.body, dict) else {}
-    errors = tuple((str(x.get("error", "")), str(x.get("message", "")))
-                   for x in body.get("errors", []) if isinstance(x, dict))
+    errors = tuple(
+        (str(x.get("error", "")), str(x.get("message", ""))) for x in body.get("errors", []) if isinstance(x, dict)
+    )
     # The message names the types only: Notify's wording can echo what was sent.
     return NotifyError(f"{e} ({', '.join(kind for kind, _ in errors)})" if errors else str(e), e.status, errors, body)
 
@@ -285,8 +311,14 @@ def channels(settings: Mapping[str, Any] | None) -> tuple[str, ...]:
     return tuple(c for c, key in (("email", "email_template_id"), ("sms", "sms_template_id")) if settings.get(key))
 
 
-def confirm(upstream: Upstream, settings: Mapping[str, Any] | None, contact: Contact | str,
-            personalisation: Mapping[str, Any], reference: str, deadline: Deadline) -> Confirmation:
+def confirm(
+    upstream: Upstream,
+    settings: Mapping[str, Any] | None,
+    contact: Contact | str,
+    personalisation: Mapping[str, Any],
+    reference: str,
+    deadline: Deadline,
+) -> Confirmation:
     """Send the council's confirmation template to ``contact``, once per reference and address.
 
     Never raises for a Notify or settings problem (the ``Confirmation`` says what went wrong);
@@ -310,11 +342,23 @@ def confirm(upstream: Upstream, settings: Mapping[str, Any] | None, contact: Con
 
     def send() -> dict:
         if contact.channel == "email":
-            answer = client.send_email(contact.address, template, deadline, personalisation=personalisation,
-                                       reference=reference, email_reply_to_id=settings.get("email_reply_to_id"))
+            answer = client.send_email(
+                contact.address,
+                template,
+                deadline,
+                personalisation=personalisation,
+                reference=reference,
+                email_reply_to_id=settings.get("email_reply_to_id"),
+            )
         else:
-            answer = client.send_sms(contact.address, template, deadline, personalisation=personalisation,
-                                     reference=reference, sms_sender_id=settings.get("sms_sender_id"))
+            answer = client.send_sms(
+                contact.address,
+                template,
+                deadline,
+                personalisation=personalisation,
+                reference=reference,
+                sms_sender_id=settings.get("sms_sender_id"),
+            )
         return {"id": answer["id"]}
 
     try:

@@ -52,8 +52,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from townhall.contract import Deadline
@@ -271,9 +272,17 @@ def parse_services(data: Any) -> tuple[Service, ...]:
             continue  # nothing a resident could choose
         kind = _text(item.get("type")).lower() or "realtime"
         keywords = tuple(k.strip() for k in _text(item.get("keywords")).split(",") if k.strip())
-        services.append(Service(code, name, _text(item.get("description")), _flag(item.get("metadata")),
-                                kind if kind in ("realtime", "batch", "blackbox") else "realtime",
-                                keywords, _text(item.get("group"))))
+        services.append(
+            Service(
+                code,
+                name,
+                _text(item.get("description")),
+                _flag(item.get("metadata")),
+                kind if kind in ("realtime", "batch", "blackbox") else "realtime",
+                keywords,
+                _text(item.get("group")),
+            )
+        )
     return tuple(services)
 
 
@@ -289,18 +298,25 @@ def parse_definition(data: Any, code: str) -> Definition:
         values = item.get("values") or []
         values = values if isinstance(values, list) else []
         automated = _text(item.get("automated")) or None
-        attributes.append(Attribute(
-            code=_text(item.get("code")),
-            datatype=_text(item.get("datatype")).lower() or "string",
-            required=_flag(item.get("required")),
-            variable=item.get("variable") is None or _text(item.get("variable")) == "" or _flag(item.get("variable")),
-            description=_text(item.get("description")),
-            datatype_description=_text(item.get("datatype_description")),
-            order=_int(item.get("order")),
-            values=tuple(Value(_text(v.get("key")), _text(v.get("name")) or _text(v.get("key")))
-                         for v in values if isinstance(v, dict) and _text(v.get("key"))),
-            automated=automated,
-        ))
+        attributes.append(
+            Attribute(
+                code=_text(item.get("code")),
+                datatype=_text(item.get("datatype")).lower() or "string",
+                required=_flag(item.get("required")),
+                variable=item.get("variable") is None
+                or _text(item.get("variable")) == ""
+                or _flag(item.get("variable")),
+                description=_text(item.get("description")),
+                datatype_description=_text(item.get("datatype_description")),
+                order=_int(item.get("order")),
+                values=tuple(
+                    Value(_text(v.get("key")), _text(v.get("name")) or _text(v.get("key")))
+                    for v in values
+                    if isinstance(v, dict) and _text(v.get("key"))
+                ),
+                automated=automated,
+            )
+        )
     return Definition(_text(data.get("service_code")) or code, tuple(attributes))
 
 
@@ -326,7 +342,7 @@ class Endpoint:
     format: str = "xml"
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "Endpoint":
+    def from_settings(cls, settings: Mapping[str, Any]) -> Endpoint:
         fmt = str(settings.get("format") or "xml").lower()
         if fmt not in FORMATS:
             raise UpstreamError("unconfigured", f"Open311 format {fmt!r}: use 'xml' or 'json'")
@@ -368,8 +384,9 @@ class Client:
         held = _cache.get(key)
         if held is not None:
             return held
-        definition = parse_definition(self._get(f"services/{quote(code, safe='')}", deadline, "service_definition"),
-                                      code)
+        definition = parse_definition(
+            self._get(f"services/{quote(code, safe='')}", deadline, "service_definition"), code
+        )
         _cache.put(key, definition)
         return definition
 
@@ -384,8 +401,15 @@ class Client:
 
     # the side effect
 
-    def submit(self, report: Report, deadline: Deadline, *, token_tries: int = TOKEN_TRIES,
-               token_wait: float = TOKEN_WAIT, reserve: float = 1.0) -> Submitted:
+    def submit(
+        self,
+        report: Report,
+        deadline: Deadline,
+        *,
+        token_tries: int = TOKEN_TRIES,
+        token_wait: float = TOKEN_WAIT,
+        reserve: float = 1.0,
+    ) -> Submitted:
         """POST the report once (never retried); resolve a batch token while more than ``reserve``
         seconds of the deadline are left (the caller's own time to answer)."""
         fields = self._fields(report)
@@ -401,8 +425,15 @@ class Client:
             reference = self.wait_for(token, deadline, tries=token_tries, wait=token_wait, reserve=reserve)
         return Submitted(reference, token, notice)
 
-    def wait_for(self, token: str, deadline: Deadline, *, tries: int = TOKEN_TRIES, wait: float = TOKEN_WAIT,
-                 reserve: float = 1.0) -> str | None:
+    def wait_for(
+        self,
+        token: str,
+        deadline: Deadline,
+        *,
+        tries: int = TOKEN_TRIES,
+        wait: float = TOKEN_WAIT,
+        reserve: float = 1.0,
+    ) -> str | None:
         """Poll ``tokens/{token}`` up to ``tries`` times, ``wait`` apart, keeping ``reserve`` seconds."""
         for attempt in range(max(1, tries)):
             if attempt:
@@ -453,8 +484,7 @@ class Client:
     def _get(self, path: str, deadline: Deadline, root: str, retry: bool = True) -> Any:
         return self._decode(self._call("GET", path, deadline, retry=retry), root)
 
-    def _call(self, method: str, path: str, deadline: Deadline, *, fields: list | None = None,
-              retry: bool = True):
+    def _call(self, method: str, path: str, deadline: Deadline, *, fields: list | None = None, retry: bool = True):
         http = self.upstream.http
         url = self.endpoint.url(path)
         try:

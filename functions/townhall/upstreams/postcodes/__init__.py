@@ -19,8 +19,9 @@ ready``) is the published one of https://api.postcodes.io; the local fake in ``f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from townhall.contract import Deadline
@@ -63,15 +64,15 @@ class Place:
     postcode: str
     country: str | None
     region: str | None
-    district: str | None         # admin_district: the district, borough or unitary area's name
-    district_code: str | None    # its ONS GSS code (E06/E07/E08/E09, W06, S12, N09)
-    county: str | None           # admin_county: the county in two-tier England, else None
-    county_code: str | None      # E10... in two-tier England, else None (raw keeps the pseudo code)
+    district: str | None  # admin_district: the district, borough or unitary area's name
+    district_code: str | None  # its ONS GSS code (E06/E07/E08/E09, W06, S12, N09)
+    county: str | None  # admin_county: the county in two-tier England, else None
+    county_code: str | None  # E10... in two-tier England, else None (raw keeps the pseudo code)
     ward: str | None
-    parish: str | None           # the civil parish (England) or community (Wales)
+    parish: str | None  # the civil parish (England) or community (Wales)
     latitude: float | None
     longitude: float | None
-    quality: int | None          # 1 (best) to 9 (no grid reference)
+    quality: int | None  # 1 (best) to 9 (no grid reference)
     raw: Mapping[str, Any]
 
     @property
@@ -137,16 +138,16 @@ def _terminated(data: Any) -> Terminated | None:
     year, month = data.get("year_terminated"), data.get("month_terminated")
     if not isinstance(year, int) or not isinstance(month, int) or not 1 <= month <= 12:
         return None
-    return Terminated(str(data.get("postcode") or ""), year, month,
-                      _number(data.get("latitude")), _number(data.get("longitude")))
+    return Terminated(
+        str(data.get("postcode") or ""), year, month, _number(data.get("latitude")), _number(data.get("longitude"))
+    )
 
 
 def _error(data: Mapping[str, Any]) -> str:
     return str(data.get("error") or "").strip().lower()
 
 
-def lookup(http: Http, base_url: str, postcode: str, deadline: Deadline, *,
-           check_terminated: bool = True) -> Place:
+def lookup(http: Http, base_url: str, postcode: str, deadline: Deadline, *, check_terminated: bool = True) -> Place:
     """The current postcode's place, or ``InvalidPostcode`` / ``PostcodeNotFound`` / ``UpstreamError``.
 
     When postcodes.io says "Postcode not found" without the ``terminated`` block (older
