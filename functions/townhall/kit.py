@@ -278,36 +278,32 @@ _ORDINALS = {
 _BEFORE_LAST = folded(["second last", "second to last", "last but one", "penultimate", "olaf ond un"])
 _FROM_THE_END = folded(["from the bottom", "from bottom", "from the end", "o'r gwaelod", "o'r diwedd"])
 _FROM_THE_START = folded(["from the top", "from top", "down", "o'r top", "o'r brig"])
+# English number words by value (the simulator's number entity reads the same list).
+ENGLISH_NUMBERS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+)
 _NUMBERS = {
-    **{
-        w: str(n)
-        for n, w in enumerate(
-            (
-                "zero",
-                "one",
-                "two",
-                "three",
-                "four",
-                "five",
-                "six",
-                "seven",
-                "eight",
-                "nine",
-                "ten",
-                "eleven",
-                "twelve",
-                "thirteen",
-                "fourteen",
-                "fifteen",
-                "sixteen",
-                "seventeen",
-                "eighteen",
-                "nineteen",
-                "twenty",
-            )
-        )
-        if n >= 2
-    },
+    **{w: str(n) for n, w in enumerate(ENGLISH_NUMBERS) if n >= 2},
     **dict.fromkeys(("dau", "dwy"), "2"),
     **dict.fromkeys(("tri", "tair"), "3"),
     **dict.fromkeys(("pedwar", "pedair"), "4"),

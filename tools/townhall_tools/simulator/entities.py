@@ -28,6 +28,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from townhall.kit import ENGLISH_NUMBERS
 from townhall.postcodes import ENTITY_PATTERN
 from townhall.postcodes import normalise as normal_postcode
 
@@ -119,29 +120,7 @@ RELATIVE = {
     "cy": {"heddiw": 0, "heno": 0, "yfory": 1, "fory": 1, "drennydd": 2, "ddoe": -1},
 }
 NUMBER_WORDS = {
-    "en": [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-    ],
+    "en": list(ENGLISH_NUMBERS),
     "cy": [
         "dim",
         "un",
