@@ -3,9 +3,12 @@
 Phone, email and web form are the tenant's core ``contact`` settings; hours, bank holidays,
 closures and live chat are this process's settings. ``turn.now`` is the local time in London.
 
-Every reply depends on the turn only through its action, its language and the minute of its
-clock (opening hours are whole minutes), so the manifest declares ``cache: {by: minute}`` and the
-runtime may keep a rendered reply for the rest of its minute (docs/processes.md, "Reply cache").
+Every reply but ``on_date``'s depends on the turn only through its action, its language and the
+minute of its clock (opening hours are whole minutes), so the manifest declares ``cache: {by:
+minute}`` and the runtime may keep a rendered reply for the rest of its minute (docs/processes.md,
+"Reply cache"). ``on_date`` answers for the day the resident named, so its reply always sets the
+``contact-date`` context (the day asked about): the runtime never keeps a reply with output
+contexts, so a reply for one day is never served for another.
 """
 
 from __future__ import annotations
@@ -15,10 +18,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from townhall import dates
-from townhall.contract import Link, Reply, Settings, Texts, Turn
+from townhall.contract import Link, OutputContext, Reply, Settings, Texts, Turn
 from townhall.replies import how_to_reach
 
+from .asked import asked_day
 from .hours import WEEKDAYS, Closure, Hours
+
+DATE_CONTEXT = "contact-date"
+DATE_LIFESPAN = 2
 
 
 def clock(t: Texts, value: time) -> str:
@@ -155,7 +162,52 @@ def human(turn: Turn, settings: Settings) -> Reply:
     return Reply(text, links=links)
 
 
-ACTIONS = {"details": details, "opening_hours": opening_hours, "open_now": open_now, "human": human}
+def _holiday_names(t: Texts, hours: Hours) -> list[tuple[date, str]]:
+    """(day, name) of every closure, by its English title and its name in the reply's language."""
+    names = []
+    for day, title in hours.closures.items():
+        names.append((day, title))
+        names.append((day, reason(t, Closure(day, title))))
+    return names
+
+
+def day_asked(turn: Turn, settings: Settings) -> Reply:
+    """Open on a given day? From that day's hours, the council's closures and bank holidays."""
+    t, prepared = settings.texts, _prepared(settings)
+    hours, today = prepared.hours, turn.now.date()
+    day = asked_day(turn.query_text, today, turn.param("date"), _holiday_names(t, hours))
+    if day is None:
+        return Reply([t("which_day"), prepared.week], contexts=[OutputContext(DATE_CONTEXT, DATE_LIFESPAN)])
+    keep = [OutputContext(DATE_CONTEXT, DATE_LIFESPAN, {"date": day.isoformat()})]
+    if day < today:
+        return Reply([t("day_passed", date=dates.long_date(day, t.language)), prepared.week], contexts=keep)
+    on_day = on_date(t, day)
+    closure = hours.closure(day)
+    spans = hours.weekly[WEEKDAYS[day.weekday()]]
+    if closure is None and spans:
+        shown = ", ".join(t("span", opens=clock(t, x.opens), closes=clock(t, x.closes)) for x in spans)
+        text = [t("day_open", date=on_day, spans=shown)]
+        if day == today:
+            text += status_line(t, hours, turn.now)
+        return Reply(text, contexts=keep)
+    if closure is not None and closure.reason:
+        text = [t("day_closed_because", date=on_day, reason=reason(t, closure))]
+    else:
+        text = [t("day_closed", date=on_day)]
+    start = turn.now if day == today else datetime.combine(day, time(23, 59), tzinfo=turn.now.tzinfo)
+    following = hours.next_open(start)
+    if following is not None:
+        text.append(t("next_open", when=when(t, following, turn.now)))
+    return Reply(text, contexts=keep)
+
+
+ACTIONS = {
+    "details": details,
+    "opening_hours": opening_hours,
+    "open_now": open_now,
+    "human": human,
+    "on_date": day_asked,
+}
 
 
 def handle(turn: Turn, settings: Settings) -> Reply:
