@@ -23,6 +23,7 @@ PROCESS = default_library().processes["which_council"]
 handle = PROCESS.handler
 CONTEXT = "which_council-postcode"
 KEEP = OutputContext(CONTEXT, 2)
+PLACE_KEPT = OutputContext("which_council-place", 3, {"postcode": "OX1 1BX"})
 OXFORD_REACH = (
     "You can contact Oxford City Council by phone on 01632 960001, by email at "
     "demo-oxford@example.org or using the online form."
@@ -80,7 +81,7 @@ def test_our_own_postcode_in_two_tier_england_names_the_county_too(settings):
         "Please contact Oxfordshire County Council about those.",
     )
     assert reply.links == (Link("Oxfordshire County Council website", "https://example.org/demo/oxfordshire"),)
-    assert reply.contexts == ()
+    assert reply.contexts == (PLACE_KEPT,)  # the postcode, for follow-ups
 
 
 def test_a_neighbouring_district_names_both_councils_and_their_websites(settings):
@@ -235,7 +236,7 @@ def test_something_that_is_not_a_postcode_gets_format_help_without_a_lookup(sett
 def test_the_postcode_is_found_in_the_words_when_dialogflow_extracted_none(settings):
     reply = ask(settings, action="postcode", text="oh sorry its ox1 1bx", contexts={CONTEXT: {}})
     assert reply.text[0] == "OX1 1BX is in our area: that's us, Oxford City Council."
-    assert reply.contexts == (OutputContext(CONTEXT, 0),)  # the flow is done
+    assert reply.contexts == (PLACE_KEPT, OutputContext(CONTEXT, 0))  # the flow is done; the postcode kept
 
 
 @pytest.mark.parametrize("postcode", [ERROR_POSTCODE, MALFORMED_POSTCODE])
@@ -260,3 +261,53 @@ def test_a_slow_postcodes_io_is_answered_inside_the_turn(settings):
 def test_without_upstream_access_the_reply_is_still_useful(settings):
     reply = handle(turn("which_council.lookup", {"postcode": "OX1 1BX"}), replace(settings(), upstream=None))
     assert reply.text[0].startswith("Sorry, I can't look postcodes up") and OXFORD_REACH in reply.text
+
+
+# -- the first half of a postcode, and follow-ups ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["I've just moved to OX4, is that you?", "who do I call about bins in CF10?", "is ox4 yours"]
+)
+def test_half_a_postcode_asks_for_the_whole_one(settings, text):
+    reply = ask(settings, text=text)
+    assert "only the first half of a postcode" in reply.text[0]
+    assert reply.contexts == (KEEP,)
+
+
+def test_text_speak_is_no_postcode_area(settings):
+    assert ask(settings, text="which council was i in b4").text == (
+        "What's the postcode? I'll tell you which council serves it.",
+    )
+
+
+def follow(settings, text, postcode="OX15 4AA", **kw):
+    return ask(settings, action="followup", text=text, contexts={"which_council-place": {"postcode": postcode}}, **kw)
+
+
+def test_their_phone_number_is_their_website_never_ours(settings):
+    reply = follow(settings, "what's their phone number?")
+    assert reply.text[0] == (
+        "I don't hold Cherwell District Council's phone number or email address, but their website has their "
+        "contact details."
+    )
+    assert Link("Cherwell District Council website", "https://example.org/demo/cherwell") in reply.links
+    assert "01632 960001" not in " ".join(reply.text)
+    assert reply.contexts[0].parameters == {"postcode": "OX15 4AA"}
+
+
+def test_a_service_there_names_the_tier_that_runs_it(settings):
+    reply = follow(settings, "and what about recycling there?")
+    assert reply.text == ("At OX15 4AA, that's Cherwell District Council: please contact them.",)
+    reply = follow(settings, "who looks after the roads there")
+    assert reply.text == ("At OX15 4AA, that's Oxfordshire County Council: please contact them.",)
+
+
+def test_a_service_of_ours_there_gives_our_own_contact(settings):
+    reply = follow(settings, "and the bins?", postcode="OX1 1BX")
+    assert reply.text[0] == "At OX1 1BX, that's us, Oxford City Council."
+    assert reply.text[1] == OXFORD_REACH
+
+
+def test_a_follow_up_without_a_kept_postcode_asks_for_one(settings):
+    assert ask(settings, action="followup", text="what's their number").text[0].startswith("What's the postcode?")
