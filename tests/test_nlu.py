@@ -225,3 +225,54 @@ def test_nlu_bad_input():
     assert "no tenant file" in run("nlu", "eval", "--tenant", "nowhere").stderr
     wrong = run("nlu", "classify", "--tenant", "oxford", "--lang", "cy", stdin="helo\n")
     assert wrong.returncode == 1 and "offers en, not 'cy'" in wrong.stderr
+
+
+# -- the held-out set (tests/heldout/) -------------------------------------------------------------
+
+HELDOUT = REPO / "tests" / "heldout" / "residents.yaml"
+
+
+def test_the_held_out_set_is_large_varied_and_bilingual():
+    from townhall_tools.simulator.heldout import KINDS, load
+
+    messages = load(HELDOUT)
+    assert len(messages) >= 260
+    assert sum(m.language == "cy" for m in messages) >= 80
+    assert {(m.tenant, m.language) for m in messages} == {("oxford", "en"), ("cardiff", "en"), ("cardiff", "cy")}
+    assert sum(m.kind != "plain" for m in messages) * 3 >= len(messages)
+    assert {m.kind for m in messages} == set(KINDS)
+
+
+def test_held_out_judging_drops_processes_the_agent_lacks():
+    from townhall_tools.simulator.heldout import Message, judge
+
+    planning = Message("oxford", "en", "planning permission", "out_of_scope", ("signpost",))
+    assert judge(planning, None, {"contact"})  # no signpost process: only a fallback is right
+    assert not judge(planning, "contact.details", {"contact"})
+    assert judge(planning, "signpost.service", {"signpost"})
+    assert not judge(planning, None, {"signpost"})
+    bins = Message("oxford", "en", "bin day", "plain", ("bin_collection",), "bin_collection.next")
+    assert judge(bins, "bin_collection.next", {"bin_collection"})
+    assert not judge(bins, "bin_collection.postcode", {"bin_collection"})
+
+
+def test_nlu_eval_heldout_reports_kinds_languages_and_misses(tmp_path):
+    path = tmp_path / "set.yaml"
+    path.write_text(
+        "version: 1\ngroups:\n  - tenant: cardiff\n    lang: cy\n    messages:\n"
+        '      - {kind: plain, expect: [contact], intent: contact.details, text: "Beth yw rhif ffôn y cyngor?"}\n'
+        '      - {kind: out_of_scope, expect: [fallback], text: "zzqx vvbn"}\n'
+        "  - tenant: oxford\n    lang: en\n    messages:\n"
+        '      - {kind: typo, expect: [welcome], intent: welcome.hello, text: "wot r ur opening hrs"}\n',
+        encoding="utf-8",
+    )
+    out = run("nlu", "eval", "--heldout", str(path), "--verbose")
+    assert out.returncode == 0, out.stderr
+    assert "3 messages" in out.stdout
+    assert "cardiff    cy  100.0% (2/2)" in out.stdout
+    assert "out of scope reaching fallback or signpost: 100.0% (1/1)" in out.stdout
+    assert "oxford/en typo: 'wot r ur opening hrs': welcome.hello -> contact.opening_hours" in out.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("groups:\n  - {tenant: oxford, lang: en, messages: [{text: hi, kind: nice, expect: [x]}]}\n")
+    out = run("nlu", "eval", "--heldout", str(bad))
+    assert out.returncode == 1 and "kind 'nice' is not one of" in out.stderr

@@ -98,9 +98,44 @@ def cmd_classify(args) -> int:
     return 0
 
 
+def cmd_heldout(args) -> int:
+    from .heldout import HeldoutError, evaluate, load, render
+    from .nlu import NLU
+
+    try:
+        messages = load(Path(args.heldout))
+        if args.tenant:
+            messages = [m for m in messages if m.tenant == args.tenant]
+        if args.lang:
+            messages = [m for m in messages if m.language == args.lang]
+        exports: dict = {}
+        nlus: dict = {}
+
+        def nlu_for(tenant: str, language: str):
+            if (tenant, language) not in nlus:
+                if tenant not in exports:
+                    exports[tenant] = build_tenant(tenant, tenants_dir(args), library(args))
+                export = exports[tenant]
+                nlus[(tenant, language)] = NLU(export, _language(export, language), args.threshold)
+            return nlus[(tenant, language)]
+
+        report = evaluate(messages, nlu_for)
+    except (HeldoutError, BuildError, NluError) as e:
+        print(f"townhall: {e}", file=sys.stderr)
+        return 1
+    print(f"{args.heldout}: {report.total} messages, classified by each tenant's own agent build")
+    print(render(report, args.verbose))
+    return 0
+
+
 def cmd_eval(args) -> int:
     from .nlu import evaluate
 
+    if args.heldout:
+        return cmd_heldout(args)
+    if not args.tenant:
+        print("townhall: nlu eval needs --tenant (or --heldout FILE)", file=sys.stderr)
+        return 2
     try:
         export = _export(args)
         languages = [_language(export, args.lang)] if args.lang else list(export.languages)
@@ -160,8 +195,18 @@ def register(sub) -> None:
     k.add_argument("--lang", help="en or cy (default: the tenant's first language)")
     k.add_argument("--context", action="append", help="an active context (repeatable)")
     k.add_argument("--threshold", type=float, default=THRESHOLD, help=f"fallback below this (default {THRESHOLD})")
-    e = command(nlu, "eval", cmd_eval, "accuracy on held-out training phrases, per process, most confused pairs")
-    e.add_argument("--tenant", required=True)
+    e = command(
+        nlu,
+        "eval",
+        cmd_eval,
+        "accuracy on held-out training phrases, per process, most confused pairs; or on a held-out set (--heldout)",
+    )
+    e.add_argument("--tenant", help="the tenant (required without --heldout; with it, only this tenant's messages)")
+    e.add_argument(
+        "--heldout",
+        metavar="FILE",
+        help="score a held-out set of residents' messages (tests/heldout/*.yaml) per kind and language",
+    )
     e.add_argument("--lang", help="only this language (default: every language of the tenant)")
     e.add_argument("--holdout", type=float, default=0.2, help="share of each intent's phrases held out (default 0.2)")
     e.add_argument("--seed", type=int, default=1, help="seed of the deterministic split (default 1)")
