@@ -12,7 +12,7 @@ councils, stations, candidates and contacts (example.org, Ofcom drama phone numb
 | AA1 1AA | no upcoming elections (``dates: []``), ``registration: null`` |
 | AA1 2AA | one election, polling station known, photo ID required (ballot and notification) |
 | AA1 2AB | one election, polling station not known |
-| AA1 3AA | address picker: slugs 10035187881 (station known), 10035187882 (another station), 10035187883 (not known) |
+| AA1 3AA | address picker: slugs 10035187881 (station known), 10035187882 (another station), 10035187883 (not known), 10035187884 (listed, but its lookup is 404) |
 | AA1 4AA | three dates: a cancelled ward ballot (death of a candidate) next to a mayoral one; a date whose only ballot is uncontested (``cancelled_election`` notification); the rescheduled ward poll |
 | AA1 5AA | Northern Ireland: the Electoral Office, NI photo ID |
 | EH1 1YJ | Scotland: no elections; registration by a valuation joint board, not the council |
@@ -45,6 +45,9 @@ PREFIX = "democracyclub"
 KEYS = frozenset({"demo-oxford-dc-key-not-a-secret", "demo-cardiff-dc-key-not-a-secret"})
 SLOW_SECONDS = 4.5
 ERROR_POSTCODE, SLOW_POSTCODE, MALFORMED_POSTCODE, REFUSED_POSTCODE = "ZZ50 0AA", "ZZ99 9AA", "ZZ20 0AA", "ZZ40 0AA"
+# Listed by AA1 3AA's address picker but unknown to /address/ (404), as when the register changed
+# between the two calls.
+GONE_SLUG, GONE_ADDRESS = "10035187884", "4 Sandbox Road, Democracy Town"
 SANDBOX_BASE = "https://developers.democracyclub.org.uk/api/v1/sandbox"
 
 ELECTORAL_SERVICES = {
@@ -255,7 +258,7 @@ def demo_data(today: date) -> tuple[dict[str, dict], dict[str, tuple[str, dict]]
             [],
             picker=[
                 {"address": address, "postcode": "AA13AA", "slug": slug, "url": f"{SANDBOX_BASE}/address/{slug}/"}
-                for slug, (address, _) in addresses.items()
+                for slug, (address, _) in [*addresses.items(), (GONE_SLUG, (GONE_ADDRESS, None))]
             ],
         ),
         "AA14AA": _answer(

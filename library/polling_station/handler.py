@@ -8,7 +8,13 @@ services contact from the API), the ballots, cancelled ballots in plain words, a
 Club's notifications (photo ID) always; then the poll's hours and the council's own advice from
 settings. In Scotland and Northern Ireland registering to vote is not the council's job, so the
 registration contact from the API is given too. Any failure ends in the council's own electoral
-services contact, keeping the flow's context so the resident can try again.
+services contact: a passing one (timeout, 5xx, a garbled answer) keeps the flow's context so the
+resident can try again; a permanent refusal (our key refused, any other 4xx, nothing configured)
+offers no retry and is not called a fault of the system.
+
+An address Democracy Club no longer knows (404 for a slug from its own picker), or "my address
+isn't listed", ends the picker rather than asking for the postcode again: the reply gives what is
+known (the postcode's elections, where it has any) and the electoral services contact.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 from datetime import date
 
 from townhall.contract import Deadline, Link, OutputContext, Reply, Settings, Texts, Turn
-from townhall.kit import localised, pick, postcode_said
+from townhall.kit import NONE, localised, pick, postcode_said
 from townhall.postcodes import normalise
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
@@ -37,18 +43,26 @@ ID_NI = "EFA-2002"
 # -- what the resident said ----------------------------------------------------------------------
 
 
-def choose(addresses: list[dict], typed: list[str]) -> dict | None:
+def choose(addresses: list[dict], typed: list[str], not_listed: str = "") -> dict | None:
     """The address the resident picked with the kit's picker (``townhall.kit.pick``): one tapped
     or typed, in part ("1 sandbox road", "flat a"), its position among those offered ("the second
     one", "yr ail"), or its house number ("I'm at number 2"). ``typed``: the words, then any
-    address parameter. None when nothing fits one address."""
+    address parameter. None when nothing fits one address; ``NOT_LISTED`` for "my address isn't
+    listed" (the quick reply ``not_listed``, or the kit's "none of these" in either language)."""
     labels = [a["address"] for a in addresses]
     on_screen = range(min(len(labels), MAX_OFFERED))
     for text in typed:
+        if not_listed and text.strip().casefold() == not_listed.casefold():
+            return NOT_LISTED
         picked = pick(text, labels, shown=on_screen)
         if picked.index is not None:
             return addresses[picked.index]
+        if picked == NONE:
+            return NOT_LISTED
     return None
+
+
+NOT_LISTED: dict = {"address": "", "slug": ""}  # "my address isn't listed"
 
 
 # -- saying it -------------------------------------------------------------------------------------
@@ -213,11 +227,17 @@ def _ask_postcode(text) -> Reply:
     return Reply(text, contexts=[OutputContext(POSTCODE_CONTEXT, POSTCODE_LIFESPAN)])
 
 
-def _failure(turn: Turn, settings: Settings, lead: str, keep: OutputContext) -> Reply:
-    """Democracy Club unreachable (or refusing our key): the council's own electoral services."""
+def _refused(error: UpstreamError) -> bool:
+    """A refusal that will not change on a retry: our key or request refused, nothing configured."""
+    return error.kind == "unconfigured" or (error.kind == "status" and 400 <= (error.status or 0) < 500)
+
+
+def _own_services(turn: Turn, settings: Settings) -> tuple[list[str], list[Link]]:
+    """The council's own electoral services contact (else its general contact details)."""
     t = settings.texts
     own = settings.process.get("electoral_services")
-    text, links = [lead, t("poll_card")], []
+    text: list[str] = []
+    links: list[Link] = []
     if own:
         ways = _ways(t, own.get("phone", ""), own.get("email", ""))
         text.append(t("own_services", ways=ways) if ways else t("own_services_web"))
@@ -227,8 +247,27 @@ def _failure(turn: Turn, settings: Settings, lead: str, keep: OutputContext) -> 
         reach, reach_links = how_to_reach(settings.council, turn.language)
         text.append(reach)
         links += reach_links
-    text.append(t("try_again"))
-    return Reply(text, links=links, contexts=[keep])
+    return text, links
+
+
+def _failure(turn: Turn, settings: Settings, lead: str, keep: OutputContext) -> Reply:
+    """Democracy Club unreachable for now: the council's own electoral services, and try again."""
+    t = settings.texts
+    own, links = _own_services(turn, settings)
+    return Reply([lead, t("poll_card"), *own, t("try_again")], links=links, contexts=[keep])
+
+
+def _not_available(turn: Turn, settings: Settings) -> Reply:
+    """Democracy Club refuses us for good (key refused, 4xx, unconfigured): no retry offered."""
+    t = settings.texts
+    own, links = _own_services(turn, settings)
+    return Reply([t("not_available"), t("poll_card"), *own], links=links, contexts=_clear(turn))
+
+
+def _upstream_failed(turn: Turn, settings: Settings, error: UpstreamError, keep: OutputContext) -> Reply:
+    if _refused(error):
+        return _not_available(turn, settings)
+    return _failure(turn, settings, settings.texts("unavailable"), keep)
 
 
 def _client(settings: Settings) -> DemocracyClub:
@@ -251,7 +290,7 @@ def _picker(t: Texts, result: Result, postcode: str) -> Reply:
         text.append(t("pick_more"))
     return Reply(
         text,
-        quick_replies=offered,
+        quick_replies=[*offered, t("not_listed")],
         contexts=[
             OutputContext(ADDRESS_CONTEXT, ADDRESS_LIFESPAN, {"postcode": postcode, "addresses": kept}),
             OutputContext(POSTCODE_CONTEXT, 0),
@@ -271,8 +310,8 @@ def by_postcode(turn: Turn, settings: Settings) -> Reply:
         result = _client(settings).postcode(postcode, Deadline(turn.deadline.expires_at - RESERVE))
     except (NotFound, BadPostcode):
         return _failure(turn, settings, t("unknown_postcode", postcode=postcode), keep)
-    except UpstreamError:
-        return _failure(turn, settings, t("unavailable"), keep)
+    except UpstreamError as e:
+        return _upstream_failed(turn, settings, e, keep)
     if result.address_picker:
         return _picker(t, result, postcode)
     reply = Answer(turn, settings, result, postcode).build()
@@ -291,22 +330,53 @@ def by_address(turn: Turn, settings: Settings) -> Reply:
     if not addresses or postcode is None:  # the context expired or was cleared
         return _ask_postcode(t("address_gone"))
     typed = [turn.query_text, *(v for v in [turn.param("address")] if isinstance(v, str))]
-    chosen = choose(addresses, typed)
+    chosen = choose(addresses, typed, t("not_listed"))
     keep = OutputContext(ADDRESS_CONTEXT, ADDRESS_LIFESPAN, {"postcode": postcode, "addresses": addresses})
     if chosen is None:
         return Reply(
             t("pick_again", postcode=postcode),
-            quick_replies=[a["address"] for a in addresses[:MAX_OFFERED]],
+            quick_replies=[*(a["address"] for a in addresses[:MAX_OFFERED]), t("not_listed")],
             contexts=[keep],
         )
+    if chosen is NOT_LISTED:
+        return _without_address(turn, settings, postcode, t("address_not_listed"))
     try:
         result = _client(settings).address(chosen["slug"], Deadline(turn.deadline.expires_at - RESERVE))
-    except NotFound:
-        return _ask_postcode(t("address_gone"))
-    except UpstreamError:
-        return _failure(turn, settings, t("unavailable"), keep)
+    except NotFound:  # Democracy Club no longer knows an address it listed: no going round again
+        return _without_address(turn, settings, postcode, t("address_unknown"))
+    except UpstreamError as e:
+        return _upstream_failed(turn, settings, e, keep)
     reply = Answer(turn, settings, result, postcode).build()
     return Reply(reply.text, links=reply.links, contexts=_clear(turn))
+
+
+def _without_address(turn: Turn, settings: Settings, postcode: str, lead: str) -> Reply:
+    """No address to look up: what the postcode's own answer says (its elections, if it gives
+    them), the electoral services contact, the poll card; the picker ends here."""
+    t = settings.texts
+    text, links = [lead], []
+    services = None
+    try:
+        result = _client(settings).postcode(postcode, Deadline(turn.deadline.expires_at - RESERVE))
+    except (NotFound, BadPostcode, UpstreamError):
+        result = None
+    if result is not None and result.dates:
+        answer = Answer(turn, settings, result, postcode).build()
+        text += [line for line in answer.text if line not in text]
+        links += answer.links
+        services = result.electoral_services
+    elif result is not None:
+        services = result.electoral_services
+    if services is not None and not any(services.phone in line for line in text if services.phone):
+        said, said_links = _contact(t, "contact_services", services, _services_name(t, services))
+        text += said
+        links += [link for link in said_links if link not in links]
+    if services is None or not (services.phone or services.email or services.website):
+        own, own_links = _own_services(turn, settings)
+        text += own
+        links += own_links
+    text.append(t("poll_card"))
+    return Reply(text, links=links, contexts=_clear(turn))
 
 
 def handle(turn: Turn, settings: Settings) -> Reply:

@@ -32,6 +32,8 @@ PICKER = [
     {"address": "2 Sandbox Road, Democracy Town", "slug": "10035187882"},
     {"address": "Flat A, 3 Sandbox Road, Democracy Town", "slug": "10035187883"},
 ]
+GONE = {"address": "4 Sandbox Road, Democracy Town", "slug": "10035187884"}  # listed, but its lookup is 404
+NOT_LISTED = "My address isn't listed"
 
 
 @pytest.fixture
@@ -205,9 +207,9 @@ def test_the_postcode_is_found_in_the_words_and_the_flow_contexts_are_cleared(se
 def test_a_split_postcode_offers_its_addresses_kept_in_a_context(settings):
     reply = find(settings, "AA1 3AA", contexts={POSTCODE: {}})
     assert reply.text == ("AA1 3AA is split between polling districts. Which of these is your address?",)
-    assert reply.quick_replies == tuple(a["address"] for a in PICKER)
+    assert reply.quick_replies == (*(a["address"] for a in [*PICKER, GONE]), NOT_LISTED)
     assert reply.contexts == (
-        OutputContext(ADDRESS, 3, {"postcode": "AA1 3AA", "addresses": PICKER}),
+        OutputContext(ADDRESS, 3, {"postcode": "AA1 3AA", "addresses": [*PICKER, GONE]}),
         OutputContext(POSTCODE, 0),
     )
 
@@ -244,7 +246,7 @@ def test_an_address_that_fits_no_one_address_is_asked_again(settings):
             "I couldn't match that to one address at AA1 3AA. Please choose your address from the "
             "list, or type its first line.",
         )
-        assert reply.quick_replies == tuple(a["address"] for a in PICKER)
+        assert reply.quick_replies == (*(a["address"] for a in PICKER), NOT_LISTED)
         assert reply.contexts == (OutputContext(ADDRESS, 3, {"postcode": "AA1 3AA", "addresses": PICKER}),)
 
 
@@ -256,13 +258,35 @@ def test_the_address_parameter_is_used_when_the_words_do_not_fit():
     assert choose(flats, ["1 Sandbox Road, flat 2"]) == flats[1]
 
 
-def test_a_lost_address_list_or_a_stale_slug_asks_for_the_postcode_again(settings):
-    for reply in (
-        pick(settings, "1 Sandbox Road", addresses=None),
-        pick(settings, "1 Old Road", addresses=[{"address": "1 Old Road", "slug": "123"}]),
-    ):
-        assert reply.text == ("Sorry, I no longer have the addresses for your postcode. What's your postcode?",)
-        assert reply.contexts == (OutputContext(POSTCODE, 2),)
+def test_a_lost_address_list_asks_for_the_postcode_again(settings):
+    reply = pick(settings, "1 Sandbox Road", addresses=None)
+    assert reply.text == ("Sorry, I no longer have the addresses for your postcode. What's your postcode?",)
+    assert reply.contexts == (OutputContext(POSTCODE, 2),)
+
+
+@pytest.mark.parametrize(
+    ("text", "addresses"),
+    [("4 Sandbox Road, Democracy Town", [*PICKER, GONE]), ("1 Old Road", [{"address": "1 Old Road", "slug": "123"}])],
+)
+def test_an_address_democracy_club_no_longer_knows_ends_the_picker_with_what_is_known(settings, text, addresses):
+    """A 404 for a slug from Democracy Club's own picker never sends the resident round again."""
+    reply = pick(settings, text, addresses=addresses)
+    assert reply.text[0].startswith("Sorry, I couldn't find the polling station for that address")
+    assert "What's your postcode?" not in " ".join(reply.text)
+    assert any("01632 960900" in line for line in reply.text)  # the API's electoral services
+    assert reply.text[-1].startswith("Your poll card")
+    assert reply.contexts == (OutputContext(ADDRESS, 0),)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "tenant"),
+    [(NOT_LISTED, "en", "oxford"), ("my address isn't there", "en", "oxford"), ("dim un o'r rhain", "cy", "cardiff")],
+)
+def test_my_address_is_not_listed_ends_the_picker_with_the_contact(settings, text, language, tenant):
+    reply = pick(settings, text, language=language, tenant=tenant)
+    assert len(reply.text) >= 3
+    assert any("01632 960900" in line for line in reply.text)
+    assert reply.contexts == (OutputContext(ADDRESS, 0),)
 
 
 @pytest.mark.parametrize("postcode", [fake.ERROR_POSTCODE, fake.MALFORMED_POSTCODE])
@@ -285,11 +309,16 @@ def test_a_slow_democracy_club_is_answered_inside_the_turn(settings):
     assert reply.text[0] == "Sorry, I can't look up polling stations at the moment." and OXFORD_SERVICES in reply.text
 
 
-def test_a_rejected_key_or_a_missing_secret_ends_in_the_same_useful_reply(settings, tmp_path):
-    wrong = Upstream("oxford", Http(), lambda name: "not-the-key")
-    assert find(settings, "AA1 2AA", upstream=wrong).text[0] == "Sorry, I can't look up polling stations at the moment."
-    missing = Upstream("oxford", Http(), lambda name: None)
-    assert find(settings, "AA1 2AA", upstream=missing).text[2] == OXFORD_SERVICES
+def test_a_rejected_key_or_a_missing_secret_offers_no_retry(settings, tmp_path):
+    """A permanent refusal is not "can't reach the system", and trying again would not help."""
+    for up in (Upstream("oxford", Http(), lambda name: "not-the-key"), Upstream("oxford", Http(), lambda name: None)):
+        reply = find(settings, "AA1 2AA", upstream=up, contexts={POSTCODE: {}})
+        assert reply.text == (
+            "I can't look up polling stations in this chat.",
+            "Your poll card, which comes by post before an election, also shows your polling station.",
+            OXFORD_SERVICES,
+        )
+        assert reply.contexts == (OutputContext(POSTCODE, 0),)
 
 
 def test_an_unknown_postcode_and_a_failed_address_lookup(settings):
@@ -352,4 +381,4 @@ def test_other_notifications_are_always_shown_with_their_links(settings):
 
 def test_without_upstream_access_the_reply_is_still_useful(settings):
     reply = handle(turn("polling_station.find", {"postcode": "AA1 2AA"}), replace(settings(), upstream=None))
-    assert reply.text[0] == "Sorry, I can't look up polling stations at the moment."
+    assert reply.text[0] == "I can't look up polling stations in this chat."
