@@ -15,6 +15,7 @@ from townhall.kit import (
     MORE,
     NONE,
     NOTHING,
+    consent,
     fold,
     folded,
     has_phrase,
@@ -116,7 +117,8 @@ YES = [
     "yesss",
     "yh",
     "go for it",
-    "cheers",
+    "go on then",
+    "cheers, send it",
     "that's grand",
     "ie",
     "Ie, anfonwch e",
@@ -210,6 +212,11 @@ UNCLEAR = [
     "the light is right outside number 5",
     "my neighbour says it's fine",  # no yes leads these
     "I'm happy for you to send it",  # not a no, but ask again rather than guess
+    "cheers",  # thanks, not a yes
+    "ta",
+    "sound",
+    "thanks",
+    "diolch",
 ]
 
 
@@ -233,6 +240,81 @@ def test_a_turn_brings_its_words_and_language():
     assert yes_no(turn("p.confirm", text="y")) is True
     assert yes_no(turn("p.confirm", text="y", language="cy")) is None  # Welsh "y" is "the"
     assert yes_no("y", "cy") is None and yes_no("ie", "cy") is True
+
+
+# -- consent: the rule at every confirm step before a side effect -----------------------------------
+
+CONSENT_YES = [
+    ("Yes, send it", "en"),
+    ("yes please", "en"),
+    ("yep go ahead", "en"),
+    ("ok send it", "en"),
+    ("that's right, send it", "en"),
+    ("Ie, anfonwch e", "cy"),
+    ("ie plis", "cy"),
+    ("iawn, anfonwch", "cy"),
+    ("do", "cy"),  # Welsh yes (to a past-tense question)
+    ("ydw, anfon e", "cy"),
+    ("yes, anfonwch e", "cy"),  # mixed
+    ("ie send it", "cy"),
+]
+CONSENT_NO = [
+    ("No, don't send it", "en"),
+    ("hmm no, don't send it after all", "en"),
+    ("wait, don't send it yet", "en"),
+    ("actually leave it", "en"),
+    ("not now", "en"),
+    ("I've changed my mind", "en"),
+    ("nah", "en"),
+    ("no thanks", "en"),
+    ("yes send it... actually no", "en"),
+    ("on second thoughts, hold off", "en"),
+    ("Na, peidiwch â'i anfon", "cy"),
+    ("na", "cy"),
+    ("nage", "cy"),
+    ("naddo", "cy"),
+    ("paid", "cy"),
+    ("dim diolch", "cy"),
+    ("ddim eto", "cy"),
+    ("wedi newid fy meddwl", "cy"),
+    ("gad e", "cy"),
+    ("canslo", "cy"),
+    ("ie... na, gad e", "cy"),
+    ("na, don't send it", "cy"),  # mixed
+    ("yes but peidiwch anfon eto", "cy"),
+]
+CONSENT_UNCLEAR = [
+    ("ta", "en"),
+    ("cheers", "en"),
+    ("sound", "en"),
+    ("do", "en"),  # bare "do" is no English yes
+    ("diolch", "cy"),
+    ("what happens if I send it?", "en"),
+    ("beth sy'n digwydd nesa", "cy"),
+    ("efallai", "cy"),
+]
+
+
+@pytest.mark.parametrize(("text", "language"), CONSENT_YES)
+def test_consent_yes(text, language):
+    assert consent(turn("p.confirm", text=text, language=language)) is True
+
+
+@pytest.mark.parametrize(("text", "language"), CONSENT_NO)
+def test_consent_refused(text, language):
+    assert consent(turn("p.confirm", text=text, language=language)) is False
+
+
+@pytest.mark.parametrize(("text", "language"), CONSENT_UNCLEAR)
+def test_consent_unclear_asks_again(text, language):
+    assert consent(turn("p.confirm", text=text, language=language)) is None
+
+
+def test_consent_is_the_words_whatever_intent_matched():
+    """A confirm intent whose words carry a negation is a decline; a decline intent with a clear
+    yes is still a yes (the handler decides from the words)."""
+    assert consent(turn("p.confirm", text="yes... no wait, don't send it")) is False
+    assert consent(turn("p.decline", text="yes send it")) is True
 
 
 # -- the picker ------------------------------------------------------------------------------------

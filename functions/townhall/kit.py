@@ -15,6 +15,7 @@ Pure functions of text (or a ``Turn``) and nothing else: no I/O, no clock, no me
     yes_no("yes please") is True;  yes_no("Ie, anfonwch e") is True
     yes_no("hmm no, don't send it after all") is False;  yes_no("na, peidiwch â'i anfon") is False
     yes_no("yes but change the address") is None;  yes_no("what do you mean") is None
+    consent(turn) -> True | False | None   # the rule at every confirm step before a side effect
 
     options = ["1 Demo Road", "2 Demo Road", "Flat 3, 12 Demo Road"]
     pick("the second one", options).index == 1;  pick("yr ail", options).index == 1
@@ -105,12 +106,14 @@ _YES = folded(
     "yes yeah yep yup yea ya yah yass aye ok okay okey okie sure correct right fine confirm confirmed send "
     "submit proceed absolutely definitely certainly please agreed agree perfect great lovely brilliant "
     "ie ia iawn ydy ydi ydw yndi ydyn ydan ydym cywir anfon anfonwch anfona gyrra gyrrwch gwnewch gwna "
-    "siwr grêt perffaith bendant plis yh ye yeh yas cheers ta sound grand iep"
+    "siwr grêt perffaith bendant plis yh ye yeh yas grand iep"
 )
 _YES_PHRASES = folded(
     [
         "go ahead",
         "go for it",
+        "go on",
+        "go on then",
         "bang on",
         "do it",
         "please do",
@@ -165,8 +168,25 @@ _NO_PHRASES = folded(
         "newid fy meddwl",
         "dim diolch",
         "na diolch",
+        "ddim eto",
+        "dim eto",
+        "gad e",
+        "gad hi",
+        "gadewch e",
+        "gadewch hi",
+        "gad o",
+        "gadael e",
+        "gadael hi",
+        "ar ol meddwl",
+        "thinking about it",
+        "on second thoughts",
+        "second thoughts",
+        "hold off",
+        "rather not",
+        "id rather not",
     ]
 )
+_THANKS = folded("cheers ta sound thanks thank diolch diolchyn")  # thanks, not a yes
 _UNSURE_PHRASES = folded(
     [
         "not sure",
@@ -201,7 +221,7 @@ _LEAD = folded("hmm hm oh ah well um umm erm er so then and thats that is its it
 _YES_LONG = re.compile(r"\by+e+s+\b")
 _NO_LONG = re.compile(r"\bn+o+\b")
 _SAID_YES = "+yes+"  # stands for a yes phrase (fold never makes a "+")
-_SHORT_YES = frozenset({"y", "k", "kk", "do"})
+_SHORT_YES = frozenset({"y", "k", "kk", "do"})  # "y" only in English, "do" (Welsh yes) not in English
 _SHORT_NO = frozenset({"n"})
 
 
@@ -221,7 +241,7 @@ def yes_no(answer: Any, language: str | None = None) -> bool | None:
     text = fold(answer)
     if not text:
         return None
-    if text in _SHORT_YES and not (text == "y" and language == "cy"):
+    if text in _SHORT_YES and not (text == "y" and language == "cy") and not (text == "do" and language == "en"):
         return True
     if text in _SHORT_NO:
         return False
@@ -239,8 +259,21 @@ def yes_no(answer: Any, language: str | None = None) -> bool | None:
         return False
     if unsure or not words or words[0] in _QUESTION or any(w in _UNSURE for w in words):
         return None
-    lead = next((w for w in words if w not in _LEAD), None)
+    lead = next((w for w in words if w not in _LEAD and w not in _THANKS), None)
     return True if lead == _SAID_YES or lead in _YES else None
+
+
+def consent(turn: Any) -> bool | None:
+    """The one rule for every confirm step before a side effect (sending a report, an email, a
+    payment): True only for an unambiguous yes with no negation anywhere; False for a refusal, a
+    negation or a change of mind anywhere in the words ("hmm no, don't send it after all", "wait,
+    don't send it yet", "actually leave it", "na, peidiwch â'i anfon", "gad e", "ddim eto");
+    None when unclear (ask again, offering both quick replies; never act on None).
+
+    The words decide, whatever intent Dialogflow matched: a confirm intent whose words carry a
+    negation is a decline. Thanks ("ta", "cheers", "sound", "diolch") are no yes, and bare "do"
+    (Welsh "yes") is no yes in an English turn. ``turn`` is a ``Turn`` or the text itself."""
+    return yes_no(turn)
 
 
 # -- the picker ------------------------------------------------------------------------------------
