@@ -19,7 +19,8 @@ import hashlib
 import re
 
 from townhall.contract import Link, OutputContext, Reply, Settings, Texts, Turn
-from townhall.kit import fold, yes_no
+from townhall.kit import consent as kit_consent
+from townhall.kit import fold
 from townhall.replies import how_to_reach
 from townhall.upstreams import notify
 
@@ -91,11 +92,12 @@ def _declined(turn: Turn, settings: Settings) -> Reply:
 
 
 def consent(turn: Turn) -> bool | None:
-    """The resident's answer to "shall I send it?": True only for an unambiguous yes. The intent
-    Dialogflow matched is not trusted alone: a decline is never a yes, and the words decide."""
-    said = yes_no(turn)
+    """The resident's answer to "shall I send it?": the kit's one rule (``townhall.kit.consent``:
+    the words decide, True only for an unambiguous yes), and stricter still on a decline intent:
+    its words read as unclear are a no, and read as a yes are asked again, never sent."""
+    said = kit_consent(turn)
     if turn.action == "decline" and said is not False:
-        return False if said is None else None  # "No, don't send it" read as unclear: still a no
+        return False if said is None else None
     return said
 
 
