@@ -28,7 +28,7 @@ def council_name(tenant: str, language: str) -> str:
 
 
 @pytest.mark.parametrize(("conversation", "tenant"), CASES, ids=[f"{c.name}[{t}]" for c, t in CASES])
-def test_conversation(conversation, tenant, served):
+def test_conversation(conversation, tenant, served, served_fakes):
     session = requests.Session()
 
     def send(body: dict, now: str | None) -> dict:
@@ -46,6 +46,7 @@ def test_conversation(conversation, tenant, served):
         send,
         conversations.event_intents(LIBRARY),
         session_id=f"conv-{abs(hash((conversation.name, tenant))) % 10**8}",
+        received=lambda: conversations.received(served_fakes.url),
     )
     assert not failures, "\n".join(failures)
 
@@ -79,3 +80,56 @@ def test_the_replay_catches_a_wrong_expectation(served):
 
     failures = conversations.replay(conversation, PROJECTS["oxford"], "Oxford", send, {}, "conv-check")
     assert failures and "turn 1" in failures[0] and "no council says this phrase" in failures[0]
+
+
+def test_sent_counts_what_the_fakes_received_and_is_checked(served, served_fakes):
+    """``expect: sent`` compares what the upstream fakes accepted during the turn: a greeting sends
+    nothing, so ``sent: 0`` holds and ``sent: {open311: 1}`` is reported, naming the turn."""
+    counts = conversations.received(served_fakes.url)
+    assert set(counts) == {"open311", "notify", "pay"} and all(n >= 0 for n in counts.values())
+    assert conversations.check_sent(0, counts, counts) == []
+    assert conversations.check_sent({"notify": 1}, {**counts}, {**counts, "notify": counts["notify"] + 1}) == []
+    assert "expected 0" in conversations.check_sent(0, counts, {**counts, "pay": counts["pay"] + 1})[0]
+    session = requests.Session()
+
+    def send(body, now):
+        r = session.post(
+            served.url,
+            data=json.dumps(body),
+            timeout=10,
+            headers={"Content-Type": "application/json", **auth_for("oxford")},
+        )
+        return r.json()
+
+    def play(sent):
+        conversation = conversations.Conversation(
+            TENANTS / "oxford.yaml",
+            "welcome",
+            "checks sent",
+            "en",
+            (conversations.Step("hi", "welcome.hello", {}, {"sent": sent}),),
+        )
+        return conversations.replay(
+            conversation,
+            PROJECTS["oxford"],
+            "Oxford",
+            send,
+            {},
+            "conv-sent",
+            lambda: conversations.received(served_fakes.url),
+        )
+
+    assert play(0) == [] and play({"notify": 0, "pay": 0}) == []
+    failures = play({"open311": 1})
+    assert failures and "turn 1" in failures[0] and "0 sent to open311 during the turn, expected 1" in failures[0]
+    unsupported = conversations.replay(
+        conversations.Conversation(
+            TENANTS / "oxford.yaml", "welcome", "x", "en", (conversations.Step("hi", "welcome.hello", {}, {"sent": 0}),)
+        ),
+        PROJECTS["oxford"],
+        "Oxford",
+        send,
+        {},
+        "conv-sent-2",
+    )
+    assert unsupported and "cannot count" in unsupported[0]

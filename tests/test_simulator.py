@@ -44,7 +44,7 @@ def council(tenant: str, language: str) -> str:
 
 
 @pytest.mark.parametrize(("conversation", "tenant"), CASES, ids=[f"{c.name}[{t}]" for c, t in CASES])
-def test_conversation_through_the_simulator(conversation, tenant, served):
+def test_conversation_through_the_simulator(conversation, tenant, served, served_fakes):
     session = Session(
         nlu_for(tenant, conversation.language),
         url=served.url,
@@ -53,7 +53,9 @@ def test_conversation_through_the_simulator(conversation, tenant, served):
         password=PASSWORDS[tenant],
         now=conversation.now,
     )
-    failures = replay(conversation, session, council(tenant, conversation.language))
+    counted = conversations.SentCheck(session, conversation, lambda: conversations.received(served_fakes.url))
+    failures = replay(conversation, counted, council(tenant, conversation.language))
+    failures = counted.failures + failures  # each turn's side effects (expect: sent), then the rest
     assert not failures, "\n".join(failures)
 
 

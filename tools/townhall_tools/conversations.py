@@ -15,11 +15,18 @@
           quick_replies: ["Opening hours"]
           contexts: ["contact-followup"]  # active (lifespan > 0) after the turn
           event: SOME_EVENT               # the follow-up event the webhook returned
+          sent: 0                         # nothing reached any upstream fake during this turn
+          # or per upstream: sent: {open311: 1, notify: 0, pay: 0} (those named are checked)
 
 ``tests/test_conversations.py`` replays every conversation through the webhook over HTTP, carrying
 output contexts between turns as Dialogflow does; the offline simulator replays the same files from
 the free text. ``now`` reaches the webhook as the ``X-Townhall-Now`` header, which a server honours
 only with ``TOWNHALL_DEV_CLOCK=1`` (development and tests).
+
+``sent`` counts what the upstream fakes accepted during the turn (``received``: Open311 reports
+stored, Notify notifications sent, GOV.UK Pay payments created), read from the fakes' own records
+before and after the turn: ``sent: 0`` says the turn had no side effect at all; ``sent: {open311:
+1}`` says exactly one report went. Both replays check it (the simulator's through ``SentCheck``).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.request import urlopen
 
 from townhall.library import Library, LibraryError, compile_schema
 from townhall.yamlio import load_yaml
@@ -63,6 +71,20 @@ SCHEMA = {
                             "quick_replies": _STRINGS,
                             "contexts": _STRINGS,
                             "event": {"type": "string"},
+                            "sent": {
+                                "oneOf": [
+                                    {"type": "integer", "minimum": 0},
+                                    {
+                                        "type": "object",
+                                        "additionalProperties": False,
+                                        "minProperties": 1,
+                                        "properties": {
+                                            name: {"type": "integer", "minimum": 0}
+                                            for name in ("open311", "notify", "pay")
+                                        },
+                                    },
+                                ]
+                            },
                         },
                     },
                 },
@@ -215,16 +237,86 @@ def check(expect: Mapping[str, Any], response: Mapping[str, Any], contexts: Cont
     return problems
 
 
+# -- side effects: what the upstream fakes received ---------------------------------------------
+
+# upstream -> (the fake's record of what it received, how many side effects that record holds)
+UPSTREAMS: dict[str, tuple[str, Callable[[Any], int]]] = {
+    "open311": ("/open311/_received", lambda doc: len(doc["requests"])),
+    "notify": ("/notify/_received", lambda doc: len(doc["notifications"])),
+    "pay": (
+        "/pay/_fake/requests",
+        lambda doc: sum(1 for r in doc if r["method"] == "POST" and r["path"].rstrip("/").endswith("/payments")),
+    ),
+}
+Received = Callable[[], Mapping[str, int]]  # () -> side effects so far, by upstream
+
+
+def received(fakes_url: str) -> dict[str, int]:
+    """Side effects the fakes served at ``fakes_url`` have accepted so far, by upstream."""
+    import json
+
+    counts = {}
+    for name, (path, count) in UPSTREAMS.items():
+        with urlopen(fakes_url.rstrip("/") + path, timeout=10) as answer:  # noqa: S310 - loopback fakes
+            counts[name] = count(json.loads(answer.read()))
+    return counts
+
+
+def check_sent(expected: int | Mapping[str, int], before: Mapping[str, int], after: Mapping[str, int]) -> list[str]:
+    """What the turn's ``sent`` expectation fails, given the counts before and after it."""
+    during = {name: after[name] - before[name] for name in UPSTREAMS}
+    if isinstance(expected, int):
+        total = sum(during.values())
+        return (
+            [] if total == expected else [f"{total} side effect(s) sent during the turn, expected {expected}: {during}"]
+        )
+    return [
+        f"{during[name]} sent to {name} during the turn, expected {want}"
+        for name, want in expected.items()
+        if during[name] != want
+    ]
+
+
+class SentCheck:
+    """A session (anything with ``say(text)``) that checks each turn's ``sent`` expectation, in the
+    conversation's order, against ``received``; ``failures`` collects what failed."""
+
+    def __init__(self, session: Any, conversation: Conversation, received: Received):
+        self.session, self.conversation, self.received = session, conversation, received
+        self.turn = 0
+        self.failures: list[str] = []
+
+    def say(self, text: str) -> Any:
+        step = self.conversation.steps[self.turn] if self.turn < len(self.conversation.steps) else None
+        self.turn += 1
+        if step is None or "sent" not in step.expect:
+            return self.session.say(text)
+        before = self.received()
+        result = self.session.say(text)
+        for problem in check_sent(step.expect["sent"], before, self.received()):
+            self.failures.append(
+                f"{self.conversation.path}: turn {self.turn} ({step.say!r} -> {step.intent}): {problem}"
+            )
+        return result
+
+
 Send = Callable[[dict, "str | None"], dict]  # (WebhookRequest, now) -> WebhookResponse
 
 
 def replay(
-    conversation: Conversation, project: str, council: str, send: Send, events: Mapping[str, str], session_id: str
+    conversation: Conversation,
+    project: str,
+    council: str,
+    send: Send,
+    events: Mapping[str, str],
+    session_id: str,
+    received: Received | None = None,
 ) -> list[str]:
     """Play the conversation's intents and parameters through ``send``, as Dialogflow would.
 
     Returns the failures, each naming the file and turn. A follow-up event in a response is
     followed (the listening intent is sent with the event's parameters) before checking.
+    ``received`` counts the fakes' side effects, for turns that ``expect`` what was ``sent``.
     """
     from townhall import wire
 
@@ -232,6 +324,10 @@ def replay(
     for number, step in enumerate(conversation.steps, 1):
         intent, parameters, text = step.intent, dict(step.parameters), step.say
         response: dict = {}
+        counting = "sent" in step.expect
+        if counting and received is None:
+            return [f"{conversation.path}: turn {number}: expects what was sent, but the replay cannot count it"]
+        before = received() if counting and received else {}
         for _ in range(3):  # a turn and at most two follow-up events
             body = wire.build_request(
                 project,
@@ -252,6 +348,8 @@ def replay(
                 return [f"{conversation.path}: turn {number}: no intent listens for event {event['name']!r}"]
             parameters, text = dict(event.get("parameters", {})), event["name"]
         failures = check(step.expect, response, contexts, council)
+        if counting and received:
+            failures = check_sent(step.expect["sent"], before, received()) + failures
         if failures:
             return [f"{conversation.path}: turn {number} ({step.say!r} -> {step.intent}): {f}" for f in failures]
     return []
