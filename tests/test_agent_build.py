@@ -86,10 +86,103 @@ def test_faq_topic_entries_come_from_the_councils_own_questions(built):
     for language in ("en", "cy"):
         entries = built["cardiff"][f"entities/faq-topic_entries_{language}.json"]
         assert [e["value"] for e in entries] == [e["id"] for e in doc["processes"]["faq"]["entries"]]
-        first = doc["processes"]["faq"]["entries"][0]
-        assert entries[0]["synonyms"] == [first["question"][language], *first["keywords"][language]]
+        bins = {fold(s) for e in built["cardiff"][f"entities/bin-type_entries_{language}.json"] for s in e["synonyms"]}
+        for entry, written in zip(entries, doc["processes"]["faq"]["entries"], strict=True):
+            said = [written["question"][language], *written["keywords"][language]]
+            # the council's words, less those its own bins claim ("recycling bags" is a bin)
+            assert entry["synonyms"] == [s for s in said if fold(s) not in bins]
     oxford = {e["value"] for e in built["oxford"]["entities/faq-topic_entries_en.json"]}
     assert oxford == {"garden-waste", "bulky-waste", "parking-permit"}
+
+
+def fold(text: str) -> str:
+    return " ".join(text.casefold().replace("?", " ").split())
+
+
+def phrases(files: dict, intent: str, language: str) -> list[list[dict]]:
+    return [row["data"] for row in files.get(f"intents/{intent}_usersays_{language}.json", [])]
+
+
+@pytest.mark.parametrize("tenant", ["oxford", "cardiff"])
+def test_every_annotation_points_at_a_value_the_council_has(built, tenant):
+    """Read from the built ZIPs: each custom-entity annotation is a synonym of the council's own
+    entries; faq.ask's examples are the council's own topics; bin-type holds only its own bins."""
+    files = built[tenant]
+    doc = yaml.safe_load((TENANTS / f"{tenant}.yaml").read_text())
+    for language in doc["languages"]:
+        synonyms = {}
+        for k, v in files.items():
+            if k.startswith("entities/") and k.endswith(f"_entries_{language}.json"):
+                name = k[len("entities/") : -len(f"_entries_{language}.json")]
+                synonyms[name] = {fold(s) for e in v for s in [e["value"], *e["synonyms"]]}
+        for k in files:
+            if "_usersays_" not in k or not k.endswith(f"_{language}.json"):
+                continue
+            for row in files[k]:
+                for part in row["data"]:
+                    name = part.get("meta", "").lstrip("@")
+                    if name in ("bin-type", "faq-topic"):  # the entities a council's settings fill
+                        assert fold(part["text"]) in synonyms[name], (tenant, k, row["data"])
+        topics = {
+            fold(s): e["value"] for e in files[f"entities/faq-topic_entries_{language}.json"] for s in e["synonyms"]
+        }
+        annotated = [
+            topics[fold(p["text"])] for data in phrases(files, "faq.ask", language) for p in data if p.get("meta")
+        ]
+        assert set(annotated) == {e["id"] for e in doc["processes"]["faq"]["entries"]}  # every topic, only those
+        bins = [e["value"] for e in files[f"entities/bin-type_entries_{language}.json"]]
+        assert bins == sorted(doc["processes"]["bin_collection"]["bins"])
+        claimed: dict[str, str] = {}
+        for name in ("bin-type", "faq-topic"):
+            for e in files[f"entities/{name}_entries_{language}.json"]:
+                for s in e["synonyms"]:
+                    assert claimed.setdefault(fold(s), name) == name, f"{s!r} is both {claimed[fold(s)]} and {name}"
+    garden = next(e for e in files["entities/bin-type_entries_en.json"] if e["value"] == "garden")
+    own = doc["processes"]["bin_collection"]["bins"]["garden"]
+    assert garden["synonyms"][: 1 + len(own.get("words", {}).get("en", []))] == [
+        own["name"]["en"],
+        *own.get("words", {}).get("en", []),
+    ]
+    assert "glass" not in {e["value"] for e in files["entities/bin-type_entries_en.json"]}
+
+
+def test_welsh_phrases_annotate_no_system_entity_dialogflow_may_not_extract(built, library):
+    unreliable = {"@sys.number", "@sys.email", "@sys.phone-number"}
+    files = built["cardiff"]
+    welsh = [p for k, v in files.items() if k.endswith("_usersays_cy.json") for row in v for p in row["data"]]
+    assert welsh and not [p for p in welsh if p.get("meta") in unreliable]
+    # the library does annotate them in Welsh (the words are kept, only the annotation goes)
+    shipped = [
+        (f, part["text"])
+        for f in LIBRARY_DIR.glob("*/intents/*_usersays_cy.json")
+        for row in json.loads(f.read_text())
+        for part in row["data"]
+        if part.get("meta") in unreliable
+    ]
+    texts = {
+        "".join(p["text"] for p in row["data"])
+        for k, v in files.items()
+        if k.endswith("_usersays_cy.json")
+        for row in v
+    }
+    for f, said in shipped:
+        if f"intents/{f.name}" in files:
+            assert any(said in t for t in texts), (f.name, said)
+    english = [p for k, v in files.items() if k.endswith("_usersays_en.json") for row in v for p in row["data"]]
+    assert any(p.get("meta") in unreliable for p in english)  # English keeps them
+
+
+def test_a_phrase_pointing_at_a_value_the_council_lacks_stops_the_build(tmp_path):
+    from townhall_tools.agent.build import check_annotations
+
+    export = build_tenant("oxford", TENANTS, Library.load(LIBRARY_DIR))
+    path = "intents/bin_collection.next_usersays_en.json"
+    export.files[path] = [
+        *export.files[path],
+        {"data": [{"text": "when is the "}, {"text": "glass box", "meta": "@bin-type", "alias": "bin"}]},
+    ]
+    with pytest.raises(BuildError, match=r"'when is the glass box' annotates 'glass box' as @bin-type"):
+        check_annotations(export)
 
 
 @pytest.mark.parametrize("tenant", TENANT_IDS)
@@ -175,12 +268,19 @@ def test_an_entity_two_processes_ship_alike_is_written_once(copied):
 
 
 def test_a_shared_entity_comes_once_from_library_shared(built):
-    """uk-postcode and bin-type live once in library/_shared/entities/; each user names them."""
+    """uk-postcode and bin-type live once in library/_shared/entities/; each user names them
+    (bin-type's entries are then the council's own bins: test_every_annotation_points_at_...)."""
     shared = REPO / "library" / "_shared" / "entities"
     for tenant, files in built.items():
         for name in ("uk-postcode", "bin-type"):
             assert files[f"entities/{name}.json"] == json.loads((shared / f"{name}.json").read_text()), tenant
             for language in files["agent.json"]["supportedLanguages"] + [files["agent.json"]["language"]]:
+                if name == "bin-type":
+                    library_values = {
+                        e["value"] for e in json.loads((shared / f"{name}_entries_{language}.json").read_text())
+                    }
+                    assert {e["value"] for e in files[f"entities/{name}_entries_{language}.json"]} <= library_values
+                    continue
                 assert files[f"entities/{name}_entries_{language}.json"] == json.loads(
                     (shared / f"{name}_entries_{language}.json").read_text()
                 ), (tenant, name, language)

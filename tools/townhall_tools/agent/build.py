@@ -14,6 +14,18 @@ The export holds only what the library and the tenant file say, generically:
   entries of an entity of that process for that tenant (``faq`` fills ``faq-topic`` from the
   council's own questions).
 
+- the shared entities' per-council entries from ``library/_shared/agent.py``
+  (``entities(processes, language, shipped)``: ``bin-type`` = only the council's own bins, with its
+  own names and words for them);
+- what each council's agent carries is true for that council: a training phrase annotating a
+  custom entity whose entries are the council's own (``faq-topic``, ``bin-type``) with words the
+  council's entries lack is regenerated with the council's own synonyms (round robin over its
+  values), words two entities claim are kept by one (``_settle_clashes``), and a phrase still
+  pointing at a value the agent lacks stops the build naming it (``check_annotations``);
+- in languages where Dialogflow may not extract them (Welsh), annotations of ``@sys.number``,
+  ``@sys.email`` and ``@sys.phone-number`` are removed from the training phrases (their words
+  kept): the handlers read those values from the resident's words.
+
 No secret goes in: the fulfillment (URL and credential) is set by ``deploy``, never by the ZIP.
 The bytes are deterministic: files in name order, fixed timestamps and permissions.
 """
@@ -24,6 +36,7 @@ import copy
 import io
 import json
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +50,8 @@ from townhall.yamlio import YamlError, load_yaml
 TIMEZONE = "Europe/London"
 ML_MIN_CONFIDENCE = 0.3
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP entry can carry: same bytes every build
+# System entities Dialogflow may not extract in a language: their annotations are dropped there.
+UNEXTRACTED_SYSTEM = {"cy": frozenset({"@sys.number", "@sys.email", "@sys.phone-number"})}
 ENTRIES = re.compile(r"^(?P<entity>.+)_entries_(?P<lang>[a-z]{2}(?:-[a-z]+)?)$")
 
 
@@ -164,6 +179,11 @@ class _Entity:
     definition: dict
     entries: dict[str, list]  # language -> entries
     source: str  # library/<id>/entities/<name>.json or library/_shared/entities/<name>.json
+    # language -> {synonym: 2 when the council wrote it, 1 when the library did}; set only for an
+    # entity whose entries in that language are the council's own (from an agent.py)
+    own: dict[str, dict[str, int]] = field(default_factory=dict)
+    # entries wholly the council's (a process's agent.py): every annotated example is regenerated
+    regenerate: bool = False
 
 
 def shared_entities(process: Process) -> list[str]:
@@ -239,6 +259,168 @@ def _tenant_entries(process: Process, settings: Mapping[str, Any], language: str
                 "{value: text, synonyms: [text, ...]} with at least one synonym each"
             )
     return result
+
+
+def _shared_tenant_entries(library: Library, tenant: Tenant, entities: dict[str, _Entity]) -> None:
+    """The council's own entries of shared entities, from ``library/_shared/agent.py``."""
+    path = next((p.folder.parent / SHARED / "agent.py" for p in library.processes.values()), None)
+    if path is None or not path.is_file():
+        return
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("townhall_library_shared_agent", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # a broken library file: say which
+        raise BuildError(f"{path}: cannot be loaded ({type(e).__name__}: {e}); fix the file") from e
+    shared = {n: e for n, e in entities.items() if e.source.startswith(f"library/{SHARED}/")}
+    settings = {pid: copy.deepcopy(dict(s or {})) for pid, s in tenant.processes.items()}
+    for language in tenant.languages:
+        result = module.entities(settings, language, {n: copy.deepcopy(e.entries[language]) for n, e in shared.items()})
+        for name, entries in (result or {}).items():
+            if name not in shared:
+                raise BuildError(f"{path}: entities() returns {name!r}, which is no shared entity of this agent")
+            if not entries or not all(isinstance(e, Mapping) and e.get("value") and e.get("synonyms") for e in entries):
+                raise BuildError(f"{path}: entities()[{name!r}] for {language!r} must be a non-empty list of entries")
+            shared[name].entries[language] = [
+                {"value": e["value"], "synonyms": list(dict.fromkeys(e["synonyms"]))} for e in entries
+            ]
+            shared[name].own[language] = {
+                s: 2 if k < int(e.get("own", 0)) else 1 for e in entries for k, s in enumerate(e["synonyms"])
+            }
+
+
+def _fold(text: str) -> str:
+    return " ".join(
+        re.findall(r"[\w']+", unicodedata.normalize("NFKD", text.casefold()).encode("ascii", "ignore").decode())
+    )
+
+
+def _settle_clashes(entities: dict[str, _Entity], languages: tuple[str, ...]) -> None:
+    """Words two entities claim in one language (a council's FAQ keyword "garden waste" and the
+    library's bin-type synonym) are kept by one: the council's own words before the library's,
+    and between equals the entity first in name order; the other drops them (an entry left with
+    no synonym is dropped)."""
+    for language in languages:
+        claims: dict[str, list[tuple[int, str]]] = {}
+        for name, entity in sorted(entities.items()):
+            if entity.definition.get("isRegexp"):
+                continue
+            ranks = entity.own.get(language, {})
+            for entry in entity.entries[language]:
+                for synonym in entry["synonyms"]:
+                    claims.setdefault(_fold(synonym), []).append((-ranks.get(synonym, 1), name))
+        for folded, claimants in claims.items():
+            owners = sorted(set(claimants))
+            if len({n for _, n in owners}) < 2:
+                continue
+            keeper = owners[0][1]
+            for _, name in owners:
+                if name == keeper:
+                    continue
+                entity = entities[name]
+                kept = []
+                for entry in entity.entries[language]:
+                    synonyms = [s for s in entry["synonyms"] if _fold(s) != folded]
+                    if synonyms:
+                        kept.append({**entry, "synonyms": synonyms})
+                entity.entries[language] = kept
+
+
+def _council_phrases(export: AgentExport, entities: dict[str, _Entity], languages: tuple[str, ...]) -> None:
+    """Training phrases say only what is true for this council: an annotation of an entity whose
+    entries are the council's own, with words those entries lack, gets one of the council's
+    synonyms instead (round robin over its values, so every value is learned); in a language where
+    Dialogflow may not extract a system entity, its annotations are removed (the words kept)."""
+    rotation: dict[str, dict[str, int]] = {language: {} for language in languages}
+    for path in sorted(export.files):
+        m = re.match(r"^intents/(?P<intent>.+)_usersays_(?P<lang>[a-z]{2}(?:-[a-z]+)?)\.json$", path)
+        if not m:
+            continue
+        language = m["lang"]
+        rows = copy.deepcopy(export.files[path])
+        for row in rows:
+            parts = []
+            for part in row.get("data", []):
+                meta = str(part.get("meta", ""))
+                if meta in UNEXTRACTED_SYSTEM.get(language, ()):
+                    part = {"text": part.get("text", ""), "userDefined": False}
+                name = meta.lstrip("@")
+                entity = entities.get(name)
+                if entity is not None and language in entity.own and entity.entries[language]:
+                    known = {_fold(s) for e in entity.entries[language] for s in e["synonyms"]}
+                    if entity.regenerate or _fold(part.get("text", "")) not in known:
+                        pool = _round_robin(entity.entries[language])
+                        k = rotation[language].get(name, 0)
+                        rotation[language][name] = k + 1
+                        part = {**part, "text": pool[k % len(pool)]}
+                parts.append(part)
+            row["data"] = _joined(parts)
+        export.files[path] = rows
+
+
+def _round_robin(entries: list[dict]) -> list[str]:
+    """The synonyms of every value in turn (first synonyms of each value, then the second...),
+    leaving out whole questions where a value has shorter words (a keyword fits a phrase)."""
+    lists = []
+    for e in entries:
+        short = [s for s in e["synonyms"] if len(s.split()) <= 4 and not s.rstrip().endswith("?")]
+        lists.append(short or e["synonyms"][:1])
+    out, depth = [], max(len(x) for x in lists)
+    for k in range(depth):
+        out += [x[k] for x in lists if k < len(x)]
+    return out
+
+
+def _joined(parts: list[dict]) -> list[dict]:
+    """Neighbouring plain-text parts as one (as Dialogflow writes them)."""
+    out: list[dict] = []
+    for part in parts:
+        if out and not part.get("meta") and not out[-1].get("meta"):
+            out[-1] = {"text": out[-1].get("text", "") + part.get("text", ""), "userDefined": False}
+        else:
+            out.append(part)
+    return out
+
+
+def check_annotations(export: AgentExport, council: set[str] | None = None) -> None:
+    """Stop the build when a training phrase annotates an entity whose entries are the council's
+    own (``council``; default every custom entity) with words none of the agent's entries hold
+    (Dialogflow would learn a value the council lacks), or annotates a system entity Dialogflow
+    may not extract in that language."""
+    synonyms: dict[tuple[str, str], set[str]] = {}
+    regexp = set()
+    for definition in export.entities():
+        name = definition.get("name")
+        if definition.get("isRegexp") or (council is not None and name not in council):
+            regexp.add(name)
+            continue
+        for language in export.languages:
+            synonyms[(name, language)] = {
+                _fold(s) for e in export.entries(name, language) for s in [e.get("value", ""), *e.get("synonyms", [])]
+            }
+    for path in sorted(export.files):
+        m = re.match(r"^intents/(?P<intent>.+)_usersays_(?P<lang>[a-z]{2}(?:-[a-z]+)?)\.json$", path)
+        if not m:
+            continue
+        for row in export.files[path]:
+            text = "".join(p.get("text", "") for p in row.get("data", []))
+            for part in row.get("data", []):
+                meta = str(part.get("meta", ""))
+                name = meta.lstrip("@")
+                if meta in UNEXTRACTED_SYSTEM.get(m["lang"], ()):
+                    raise BuildError(
+                        f"{path}: the phrase {text!r} annotates {meta}, which Dialogflow may not extract "
+                        f"in {m['lang']!r}; leave the words unannotated"
+                    )
+                known = synonyms.get((name, m["lang"]))
+                if known is not None and _fold(part.get("text", "")) not in known:
+                    raise BuildError(
+                        f"{path}: the phrase {text!r} annotates {part.get('text', '')!r} as {meta}, "
+                        f"a value {export.tenant.id}'s agent does not carry; use one of the entity's "
+                        "synonyms (or the council's own words) in the phrase"
+                    )
 
 
 def _merge_entity(entities: dict[str, _Entity], name: str, entity: _Entity) -> None:
@@ -325,6 +507,8 @@ def build(tenant: Tenant, library: Library) -> AgentExport:
                 shipped[name].entries[language] = [
                     {"value": e["value"], "synonyms": list(dict.fromkeys(e["synonyms"]))} for e in entries
                 ]
+                shipped[name].own[language] = {s: 2 for e in entries for s in e["synonyms"]}
+                shipped[name].regenerate = True
         for name, entity in shipped.items():
             _merge_entity(entities, name, entity)
     if not welcome or not fallback:
@@ -335,10 +519,14 @@ def build(tenant: Tenant, library: Library) -> AgentExport:
             f"tenant {tenant.id!r}: its agent would have no {missing}; switch on the library's "
             "welcome and fallback processes (processes: {welcome: {}, fallback: {}})"
         )
+    _shared_tenant_entries(library, tenant, entities)
+    _settle_clashes(entities, languages)
+    _council_phrases(export, entities, languages)
     for name, entity in sorted(entities.items()):
         export.files[f"entities/{name}.json"] = entity.definition
         for language in languages:
             export.files[f"entities/{name}_entries_{language}.json"] = entity.entries[language]
+    check_annotations(export, {name for name, entity in entities.items() if entity.own})
     return export
 
 
