@@ -146,6 +146,10 @@ _YES_PHRASES = folded(
         "do diolch",
         "do plis",
         "do wir",
+        "rhowch wybod",
+        "rho wybod",
+        "report it",
+        "log it",
     ]
 )
 _NO = folded(

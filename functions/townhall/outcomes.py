@@ -51,6 +51,14 @@ class Outcome(enum.Enum):
         "credentials",
         "no Basic credential, an unknown tenant, or the wrong password",
     )
+    CREDENTIALS_UNVERIFIABLE = (
+        "credentials_unverifiable",
+        503,
+        "ERROR",
+        None,
+        "no tenant index has been loaded (settings backend unreachable since start-up): no credential "
+        "can be checked, so none is served; the answer says when to retry",
+    )
     BAD_REQUEST = (
         "bad_request",
         400,
@@ -116,6 +124,66 @@ class Outcome(enum.Enum):
         "failures",
         "an unexpected error in the runtime itself: the generic reply",
     )
+    UPSTREAM_FAILED = (
+        "upstream_failed",
+        200,
+        "WARNING",
+        "upstreams",
+        "the process answered, but an upstream service it called timed out, could not be reached, "
+        "answered 5xx or 429, was resting behind its circuit breaker, or gave a body that is not its "
+        "contract's: the resident got the process's polite fallback",
+    )
+    UPSTREAM_REFUSED = (
+        "upstream_refused",
+        200,
+        "WARNING",
+        "configuration",
+        "the process answered, but an upstream service refused a request permanently (401, 403, "
+        "400, 404, 409, 422: a bad key, an unknown service code, a refused value) or the settings "
+        "could not make it: the resident got the process's polite fallback",
+    )
+    SECRET_MISSING = (
+        "secret_missing",
+        200,
+        "ERROR",
+        "configuration",
+        "the process needed a tenant secret (an upstream API key) that is not set: the resident got "
+        "the process's polite fallback",
+    )
+    SIDE_EFFECT_UNKNOWN = (
+        "side_effect_unknown",
+        200,
+        "WARNING",
+        "unknown_side_effects",
+        "a report, payment or message was sent but its answer never came (or an earlier one like it "
+        "never did): it may have been made, so it is not sent again and the resident was told so",
+    )
+
+    UNREADABLE_BODY = (
+        "unreadable_body",
+        400,
+        "WARNING",
+        None,
+        "the body could not be read (broken chunked encoding, fewer bytes than its Content-Length, "
+        "the client went away); refused before any credential was read",
+    )
+    BUSY = (
+        "busy",
+        200,
+        "WARNING",
+        None,
+        "the council's or the process's share of the handler pool (or the whole pool) was taken by "
+        "turns still waiting on upstream services: answered at once with the 'taking longer' "
+        "apology and the contact details",
+    )
+    LATE = (
+        "late",
+        200,
+        "WARNING",
+        None,
+        "the turn reached its process with too little of its budget left to call upstream services: "
+        "answered at once with the 'taking longer' apology and the contact details",
+    )
 
     def __new__(cls, value: str, status: int, severity: str, alert: str | None, meaning: str):
         member = object.__new__(cls)
@@ -156,8 +224,22 @@ class Unauthenticated(Refusal):
     headers = {"WWW-Authenticate": REALM}
 
 
+class Unverifiable(Refusal):
+    """No credential can be checked yet: 503 with ``Retry-After`` (whole seconds)."""
+
+    outcome = Outcome.CREDENTIALS_UNVERIFIABLE
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class BadRequest(Refusal):
     outcome = Outcome.BAD_REQUEST
+
+
+class UnreadableBody(Refusal):
+    outcome = Outcome.UNREADABLE_BODY
 
 
 class Forbidden(Refusal):

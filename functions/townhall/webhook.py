@@ -22,6 +22,7 @@ rendered in the one reply cache (``townhall.replycache``).
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import threading
@@ -35,6 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import auth, logs, replycache, wire
+from . import upstream as upstream_module
 from . import library as library_module
 from .contract import Deadline, Reply, Turn
 from .library import Library, default_library
@@ -48,12 +50,13 @@ from .outcomes import (
     TooLarge,
     Unauthenticated,
     UnsupportedMediaType,
+    Unverifiable,
     refusal_response,
 )
 from .replies import how_to_reach, runtime_texts
 from .replycache import ReplyCache
 from .secrets import secrets_from_env
-from .settings import SettingsCache, Unavailable
+from .settings import IndexUnavailable, SettingsCache, Unavailable
 from .sideeffects import side_effects_from_env
 from .tenants import Served, Tenant
 from .upstream import Http, Upstream
@@ -73,6 +76,12 @@ def _budget() -> float:
 
 HttpResult = tuple  # (status, body, headers): what a WSGI adapter sends back
 OK = Outcome.OK
+_DEGRADED = {  # TurnFailures.worst -> the turn's outcome
+    "secret_missing": Outcome.SECRET_MISSING,
+    "unknown": Outcome.SIDE_EFFECT_UNKNOWN,
+    "refused": Outcome.UPSTREAM_REFUSED,
+    "failed": Outcome.UPSTREAM_FAILED,
+}
 
 
 def _read_at_most(read, limit: int) -> bytes:
@@ -177,21 +186,22 @@ class Runtime:
         if credential is None:
             raise Unauthenticated("HTTP Basic credentials required")
         tenant_id, password = credential
-        try:
+        try:  # the tenant index: every tenant's hash and project, no backend read per name
+            known = self.settings.credential(tenant_id)
+        except IndexUnavailable as e:  # never loaded: nothing can be verified, so nothing is served
+            raise Unverifiable("credentials cannot be verified yet: retry later", e.retry_after) from None
+        # The same hash check whether the name is known or not: no timing tell, no read.
+        verified = auth.check_password(password, known.password_sha256 if known is not None else None)
+        if known is None or not verified:
+            raise Unauthenticated("wrong credentials")
+        project = known.project
+        try:  # only a verified credential leads to the tenant's full settings
             loaded = self.settings.get(tenant_id)
         except Unavailable:
             loaded = None
-
+        if loaded is not None and loaded.missing:  # removed since the index was read
+            raise Unauthenticated("wrong credentials")
         tenant = loaded.tenant if loaded is not None else None
-        if tenant is not None:  # the usual case: valid settings
-            stored, project = tenant.password_sha256, tenant.project
-        elif loaded is not None and loaded.missing:
-            auth.check_password(password, None)  # same work as a real check: no timing tell
-            raise Unauthenticated("wrong credentials")
-        else:  # invalid or unreadable settings: check what can be checked
-            stored, project = auth.raw_credentials(loaded.raw if loaded is not None else None)
-        if stored is not None and not auth.check_password(password, stored):
-            raise Unauthenticated("wrong credentials")
         log["tenant"] = tenant_id
 
         try:
@@ -259,13 +269,17 @@ class Runtime:
             all_required_params_present=request.all_required_params_present,
             conversation=request.conversation,
         )
+        failures = upstream_module.TurnFailures(tenant.id, served.process)
         try:
-            if served.upstream:
-                # Handlers that wait on upstream services run under the turn's deadline.
-                future = self.pool.submit(served.handler, turn, served.settings)
-                reply = future.result(timeout=turn.deadline.remaining())
-            else:
-                reply = served.handler(turn, served.settings)
+            with upstream_module.watching(failures):
+                if served.upstream:
+                    # Handlers that wait on upstream services run under the turn's deadline, in a
+                    # copy of this context: the turn's redactions and failure record go with them.
+                    context = contextvars.copy_context()
+                    future = self.pool.submit(context.run, served.handler, turn, served.settings)
+                    reply = future.result(timeout=turn.deadline.remaining())
+                else:
+                    reply = served.handler(turn, served.settings)
         except FutureTimeout:
             future.cancel()
             log["outcome"] = Outcome.TIMEOUT
@@ -296,7 +310,8 @@ class Runtime:
                 process=served.process,
             )
             return self._sorry(tenant, language, "handler_error")
-        log["outcome"] = OK
+        # The resident got a reply; an upstream that failed on the way names the turn's outcome.
+        log["outcome"] = _DEGRADED.get(failures.worst, OK)
         return reply
 
     def _menu(self, tenant: Tenant, language: str) -> Reply:

@@ -16,7 +16,7 @@ from typing import Any
 from townhall import dates
 from townhall.bankholidays import bank_holidays
 from townhall.contract import OutputContext, Reply, Settings, Texts, Turn
-from townhall.kit import fold, postcode, yes_no
+from townhall.kit import consent, fold, localised, postcode, yes_no
 from townhall.postcodes import normalise
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
@@ -28,6 +28,8 @@ from .due import verdict
 
 PROCESS = "missed_bin"
 ASKING_BIN, CONFIRMING, REPORTED = "missed_bin-bin", "missed_bin-confirm", "missed_bin-report"
+DONE = "missed_bin-done"  # the report made in this conversation, for "when will they come back?"
+DEFAULT_RECOLLECTION_DAYS = 2
 
 
 # -- words -----------------------------------------------------------------------------------------
@@ -94,7 +96,9 @@ def which(turn: Turn, settings: Settings) -> Reply:
 def check(turn: Turn, settings: Settings, prop: Property, carry: Mapping[str, Any]) -> Reply:
     """The property is known: decide whether the bin is missed, and offer to report it."""
     t, s = settings.texts, settings.process
-    kind = carry["bin"]
+    kind = carry.get("bin")
+    if kind not in s["bins"]:  # a postcode or address with no bin asked (the context has gone)
+        return ask_which(turn, settings, [], prop.postcode)
     today = turn.now.date()
     try:
         found = collections(s["source"], prop, settings.upstream, turn.deadline, today)
@@ -124,6 +128,14 @@ def check(turn: Turn, settings: Settings, prop: Property, carry: Mapping[str, An
         quick_replies=[t("yes_report"), t("no_report")],
         contexts=(OutputContext(CONFIRMING, 2, pending),),
     )
+
+
+def refused(e: UpstreamError) -> bool:
+    """The council's system will not take this report however often it is sent: a 4xx (not a
+    timeout or a rate limit) or settings that cannot make a report. Offer no retry."""
+    if e.kind == "unconfigured":
+        return True
+    return e.kind == "status" and e.status is not None and 400 <= e.status < 500 and e.status not in (408, 429)
 
 
 def flow(turn: Turn, settings: Settings) -> AddressFlow:
@@ -194,6 +206,24 @@ def submit(turn: Turn, settings: Settings, prop: Property, kind: str, day: date)
     return {"reference": sent.reference, "token": sent.token}
 
 
+def answer(turn: Turn, settings: Settings) -> Reply:
+    """The resident's answer at the confirm step, read by the kit's one consent rule whichever
+    intent matched: only a clear yes reports; any no, negation or change of mind declines;
+    anything unclear asks again with both quick replies."""
+    said = consent(turn)
+    if said is True:
+        return confirm(turn, settings)
+    if said is False or turn.context(CONFIRMING) is None:
+        return decline(turn, settings)
+    return ask_again(turn, settings)
+
+
+def ask_again(turn: Turn, settings: Settings) -> Reply:
+    t = settings.texts
+    keep = OutputContext(CONFIRMING, 2, dict(turn.context(CONFIRMING).parameters))
+    return Reply([t("confirm_unclear")], quick_replies=[t("yes_report"), t("no_report")], contexts=(keep,))
+
+
 def confirm(turn: Turn, settings: Settings) -> Reply:
     t = settings.texts
     pending = pending_report(turn, settings)
@@ -210,7 +240,9 @@ def confirm(turn: Turn, settings: Settings) -> Reply:
     key = f"missed_bin:{turn.conversation}:{prop.uprn or prop.address}:{kind}:{day.isoformat()}"
     try:
         sent = settings.upstream.once(key, lambda: submit(turn, settings, prop, kind, day), turn.deadline)
-    except UpstreamError:
+    except UpstreamError as e:
+        if refused(e):  # a retry would be refused again: say so, and how else to report it
+            return failed(turn, settings, "report_refused", contexts=(OutputContext(CONFIRMING, 0),))
         keep = OutputContext(CONFIRMING, 2, dict(turn.context(CONFIRMING).parameters))
         return failed(turn, settings, "report_failed", contexts=(keep,))
     name = bin_name(settings, kind, turn.language)
@@ -219,19 +251,56 @@ def confirm(turn: Turn, settings: Settings) -> Reply:
         if sent.get("reference")
         else t("reported_token", bin=name, token=sent["token"])
     ]
+    text.append(recollection(turn, settings))
     channels = notify.channels(settings.process.get("notify"))
     if channels:
         text.append(t("offer_" + ("both" if len(channels) == 2 else channels[0])))
-    done = {"reference": sent.get("reference"), "token": sent.get("token"), "bin": kind, "date": day.isoformat()}
+    done = {
+        k: v
+        for k, v in {
+            "reference": sent.get("reference"),
+            "token": sent.get("token"),
+            "bin": kind,
+            "date": day.isoformat(),
+        }.items()
+        if v
+    }
     return Reply(
         text,
         quick_replies=[t("no_thanks")] if channels else [],
-        contexts=(OutputContext(CONFIRMING, 0), OutputContext(REPORTED, 3, {k: v for k, v in done.items() if v})),
+        contexts=(OutputContext(CONFIRMING, 0), OutputContext(REPORTED, 3, done), OutputContext(DONE, 10, done)),
     )
 
 
+def recollection(turn: Turn, settings: Settings) -> str:
+    """The council's promise to come back for a reported bin: its own words in the settings, else
+    within so many working days (``recollection.within_working_days``, default 2)."""
+    promise = settings.process.get("recollection") or {}
+    own = localised(promise.get("text"), turn.language)
+    if own:
+        return own
+    return settings.texts("recollection_days", days=promise.get("within_working_days", DEFAULT_RECOLLECTION_DAYS))
+
+
+def when_back(turn: Turn, settings: Settings) -> Reply:
+    """ "When will they come back for it?" after a report: the re-collection promise, not the next
+    ordinary collection."""
+    t = settings.texts
+    done = turn.context(DONE)
+    params = dict(done.parameters) if done else {}
+    kind = params.get("bin")
+    if kind not in settings.process["bins"]:
+        return Reply([t("recollection_none")], quick_replies=[t("report_again")])
+    reference = params.get("reference") or params.get("token")
+    said = t("recollection_reference", reference=reference) if reference else ""
+    lead = t("recollection_asked", bin=bin_name(settings, kind, turn.language), reference=said)
+    return Reply([lead, recollection(turn, settings)], contexts=(OutputContext(DONE, 10, params),))
+
+
 def decline(turn: Turn, settings: Settings) -> Reply:
-    return Reply([settings.texts("not_reported")], contexts=(OutputContext(CONFIRMING, 0),))
+    """Nothing is sent: say so, and what the resident can do next."""
+    t = settings.texts
+    return Reply([t("not_reported")], quick_replies=[t("report_again")], contexts=(OutputContext(CONFIRMING, 0),))
 
 
 # -- the confirmation --------------------------------------------------------------------------------
@@ -289,9 +358,10 @@ def contact(turn: Turn, settings: Settings) -> Reply:
 ACTIONS = {
     "report": report,
     "which": which,
-    "confirm": confirm,
-    "decline": decline,
+    "confirm": answer,
+    "decline": answer,
     "contact": contact,
+    "when_back": when_back,
     "postcode": lambda turn, settings: flow(turn, settings).postcode(),
     "address": lambda turn, settings: flow(turn, settings).address(),
 }

@@ -87,9 +87,9 @@ def notified(served_fakes, reference: str) -> list[dict]:
 def test_after_the_crews_finish_the_bin_can_be_reported(ask):
     reply = ask("report", {"bin": "recycling", "postcode": "OX1 2JD"}, text="my recycling wasnt collected")
     assert reply.text == (
-        "The collection of your blue recycling bin at 1 Demo Lane, Oxford was due today. Shall I report it as missed?",
+        "The collection of your blue recycling bin at 1 Demo Lane, Oxford was due today. Shall I send a report that it was missed?",
     )
-    assert reply.quick_replies == ("Yes, report it", "No, don't report it")
+    assert reply.quick_replies == ("Yes, send the report", "No, don't send the report")
     assert active(reply)["missed_bin-confirm"] == {
         "address": "1 Demo Lane, Oxford",
         "postcode": "OX1 2JD",
@@ -171,7 +171,7 @@ def test_the_postcode_and_address_steps(ask):
     # WED-B: rubbish on Wednesday 2 December.
     assert reply.text == (
         "The collection of your green rubbish bin at 2 Example Road, Oxford was due today. "
-        "Shall I report it as missed?",
+        "Shall I send a report that it was missed?",
     )
 
 
@@ -196,6 +196,7 @@ def test_confirmed_reports_go_to_open311_as_fixmystreet_sends_them(ask, served_f
     assert reply.text == (
         f"Thank you. I've reported the missed collection of your blue recycling bin. Your reference number is "
         f"{reference}.",
+        "We aim to come back for it within 2 working days.",
         "If you'd like a confirmation, type your email address or mobile number.",
     )
     assert reply.quick_replies == ("No thanks",)
@@ -211,9 +212,8 @@ def test_confirmed_reports_go_to_open311_as_fixmystreet_sends_them(ask, served_f
         "on Tuesday 1 December 2026 (2026-12-01)"
     )
     assert "email" not in fields and "phone" not in fields
-    assert active(reply) == {
-        "missed_bin-report": {"reference": reference, "token": post["token"], "bin": "recycling", "date": "2026-12-01"}
-    }
+    done = {"reference": reference, "token": post["token"], "bin": "recycling", "date": "2026-12-01"}
+    assert active(reply) == {"missed_bin-report": done, "missed_bin-done": done}
     assert "missed_bin-confirm" in {c.name for c in reply.contexts}  # cleared (lifespan 0)
 
 
@@ -268,14 +268,77 @@ def test_reports_the_endpoint_would_refuse_are_not_sent(ask, served_fakes, chang
     before = len(posts(served_fakes, "100120000101"))
     settings = {"open311": {**tenant_doc("oxford")["processes"]["missed_bin"]["open311"], **change}}
     reply = ask("confirm", {}, text="yes", contexts=confirming(ask), settings=settings)
-    assert reply.text[0] == "Sorry, I couldn't send your report just now. You can try again by saying yes.", why
+    assert reply.text == (REFUSED, OXFORD_REACH), why  # no retry offered: it would be refused again
+    assert "missed_bin-confirm" not in active(reply) and "yes" not in reply.text[0]
     assert len(posts(served_fakes, "100120000101")) == before
 
 
-def test_declining_reports_nothing(ask):
-    reply = ask("decline", {}, text="no dont", contexts=confirming(ask))
-    assert reply.text == ("OK, I haven't reported anything. If you change your mind, just ask again.",)
+REFUSED = (
+    "Sorry, the council's system could not take this report, so nothing was reported. "
+    "Please report it to the council another way."
+)
+DECLINED = (
+    "OK, I haven't sent anything: nothing has been reported. If the bin is still not emptied, you can report it "
+    "here any time within the reporting window, or contact the council."
+)
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "language"),
+    [
+        ("decline", "no dont", "en"),
+        ("confirm", "yes... no wait, don't send it", "en"),  # a confirm whose words refuse
+        ("confirm", "actually leave it", "en"),
+        ("decline", "Na, peidiwch ag anfon yr adroddiad", "cy"),
+        ("confirm", "ie... na, gad e", "cy"),
+    ],
+)
+def test_declining_reports_nothing_whichever_intent_matched(ask, served_fakes, intent, text, language):
+    tenant = "oxford" if language == "en" else "cardiff"
+    before = len(posts(served_fakes, "100120000101"))
+    contexts = confirming(ask, tenant=tenant, language=language, now="2026-12-01T17:00")
+    reply = ask(intent, {}, text=text, language=language, tenant=tenant, contexts=contexts)
+    if language == "en":
+        assert reply.text == (DECLINED,) and reply.quick_replies == ("Report a missed bin",)
+    else:
+        assert reply.text[0].startswith("Iawn, dydw i ddim wedi anfon dim byd")
     assert active(reply) == {}
+    assert len(posts(served_fakes, "100120000101")) == before
+
+
+def test_an_unclear_answer_asks_again_with_both_replies(ask, served_fakes):
+    before = len(posts(served_fakes, "100120000101"))
+    contexts = confirming(ask)
+    reply = ask("confirm", {}, text="cheers", contexts=contexts)
+    assert reply.quick_replies == ("Yes, send the report", "No, don't send the report")
+    assert "missed_bin-confirm" in active(reply)
+    welsh = ask("confirm", {}, text="do", language="en", contexts=contexts)  # bare "do" is no English yes
+    assert welsh.quick_replies == ("Yes, send the report", "No, don't send the report")
+    assert len(posts(served_fakes, "100120000101")) == before
+
+
+@pytest.mark.parametrize("intent", ["postcode", "address"])
+def test_a_postcode_or_address_with_no_bin_asked_asks_which_bin(ask, intent):
+    reply = ask(intent, {"postcode": "OX1 2JD"}, text="OX1 2JD")
+    assert reply.text == ("Which bin wasn't collected?",)
+    assert "Blue recycling bin" in reply.quick_replies
+
+
+def test_when_they_come_back_is_the_recollection_promise(ask):
+    done = {"missed_bin-done": {"reference": "OXF-7", "bin": "recycling", "date": "2026-12-01"}}
+    reply = ask("when_back", {}, text="when will they come back for it?", contexts=done)
+    assert reply.text == (
+        "You reported the missed collection of your blue recycling bin (reference OXF-7).",
+        "We aim to come back for it within 2 working days.",
+    )
+    own = ask("when_back", {}, tenant="cardiff", language="cy", text="pryd fyddan nhw'n dod nôl?", contexts=done)
+    assert own.text[1].startswith("Mae ein criwiau'n anelu at ddod nôl i'w gasglu o fewn 3 diwrnod gwaith")
+    set_days = ask("when_back", {}, contexts=done, settings={"recollection": {"within_working_days": 5}})
+    assert set_days.text[1] == "We aim to come back for it within 5 working days."
+    default = ask("when_back", {}, contexts=done, settings={"recollection": None})
+    assert default.text[1] == "We aim to come back for it within 2 working days."
+    nothing = ask("when_back", {}, text="when will they come back")
+    assert nothing.text[0].startswith("I don't have a report of a missed bin from you")
 
 
 def test_yes_with_nothing_to_confirm_asks_what_was_missed(ask):
@@ -358,7 +421,7 @@ def test_a_council_confirming_by_email_only(ask):
 
 def test_without_notify_no_confirmation_is_offered(ask):
     reply = ask("confirm", {}, text="yes", contexts=confirming(ask, now="2026-12-02T10:00"), settings={"notify": None})
-    assert len(reply.text) == 1 and reply.quick_replies == ()
+    assert len(reply.text) == 2 and reply.quick_replies == ()  # the reference and the re-collection promise
 
 
 # -- through the webhook -------------------------------------------------------------------------------

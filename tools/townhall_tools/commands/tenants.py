@@ -1,11 +1,17 @@
-"""``townhall tenants validate|new|changed`` and ``townhall settings push``."""
+"""``townhall tenants validate|new|changed`` and ``townhall settings push``.
+
+``settings push`` writes each tenant's document (collection ``tenants``), then rewrites the tenant
+index (``townhall/tenant-index``: every tenant's id, password hash and project) from the tenants
+collection in one transaction, so the index the webhook checks credentials against always matches
+the per-tenant documents, including tenants pushed earlier or by another run.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 
-from townhall.settings import FirestoreBackend
+from townhall.settings import INDEX_COLLECTION, INDEX_DOCUMENT, BackendError, FirestoreBackend
 
 from .. import delivery, onboarding
 from ..options import command, group, library, library_dir, tenant_file, tenant_files, tenants_dir
@@ -65,6 +71,16 @@ def cmd_push(args) -> int:
             file=sys.stderr,
             flush=True,
         )
+    try:
+        index_state, indexed = backend.write_index(dry_run=args.dry_run, pending=docs if args.dry_run else None)
+    except BackendError as e:
+        print(f"{e}\nthe tenant documents are written; run settings push again to write the index", file=sys.stderr)
+        return 1
+    print(
+        f"tenant index {INDEX_COLLECTION}/{INDEX_DOCUMENT}: {index_state}, {indexed} tenant(s) can sign in"
+        f"{' (dry run)' if args.dry_run and index_state != 'unchanged' else ''}",
+        file=sys.stderr,
+    )
     print(
         f"{total} tenant(s): {counts['created']} created, {counts['updated']} updated, "
         f"{counts['unchanged']} unchanged{' (dry run, nothing written)' if args.dry_run else ''}"
@@ -97,7 +113,11 @@ def register(sub) -> None:
 
     settings = group(sub, "settings", "settings in Firestore")
     push = command(
-        settings, "push", cmd_push, "validate tenant files and write them to Firestore (idempotent)", files=None
+        settings,
+        "push",
+        cmd_push,
+        "validate tenant files and write them and the tenant index to Firestore (idempotent)",
+        files=None,
     )
     push.add_argument("--tenant", action="append", help="only this tenant (repeatable)")
     push.add_argument("--project", help="Google Cloud project of the Firestore database")
