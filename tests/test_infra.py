@@ -365,12 +365,56 @@ def test_firestore_is_native_protected_and_in_the_uk_or_eu():
             assert not re.fullmatch(pattern, bad) and bad != "eur3"
 
 
+def _database_condition(body: dict) -> str:
+    """The IAM condition's expression of a grant, with ${local.x} replaced by the local's value."""
+    assert len(body.get("condition", [])) == 1, "a Firestore grant to the webhook must carry an IAM condition"
+    expression = unquote(body["condition"][0]["expression"])
+    locals_ = {k: unquote(v) for b in tfdocs.parse(MODULES["platform"])["locals"] for k, v in b.items()}
+    return re.sub(r"\$\{local\.(\w+)\}", lambda m: locals_[m.group(1)], expression).replace('\\"', '"')
+
+
 def test_webhook_service_account_has_least_privilege():
+    """The webhook reads settings and writes only its side-effect records: write on the settings
+    database would let a compromised webhook rewrite any council's password hash or upstreams."""
     found = resources(MODULES["platform"])
-    grants = [(k, b) for k, b in found.items() if k[0] == "google_project_iam_member"]
-    webhook_roles = [unquote(b["role"]) for _, b in grants if "google_service_account.webhook" in unquote(b["member"])]
-    # Firestore read (settings) and write (once-only side-effect records): nothing else at project level.
-    assert webhook_roles == ["roles/datastore.user"]
+    grants = {
+        k[1]: b
+        for k, b in found.items()
+        if k[0].startswith("google_project_iam") and "google_service_account.webhook" in unquote(b.get("member", ""))
+    }
+    roles = {name: unquote(b["role"]) for name, b in grants.items()}
+    assert roles == {
+        "webhook_reads_settings": "roles/datastore.viewer",
+        "webhook_writes_side_effects": "roles/datastore.user",
+    }
+    settings, side_effects = (
+        "projects/${var.project}/databases/${google_firestore_database.settings.name}",
+        "projects/${var.project}/databases/${google_firestore_database.side_effects.name}",
+    )
+    for name, database in [("webhook_reads_settings", settings), ("webhook_writes_side_effects", side_effects)]:
+        expression = _database_condition(grants[name])
+        assert expression == f'resource.name == "{database}" || resource.name.startsWith("{database}/")', name
+    # Two databases, so the two conditions never cover each other.
+    databases = {unquote(b["name"]) for (kind, _), b in found.items() if kind == "google_firestore_database"}
+    assert databases == {"(default)", "townhall-side-effects"}
+    for folder in MODULES.values():
+        for (kind, name), body in resources(folder).items():
+            if kind.startswith("google_project_iam") and "datastore" in unquote(body.get("role", "")):
+                assert body.get("condition"), f"{kind}.{name}: Firestore access must be per database"
+
+
+def test_side_effect_records_have_their_own_database_named_for_the_runtime():
+    from townhall.settings import SIDE_EFFECTS_DATABASE
+
+    found = resources(MODULES["platform"])
+    database = found[("google_firestore_database", "side_effects")]
+    assert unquote(database["name"]) == SIDE_EFFECTS_DATABASE, "the runtime's default names the same database"
+    settings = found[("google_firestore_database", "settings")]
+    for key in ("type", "location_id", "delete_protection_state", "project"):
+        assert database[key] == settings[key], key
+    variables = found[("google_cloudfunctions2_function", "webhook")]["service_config"][0]["environment_variables"]
+    assert unquote(variables["TOWNHALL_SIDE_EFFECTS_DATABASE"]) == "google_firestore_database.side_effects.name"
+    assert unquote(variables["TOWNHALL_FIRESTORE_DATABASE"]) == "google_firestore_database.settings.name"
 
 
 def test_side_effect_records_expire():
@@ -381,6 +425,7 @@ def test_side_effect_records_expire():
     assert unquote(ttl["collection"]) == sideeffects.COLLECTION
     assert unquote(ttl["field"]) == "expire_at"
     assert "ttl_config" in ttl
+    assert unquote(ttl["database"]) == "google_firestore_database.side_effects.name"
 
 
 def test_alerts_documented_in_operations():
@@ -441,6 +486,10 @@ def test_turn_alerts_and_the_operations_guide_follow_the_outcomes():
         "handler_error",
         "render_error",
         "runtime_error",
+        "upstream_failed",
+        "upstream_refused",
+        "secret_missing",
+        "side_effect_unknown",
     } <= watched
 
     operations = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")

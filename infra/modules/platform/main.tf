@@ -1,8 +1,12 @@
-# The platform every tenant shares: one Cloud Functions (2nd gen) webhook, the Firestore database of
-# tenant settings, the bucket of webhook bundles, public ingress for Dialogflow, and the alerts.
+# The platform every tenant shares: one Cloud Functions (2nd gen) webhook, the Firestore databases of
+# tenant settings and of side-effect records, the bucket of webhook bundles, public ingress for Dialogflow, and the alerts.
 
 locals {
   function_name = "townhall-webhook"
+
+  # Firestore resource names, for the IAM conditions below: a database and everything under it.
+  settings_database_name     = "projects/${var.project}/databases/${google_firestore_database.settings.name}"
+  side_effects_database_name = "projects/${var.project}/databases/${google_firestore_database.side_effects.name}"
 
   apis = toset([
     "artifactregistry.googleapis.com",
@@ -26,7 +30,9 @@ resource "google_project_service" "apis" {
   disable_on_destroy = false
 }
 
-# -- Settings: Firestore (Native mode), collection `tenants`, written by `townhall settings push` --
+# -- Settings: Firestore (Native mode), collection `tenants` and the tenant index
+# `townhall/tenant-index`, written by `townhall settings push` (the deploy account), read by the
+# webhook --
 
 resource "google_firestore_database" "settings" {
   project                 = var.project
@@ -39,11 +45,24 @@ resource "google_firestore_database" "settings" {
   depends_on = [google_project_service.apis]
 }
 
-# Once-only side effects (townhall/sideeffects.py): each record carries `expire_at`, and Firestore's
-# TTL policy deletes it after then, so the collection does not grow for ever.
+# Once-only side effects (townhall/sideeffects.py): records in a database of their own, the only
+# one the webhook may write (TOWNHALL_SIDE_EFFECTS_DATABASE names it for the runtime).
+resource "google_firestore_database" "side_effects" {
+  project                 = var.project
+  name                    = "townhall-side-effects"
+  location_id             = var.firestore_location
+  type                    = "FIRESTORE_NATIVE"
+  delete_protection_state = "DELETE_PROTECTION_ENABLED"
+  deletion_policy         = "ABANDON"
+
+  depends_on = [google_project_service.apis]
+}
+
+# Each record carries `expire_at`, and Firestore's TTL policy deletes it after then, so the
+# collection does not grow for ever.
 resource "google_firestore_field" "side_effects_expire_at" {
   project    = var.project
-  database   = google_firestore_database.settings.name
+  database   = google_firestore_database.side_effects.name
   collection = "side_effects"
   field      = "expire_at"
 
@@ -52,21 +71,41 @@ resource "google_firestore_field" "side_effects_expire_at" {
 
 # -- Identities ------------------------------------------------------------------------------------
 
-# The webhook runs as this account: it reads settings and writes its once-only side-effect records
-# (collection `side_effects`), and (granted by each tenant module) reads exactly the upstream key
-# secrets of each council. Nothing else. Firestore's IAM grants per database, not per collection:
-# the code writes only `side_effects`; settings are pushed by CI under its own account.
+# The webhook runs as this account: it reads the settings database, reads and writes its once-only
+# side-effect records in their own database, and (granted by each tenant module) reads exactly the
+# upstream key secrets of each council. Nothing else. Firestore's IAM grants per database (by IAM
+# condition on the database's resource name), not per collection, hence two databases: a
+# compromised webhook cannot rewrite any council's settings (password hashes, upstream addresses).
+# Settings are pushed by CI under the deploy account, which keeps write on them.
 resource "google_service_account" "webhook" {
   project      = var.project
   account_id   = "townhall-webhook"
   display_name = "Townhall webhook (runtime)"
-  description  = "Runs the Dialogflow webhook: Firestore settings read and side-effect records, each council's upstream key secrets."
+  description  = "Runs the Dialogflow webhook: Firestore settings read, side-effect records read and written in their own database, each council's upstream key secrets."
 }
 
-resource "google_project_iam_member" "webhook_firestore" {
+resource "google_project_iam_member" "webhook_reads_settings" {
+  project = var.project
+  role    = "roles/datastore.viewer"
+  member  = "serviceAccount:${google_service_account.webhook.email}"
+
+  condition {
+    title       = "townhall-settings-database-only"
+    description = "Read the tenant settings database, nothing else."
+    expression  = "resource.name == \"${local.settings_database_name}\" || resource.name.startsWith(\"${local.settings_database_name}/\")"
+  }
+}
+
+resource "google_project_iam_member" "webhook_writes_side_effects" {
   project = var.project
   role    = "roles/datastore.user"
   member  = "serviceAccount:${google_service_account.webhook.email}"
+
+  condition {
+    title       = "townhall-side-effects-database-only"
+    description = "Read and write the side-effect records database, nothing else."
+    expression  = "resource.name == \"${local.side_effects_database_name}\" || resource.name.startsWith(\"${local.side_effects_database_name}/\")"
+  }
 }
 
 # Cloud Build builds the function's image as this account (not the project's default accounts).
@@ -147,19 +186,24 @@ resource "google_cloudfunctions2_function" "webhook" {
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.webhook.email
 
+    # THREADS: functions-framework's gunicorn threads (its default is 4 per CPU), one per request
+    # the instance is sent at once, so no request waits for a thread (docs/reliability.md).
     environment_variables = {
-      TOWNHALL_SETTINGS_BACKEND   = "firestore"
-      TOWNHALL_FIRESTORE_DATABASE = google_firestore_database.settings.name
-      GOOGLE_CLOUD_PROJECT        = var.project
-      TOWNHALL_SECRETS_BACKEND    = "secretmanager"
-      TOWNHALL_SECRETS_PROJECT    = var.project
+      TOWNHALL_SETTINGS_BACKEND      = "firestore"
+      TOWNHALL_FIRESTORE_DATABASE    = google_firestore_database.settings.name
+      TOWNHALL_SIDE_EFFECTS_DATABASE = google_firestore_database.side_effects.name
+      GOOGLE_CLOUD_PROJECT           = var.project
+      TOWNHALL_SECRETS_BACKEND       = "secretmanager"
+      TOWNHALL_SECRETS_PROJECT       = var.project
+      THREADS                        = tostring(var.function.concurrency)
     }
   }
 
   depends_on = [
     google_project_service.apis,
     google_project_iam_member.build,
-    google_project_iam_member.webhook_firestore,
+    google_project_iam_member.webhook_reads_settings,
+    google_project_iam_member.webhook_writes_side_effects,
   ]
 }
 

@@ -22,3 +22,8 @@ output "firestore_database" {
   description = "Firestore database id of tenant settings (collection tenants, document id = tenant id)."
   value       = google_firestore_database.settings.name
 }
+
+output "side_effects_database" {
+  description = "Firestore database id of the once-only side-effect records (collection side_effects), the only database the webhook may write."
+  value       = google_firestore_database.side_effects.name
+}
