@@ -260,19 +260,33 @@ def test_a_request_in_flight_elsewhere_is_busy_not_done_twice(firestore_env):
     assert raised.value.kind == "busy" and calls == []
 
 
-def test_a_record_left_pending_by_a_crash_is_taken_over(firestore_env):
+def test_a_record_left_pending_past_its_deadline_is_unknown_never_redone(firestore_env):
+    """An attempt that never finished (a crash, a lost instance) may have sent its request: a
+    repeat does not run the action again; a check may find what it made."""
     from google.cloud import firestore
 
     from townhall import sideeffects
 
     client = firestore.Client(project=firestore_env["GOOGLE_CLOUD_PROJECT"])
     store = FirestoreSideEffects(lambda: client)
-    long_ago = datetime.now(UTC) - timedelta(seconds=sideeffects.PENDING_FOR + 5)
+    long_ago = datetime.now(UTC) - timedelta(seconds=60)
     client.collection(sideeffects.COLLECTION).document(sideeffects._digest("oxford:crashed")).set(
-        {"state": "pending", "since": long_ago, "expire_at": long_ago + sideeffects.KEEP_FOR}
+        {
+            "state": "pending",
+            "since": long_ago,
+            "until": long_ago + timedelta(seconds=6),
+            "expire_at": long_ago + sideeffects.KEEP_FOR,
+        }
     )
-    assert store("oxford:crashed", lambda: {"reference": "R9"}, Deadline.after(2)) == {"reference": "R9"}
-    assert store("oxford:crashed", lambda: {"reference": "again"}, Deadline.after(2)) == {"reference": "R9"}
+    calls = []
+    with pytest.raises(UpstreamError) as raised:
+        store("oxford:crashed", lambda: calls.append(1), Deadline.after(2))
+    assert raised.value.kind == "unknown" and not raised.value.retryable and calls == []
+    with pytest.raises(UpstreamError):
+        store("oxford:crashed", lambda: calls.append(1), Deadline.after(2), check=lambda spec: None)
+    found = store("oxford:crashed", lambda: calls.append(1), Deadline.after(2), check=lambda spec: {"reference": "R9"})
+    assert found == {"reference": "R9"} and calls == []
+    assert store("oxford:crashed", lambda: calls.append(1), Deadline.after(2)) == {"reference": "R9"}
 
 
 def test_firestore_refusing_the_record_is_an_upstream_error_and_nothing_is_done():
@@ -292,3 +306,214 @@ def test_firestore_refusing_the_record_is_an_upstream_error_and_nothing_is_done(
     with pytest.raises(UpstreamError) as raised:
         FirestoreSideEffects(lambda: Refusing())("oxford:k", lambda: calls.append(1), Deadline.after(1))
     assert raised.value.kind == "connection" and calls == []
+
+
+# -- bounded calls, circuit breakers, failures the operators see -------------------------------------
+
+
+@pytest.fixture
+def faults():
+    from townhall_tools.fakes._faults import FaultServer
+
+    with FaultServer() as server:
+        yield server
+
+
+@pytest.mark.parametrize("path", ["/hang", "/drip", "/drip-headers"])
+def test_a_hanging_or_dripping_upstream_is_cut_off_at_the_deadline(faults, path):
+    """The deadline is the whole call's (connect, headers, body), not each receive's: a server
+    sending a byte every 0.3 s would otherwise keep the turn for ever."""
+    deadline = Deadline.after(1.0)
+    with pytest.raises(UpstreamError) as e:
+        Http().get(faults.url + path, deadline=deadline, retry=False)
+    assert e.value.kind == "timeout" and e.value.retryable and e.value.sent
+    assert deadline.remaining() == 0.0 or deadline.remaining() < 0.2  # it ended at the deadline
+    assert faults.hits[path] == 1
+
+
+def test_a_body_over_the_limit_is_refused(faults):
+    with pytest.raises(UpstreamError) as e:
+        Http().get(faults.url + "/big", deadline=Deadline.after(3), retry=False)
+    assert e.value.kind == "malformed"
+    with pytest.raises(UpstreamError) as e:
+        Http().get(faults.url + "/ok", deadline=Deadline.after(3), max_body=4)
+    assert e.value.kind == "malformed"
+
+
+def test_the_circuit_breaker_opens_rests_probes_and_closes(faults):
+    from townhall.upstream import Breakers
+
+    http = Http(breakers=Breakers(failures=3, cool_down=0.5)).for_tenant("oxford")
+    for _ in range(3):
+        with pytest.raises(UpstreamError) as e:
+            http.get(faults.url + "/switch", deadline=Deadline.after(2), retry=False)
+        assert e.value.status == 500
+    assert faults.hits["/switch"] == 3
+    with pytest.raises(UpstreamError) as e:
+        http.get(faults.url + "/switch", deadline=Deadline.after(2))
+    assert e.value.kind == "open" and e.value.retryable and not e.value.sent
+    assert faults.hits["/switch"] == 3  # answered at once: nothing sent
+    # Another tenant's breaker for the same host is its own.
+    other = http.for_tenant("cardiff")
+    with pytest.raises(UpstreamError) as e:
+        other.get(faults.url + "/switch", deadline=Deadline.after(2), retry=False)
+    assert e.value.kind == "status" and faults.hits["/switch"] == 4
+    faults.failing = False
+    time.sleep(0.6)  # the cool-down passes: one probe goes through, and closes the breaker
+    assert http.get(faults.url + "/switch", deadline=Deadline.after(2)).json() == {"ok": True}
+    assert http.get(faults.url + "/switch", deadline=Deadline.after(2)).json() == {"ok": True}
+    assert not http.breakers.is_open(("oxford", "127.0.0.1"))
+
+
+def test_a_failed_probe_opens_the_breaker_again(faults):
+    from townhall.upstream import Breakers
+
+    http = Http(breakers=Breakers(failures=2, cool_down=0.3)).for_tenant("oxford")
+    for _ in range(2):
+        with pytest.raises(UpstreamError):
+            http.get(faults.url + "/fail", deadline=Deadline.after(2), retry=False)
+    time.sleep(0.35)
+    with pytest.raises(UpstreamError) as e:
+        http.get(faults.url + "/fail", deadline=Deadline.after(2), retry=False)
+    assert e.value.status == 500  # the probe
+    with pytest.raises(UpstreamError) as e:
+        http.get(faults.url + "/fail", deadline=Deadline.after(2), retry=False)
+    assert e.value.kind == "open" and faults.hits["/fail"] == 3
+
+
+def test_breakers_hold_bounded_memory():
+    from townhall.upstream import Breakers
+
+    breakers = Breakers(failures=1, size=10)
+    for n in range(50):
+        breakers.failure((f"tenant{n}", "example.org"))
+    assert len(breakers) == 10 and breakers.is_open(("tenant49", "example.org"))
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable", "permanent"),
+    [
+        (400, False, True),
+        (401, False, True),
+        (403, False, True),
+        (404, False, True),
+        (409, False, True),
+        (422, False, True),
+        (408, True, False),
+        (429, True, False),
+        (500, True, False),
+        (503, True, False),
+    ],
+)
+def test_permanent_refusals_and_transient_failures_are_told_apart(status, retryable, permanent):
+    error = UpstreamError("status", "x", status)
+    assert (error.retryable, error.permanent, error.status_class) == (retryable, permanent, f"{status // 100}xx")
+
+
+def test_every_failure_is_logged_and_recorded_for_the_turn(faults, upstream_server, captured_logs):
+    from townhall.upstream import TurnFailures, watching
+
+    with watching(TurnFailures("oxford", "report_problem")) as failures, pytest.raises(UpstreamError):
+        Http().get(faults.url + "/fail", deadline=Deadline.after(2), retry=False)
+    assert failures.worst == "failed"
+    with watching(TurnFailures("oxford", "report_problem")) as failures:
+        with pytest.raises(UpstreamError):
+            Http().get(upstream_server.url + "/missing", deadline=Deadline.after(2))
+        with pytest.raises(UpstreamError):
+            Http().get(faults.url + "/fail", deadline=Deadline.after(2), retry=False)
+    assert failures.worst == "refused"
+    with watching(TurnFailures("oxford", "council_tax")) as failures, pytest.raises(UpstreamError) as e:
+        Upstream("oxford").secret("pay-api-key")
+    assert failures.worst == "secret_missing" and e.value.permanent
+    lines = [line for line in captured_logs() if line["message"].startswith("upstream ")]
+    failed = [line for line in lines if line["message"].startswith("upstream failed")]
+    refused = [line for line in lines if line["message"].startswith("upstream refused")]
+    missing = [line for line in lines if line["message"] == "upstream secret missing"]
+    assert failed[0]["severity"] == "WARNING" and failed[0]["status_class"] == "5xx"
+    assert failed[0]["host"] == "127.0.0.1"  # an IP literal, not taken for a phone number
+    assert (failed[0]["tenant"], failed[0]["process"], failed[0]["retryable"]) == ("oxford", "report_problem", True)
+    assert refused[0]["severity"] == "ERROR" and refused[0]["status_class"] == "4xx"
+    assert refused[0]["permanent"] is True and refused[0]["retryable"] is False
+    assert missing[0]["severity"] == "ERROR" and missing[0]["secret"] == "pay-api-key"
+    assert missing[0]["process"] == "council_tax"
+    assert "/fail" not in captured_logs.text() and "/missing" not in captured_logs.text()
+
+
+def test_no_failure_no_record(upstream_server):
+    from townhall.upstream import TurnFailures, watching
+
+    with watching(TurnFailures("oxford", "x")) as failures:
+        Http().get(upstream_server.url + "/ok", deadline=Deadline.after(2))
+    assert failures.worst is None and failures.items == []
+
+
+# -- once-only, even when the upstream answers late --------------------------------------------------
+
+
+def _late_post(faults, up):
+    def send():
+        return up.http.post_json(faults.url + "/late", {"a": 1}, deadline=Deadline.after(0.8), ok=(201,)).json()
+
+    return send
+
+
+@pytest.mark.parametrize("backend", ["files", "firestore"])
+def test_a_late_answer_leaves_the_side_effect_unknown_and_it_is_never_resent(backend, faults, tmp_path, request):
+    if backend == "files":
+        store = FilesSideEffects(tmp_path)
+    else:
+        from google.cloud import firestore
+
+        env = request.getfixturevalue("firestore_env")
+        client = firestore.Client(project=env["GOOGLE_CLOUD_PROJECT"])
+        store = FirestoreSideEffects(lambda: client)
+    faults.late = 1.5
+    up = Upstream("oxford", side_effects=store)
+    for _ in range(3):  # the resident says yes three times
+        with pytest.raises(UpstreamError) as e:
+            up.once("report:c1", _late_post(faults, up), Deadline.after(1.0))
+        assert e.value.kind == "unknown" and not e.value.retryable and not e.value.permanent
+    assert faults.acted == 1  # one request reached the upstream, however often the resident asked
+    time.sleep(0.8)
+    # A check that finds what the first attempt made settles it for good.
+    found = up.once("report:c1", _late_post(faults, up), Deadline.after(1.0), check=lambda: {"id": "late-1"})
+    assert found == {"id": "late-1"}
+    assert up.once("report:c1", _late_post(faults, up), Deadline.after(1.0)) == {"id": "late-1"}
+    assert faults.acted == 1
+
+
+def test_a_clear_refusal_leaves_nothing_and_may_be_tried_again(faults, upstream_server, tmp_path):
+    up = Upstream("oxford", side_effects=FilesSideEffects(tmp_path))
+    for _ in range(2):
+        with pytest.raises(UpstreamError) as e:
+            up.once(
+                "k",
+                lambda: up.http.post_json(upstream_server.url + "/missing", {}, deadline=Deadline.after(1)),
+                Deadline.after(1),
+            )
+        assert e.value.kind == "status" and e.value.status == 404
+    with pytest.raises(UpstreamError) as e:  # never connected: nothing was sent
+        up.once(
+            "k2", lambda: up.http.post_json("http://127.0.0.1:9/", {}, deadline=Deadline.after(1)), Deadline.after(1)
+        )
+    assert e.value.kind in ("connection", "timeout")
+    assert up.once("k2", lambda: {"done": True}, Deadline.after(1)) == {"done": True}
+
+
+def test_a_side_effect_knows_its_id_and_a_check_spec_survives(tmp_path, faults):
+    from townhall.upstream import current_effect, register_check
+
+    seen = []
+
+    def send():
+        current_effect().check = {"kind": "test-late", "marker": current_effect().id}
+        seen.append(current_effect().id)
+        return up.http.post_json(faults.url + "/late", {}, deadline=Deadline.after(0.5), ok=(201,)).json()
+
+    register_check("test-late", lambda upstream, spec, deadline: {"found": spec["marker"]})
+    faults.late = 1.0
+    up = Upstream("oxford", side_effects=FilesSideEffects(tmp_path))
+    with pytest.raises(UpstreamError):
+        up.once("k", send, Deadline.after(0.7))
+    assert up.once("k", send, Deadline.after(0.7)) == {"found": seen[0]}
+    assert len(seen) == 1 and len(seen[0]) == 20

@@ -5,11 +5,17 @@ Cloud Logging reads each stdout line as a LogEntry: ``severity`` and ``message``
 ever logged on purpose; on top of that every string goes through ``redact``, which removes UK
 postcodes, email addresses and phone numbers, and every free-text field (message, error, trace)
 also loses any value the current turn carried (query text, parameters, context parameters, and
-their words), tracebacks included.
+their words), tracebacks included. The turn's values are held in a ``contextvars.ContextVar``, so a
+handler run on a pool thread through ``contextvars.copy_context().run`` (as the webhook does) keeps
+them. Whole values are removed wherever they appear; their single words only as whole words, and
+never from a traceback's own lines (``Traceback (most recent call last):``, ``File "...", line N``
+and the code lines under them), which the runtime writes, not residents. Host names and IP
+addresses in ``host``/``upstream`` fields are checked and written as they are.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import select
@@ -34,7 +40,7 @@ _PATTERNS = [
 _PATTERN = re.compile("|".join(f"(?:{p.pattern})" for p in _PATTERNS))
 
 _lock = threading.Lock()
-_local = threading.local()
+_active: contextvars.ContextVar[tuple] = contextvars.ContextVar("townhall_sensitive", default=())
 _stream = None
 
 
@@ -67,44 +73,108 @@ class sensitive:
     def __init__(self, *values: Any):
         self._raw = values
         self._values: list[str] | None = None
+        self._words: re.Pattern | None = None
 
     @property
     def values(self) -> list[str]:
-        if self._values is None:
-            found = set()
-            for text in _values(list(self._raw)):
-                text = text.strip()
-                if len(text) >= 3:
-                    found.add(text)
-                    found.update(w for w in re.split(r"[\s,]+", text) if len(w) >= 3)
-            self._values = sorted(found, key=len, reverse=True)
+        """Whole values, longest first."""
+        self._gather()
         return self._values
 
+    @property
+    def words(self) -> re.Pattern | None:
+        """The values' single words, as one whole-word pattern (None when there are none)."""
+        self._gather()
+        return self._words
+
+    def _gather(self) -> None:
+        if self._values is not None:
+            return
+        found, words = set(), set()
+        for text in _values(list(self._raw)):
+            text = text.strip()
+            if len(text) >= 3:
+                found.add(text)
+                words.update(w for w in re.split(r"[\s,]+", text) if len(w) >= 3)
+        words -= found
+        self._words = (
+            re.compile(
+                r"(?<!\w)(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")(?!\w)"
+            )
+            if words
+            else None
+        )
+        self._values = sorted(found, key=len, reverse=True)
+
     def __enter__(self) -> sensitive:
-        self._previous = getattr(_local, "active", ())
-        _local.active = (self, *self._previous)
+        self._token = _active.set((self, *_active.get()))
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _local.active = self._previous
+        _active.reset(self._token)
 
 
 # Fields whose values the runtime controls (ids, names it checked): only the patterns apply.
 STRUCTURED = frozenset({"tenant", "intent", "backend", "process"})
+# Fields holding a host name or IP address the runtime took from a URL in the settings.
+HOSTS = frozenset({"host", "upstream"})
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$|^\[?[0-9A-Fa-f:.]{2,45}\]?$")
 # Fields the runtime sets itself from constants, numbers and checked hex: written as they are.
-TRUSTED = frozenset({"outcome", "status", "latency_ms", "serving", "logging.googleapis.com/trace"})
+TRUSTED = frozenset(
+    {
+        "outcome",
+        "status",
+        "latency_ms",
+        "serving",
+        "logging.googleapis.com/trace",
+        "status_class",
+        "retryable",
+        "permanent",
+        "method",
+        "cool_down_s",
+    }
+)
 
 
 _MAYBE_PERSONAL = re.compile(r"[0-9@]")  # every pattern above needs a digit or an @
 
 
+# A traceback's own lines: written by Python from the code, never from what a resident typed.
+_FRAME = re.compile(r"^(?:Traceback \(most recent call last\):|  File \".*\", line \d+, in .*|    .*|\s*\^+\s*)$")
+
+
+def _words_out(text: str, words: re.Pattern) -> str:
+    if "Traceback (most recent call last):" not in text:
+        return words.sub(REDACTED, text)
+    lines = text.split("\n")
+    frame = False
+    for i, line in enumerate(lines):
+        if line.startswith("Traceback (most recent call last):") or line.startswith('  File "'):
+            frame = True
+            continue
+        if frame and _FRAME.match(line):
+            continue
+        frame = False
+        lines[i] = words.sub(REDACTED, line)
+    return "\n".join(lines)
+
+
 def redact(text: str, turn_values: bool = True) -> str:
     if turn_values:
-        for block in getattr(_local, "active", ()):
+        for block in _active.get():
             for value in block.values:
                 if value in text:
                     text = text.replace(value, REDACTED)
+            if block.words is not None:
+                text = _words_out(text, block.words)
     return _PATTERN.sub(REDACTED, text) if _MAYBE_PERSONAL.search(text) else text
+
+
+def _host(value: Any) -> Any:
+    """A host name or IP literal, written as it is; anything else is treated as free text."""
+    if isinstance(value, str) and len(value) <= 253 and _HOST.match(value):
+        return value
+    return _clean(value, turn_values=True)
 
 
 def _clean(value: Any, turn_values: bool = True) -> Any:
@@ -138,7 +208,12 @@ def event(severity: str, message: str, **fields: Any) -> None:
     entry = {"severity": severity, "message": redact(message)}
     for key, value in fields.items():
         if value is not None:
-            entry[key] = value if key in TRUSTED else _clean(value, turn_values=key not in STRUCTURED)
+            if key in TRUSTED:
+                entry[key] = value
+            elif key in HOSTS:
+                entry[key] = _host(value)
+            else:
+                entry[key] = _clean(value, turn_values=key not in STRUCTURED)
     _write(orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS))
 
 

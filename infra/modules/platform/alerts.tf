@@ -3,7 +3,9 @@
 # The webhook writes one JSON log line per turn (message "turn", with tenant and outcome); the
 # log-based metric below counts them by outcome and tenant. The outcomes are the values of
 # functions/townhall/outcomes.py's Outcome, where each names the turn alert below that counts it
-# (a test keeps the two in step). Not alerting: ok; method_not_allowed, unsupported_media_type
+# (a test keeps the two in step). The upstream outcomes (upstream_failed, upstream_refused,
+# secret_missing, side_effect_unknown) are turns the resident got a polite answer to while an
+# upstream or its secret failed. Not alerting: ok; method_not_allowed, unsupported_media_type
 # and too_large (refused before any credential is read: anyone on the internet can cause them);
 # process_disabled (a council switched a process off and its agent still has the intents until
 # its next deploy).
@@ -33,6 +35,27 @@ locals {
       threshold = 10
       period    = "600s"
       meaning   = "More than 10 requests in 10 minutes were refused (401/403) for one tenant name: usually a webhook secret and its hash out of step after a rotation, else someone probing the webhook."
+    }
+    upstreams = {
+      title     = "Townhall: upstream services failing"
+      outcomes  = ["upstream_failed"]
+      threshold = 5
+      period    = "300s"
+      meaning   = "More than 5 turns in 5 minutes for one council met an upstream service (Open311, GOV.UK Pay, Notify, postcodes.io, a bins feed) that timed out, could not be reached, answered 5xx or 429, or was resting behind its circuit breaker: residents got the process's fallback with the council's contact details. The WARNING lines \"upstream failed\" name the host and status class."
+    }
+    configuration = {
+      title     = "Townhall: upstream refusing requests or a secret missing"
+      outcomes  = ["upstream_refused", "secret_missing"]
+      threshold = 0
+      period    = "300s"
+      meaning   = "A council's upstream refused a request permanently (a bad API key, an unknown service code, a required attribute the settings cannot fill) or a secret its settings name is not set: every resident asking that process gets the fallback until the settings or the secret are fixed. The ERROR lines \"upstream refused\" or \"upstream secret missing\" name the host or secret."
+    }
+    unknown_side_effects = {
+      title     = "Townhall: reports or payments whose answer never came"
+      outcomes  = ["side_effect_unknown"]
+      threshold = 0
+      period    = "300s"
+      meaning   = "A report, payment or message was sent but the upstream's answer never came within the turn: it may have been made. It is never re-sent blindly; the resident was told to wait for the council's email or to check before trying again. Check the upstream for the request and the upstream's latency."
     }
     mismatch = {
       title     = "Townhall: agent and webhook out of step"
