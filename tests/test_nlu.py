@@ -12,7 +12,7 @@ import pytest
 from support import REPO, TENANTS
 
 from townhall.library import Library
-from townhall_tools.agent.build import build_tenant
+from townhall_tools.agent.build import AgentExport, build_tenant
 from townhall_tools.simulator.entities import Extractor
 from townhall_tools.simulator.nlu import NLU, NluError, evaluate, read_export
 
@@ -276,3 +276,103 @@ def test_nlu_eval_heldout_reports_kinds_languages_and_misses(tmp_path):
     bad.write_text("groups:\n  - {tenant: oxford, lang: en, messages: [{text: hi, kind: nice, expect: [x]}]}\n")
     out = run("nlu", "eval", "--heldout", str(bad))
     assert out.returncode == 1 and "kind 'nice' is not one of" in out.stderr
+
+
+# -- what the agent carries decides, as in Dialogflow ---------------------------------------------
+
+
+def test_the_threshold_is_the_agents_ml_min_confidence(exports):
+    import copy
+
+    export = AgentExport(exports["oxford"].tenant, copy.deepcopy(exports["oxford"].files))
+    usual = NLU(export, "en")
+    assert usual.threshold == export.files["agent.json"]["mlMinConfidence"]
+    said = "help"
+    matched = usual.understand(said, (), NOW)
+    assert matched.intent is not None and matched.confidence < 0.95
+    export.files["agent.json"]["mlMinConfidence"] = 0.95
+    strict = NLU(export, "en")
+    assert strict.threshold == 0.95
+    assert strict.understand(said, (), NOW).intent is None
+
+
+def test_the_fallback_intents_phrases_are_negative_examples(exports):
+    import copy
+
+    export = AgentExport(exports["oxford"].tenant, copy.deepcopy(exports["oxford"].files))
+    export.files["intents/fallback.unknown_usersays_en.json"] = [
+        {"data": [{"text": text, "userDefined": False}], "lang": "en"}
+        for text in ("what's the weather doing", "will it rain on saturday", "forecast for oxford", "is it sunny out")
+    ]
+    nlu = NLU(export, "en")
+    assert nlu.understand("what's the weather forecast for saturday", (), NOW).intent is None
+    assert nlu.understand("when is my bin day", (), NOW).intent.name == "bin_collection.next"
+
+
+def test_a_catch_all_in_context_never_beats_a_clear_match_elsewhere(exports, nlus):
+    from townhall_tools.simulator.nlu import is_catch_all
+
+    intents = {i["name"]: i for k, i in exports["oxford"].files.items() if k.startswith("intents/") and "name" in i}
+    assert intents["callback.answer"]["priority"] < 500000  # the builder lowers a catch-all's priority
+    assert intents["callback.request"]["priority"] == 500000
+    nlu = nlus("oxford", "en")
+    assert is_catch_all(nlu.by_name["callback.answer"])
+    active = nlu.by_name["callback.answer"].input_contexts
+    assert nlu.understand("Jo Bloggs", active, NOW).intent.name == "callback.answer"
+    assert nlu.understand("what are your opening hours", active, NOW).intent.name == "contact.opening_hours"
+
+
+def test_a_reply_setting_townhall_language_switches_the_session(exports, nlus):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from townhall_tools.simulator.session import Session
+
+    seen = []
+
+    class Webhook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            query = body["queryResult"]
+            seen.append((query["languageCode"], query["intent"]["displayName"]))
+            answer = {"fulfillmentText": "ok"}
+            if len(seen) == 1:
+                answer["outputContexts"] = [
+                    {
+                        "name": f"{body['session']}/contexts/townhall-language",
+                        "lifespanCount": 50,
+                        "parameters": {"language": "cy"},
+                    }
+                ]
+            data = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        session = Session(
+            nlus("cardiff", "en"),
+            url=f"http://127.0.0.1:{server.server_address[1]}/",
+            project="demo",
+            username="cardiff",
+            password="demo",
+            now=NOW,
+            nlu_for=lambda language: nlus("cardiff", language) if language in ("en", "cy") else None,
+        )
+        session.say("hello")
+        assert session.language == "cy"
+        result = session.say("pryd mae'r swyddfa ar agor")
+        assert result.intent == "contact.opening_hours"
+        assert seen[-1] == ("cy", "contact.opening_hours")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

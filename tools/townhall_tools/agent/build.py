@@ -49,6 +49,7 @@ from townhall.yamlio import YamlError, load_yaml
 
 TIMEZONE = "Europe/London"
 ML_MIN_CONFIDENCE = 0.3
+NORMAL_PRIORITY, LOW_PRIORITY = 500000, 250000  # Dialogflow's "Normal" and "Low"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP entry can carry: same bytes every build
 # System entities Dialogflow may not extract in a language: their annotations are dropped there.
 UNEXTRACTED_SYSTEM = {"cy": frozenset({"@sys.number", "@sys.email", "@sys.phone-number"})}
@@ -159,6 +160,22 @@ def _intent(process: Process, entry: Mapping[str, Any], languages: tuple[str, ..
                 if isinstance(parameter.get(key), list):
                     parameter[key] = [p for p in parameter[key] if p.get("lang", languages[0]) in languages]
     return intent
+
+
+def _catch_all(intent: Mapping[str, Any], phrases: list[list[dict]]) -> bool:
+    """An intent with input contexts trained mostly on a lone ``@sys.any`` (it takes whatever is
+    typed while its contexts are active): the builder gives it Dialogflow's "Low" priority, so a
+    clear match for another intent outranks it (unless the library set a priority of its own)."""
+    rows = [row for language in phrases for row in language]
+    if not intent.get("contexts") or intent.get("fallbackIntent") or not rows:
+        return False
+    if int(intent.get("priority", NORMAL_PRIORITY)) != NORMAL_PRIORITY:
+        return False
+    lone = 0
+    for row in rows:
+        said = [p for p in row.get("data", []) if str(p.get("text", "")).strip()]
+        lone += bool(said) and all(p.get("meta") == "@sys.any" for p in said)
+    return lone * 2 >= len(rows)
 
 
 def _usersays(process: Process, name: str, language: str) -> list[dict] | None:
@@ -496,6 +513,8 @@ def build(tenant: Tenant, library: Library) -> AgentExport:
                 rows = _usersays(process, name, language)
                 if rows is not None:
                     export.files[f"intents/{name}_usersays_{language}.json"] = rows
+            if _catch_all(intent, [export.usersays(name, language) for language in languages]):
+                intent["priority"] = LOW_PRIORITY
         shipped = _shipped_entities(process, languages)
         for language in languages:
             for name, entries in _tenant_entries(process, tenant.processes[process_id], language).items():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..agent.build import BuildError, build_tenant
 from ..options import command, group, library, tenants_dir
-from .nlu import THRESHOLD, NluError
+from .nlu import NluError
 
 
 def _export(args):
@@ -42,11 +42,25 @@ def cmd_chat(args) -> int:
         export = _export(args)
         language = _language(export, args.lang)
         password = password_for(tenants_dir(args) / f"{args.tenant}.yaml", args.password_from_env)
-        nlu = NLU(export, language)
+        nlus = {language: NLU(export, language)}
+
+        def nlu_for(wanted: str):
+            """The agent in another of its languages (a reply switched the conversation to it)."""
+            if wanted not in export.languages:
+                return None
+            if wanted not in nlus:
+                nlus[wanted] = NLU(export, wanted)
+            return nlus[wanted]
 
         def chat(url: str) -> int:
             session = Session(
-                nlu, url=url, project=export.tenant.project, username=export.tenant.id, password=password, now=args.now
+                nlus[language],
+                url=url,
+                project=export.tenant.project,
+                username=export.tenant.id,
+                password=password,
+                now=args.now,
+                nlu_for=nlu_for,
             )
             return run(session, sys.stdin, sys.stdout, debug=not args.quiet, prompt=sys.stdin.isatty())
 
@@ -73,7 +87,7 @@ def cmd_classify(args) -> int:
 
     try:
         export = _export(args)
-        nlu = NLU(export, _language(export, args.lang), args.threshold)
+        nlu = NLU(export, _language(export, args.lang), args.threshold)  # None: the agent's own
     except (BuildError, NluError) as e:
         print(f"townhall: {e}", file=sys.stderr)
         return 1
@@ -144,7 +158,7 @@ def cmd_eval(args) -> int:
         return 1
     print(
         f"{args.tenant}: held out {args.holdout:.0%} of each intent's phrases (seed {args.seed}); "
-        f"trained on the rest; threshold {args.threshold}"
+        f"trained on the rest; threshold {args.threshold if args.threshold is not None else 'the agent mlMinConfidence'}"
     )
     for language in languages:
         report = evaluate(export, language, args.holdout, args.seed, args.threshold)
@@ -194,7 +208,9 @@ def register(sub) -> None:
     k.add_argument("--tenant", required=True)
     k.add_argument("--lang", help="en or cy (default: the tenant's first language)")
     k.add_argument("--context", action="append", help="an active context (repeatable)")
-    k.add_argument("--threshold", type=float, default=THRESHOLD, help=f"fallback below this (default {THRESHOLD})")
+    k.add_argument(
+        "--threshold", type=float, default=None, help="fallback below this (default: the agent's mlMinConfidence)"
+    )
     e = command(
         nlu,
         "eval",
@@ -210,6 +226,8 @@ def register(sub) -> None:
     e.add_argument("--lang", help="only this language (default: every language of the tenant)")
     e.add_argument("--holdout", type=float, default=0.2, help="share of each intent's phrases held out (default 0.2)")
     e.add_argument("--seed", type=int, default=1, help="seed of the deterministic split (default 1)")
-    e.add_argument("--threshold", type=float, default=THRESHOLD, help=f"fallback below this (default {THRESHOLD})")
+    e.add_argument(
+        "--threshold", type=float, default=None, help="fallback below this (default: the agent's mlMinConfidence)"
+    )
     e.add_argument("--top", type=int, default=5, help="confused pairs to show (default 5)")
     e.add_argument("--verbose", action="store_true", help="list every miss")

@@ -44,7 +44,9 @@ from typing import Any
 
 from .entities import EXTRACTED_SYSTEM, SUPPORTED_SYSTEM, Extractor, Match, words
 
-THRESHOLD = 0.3
+THRESHOLD = 0.3  # Dialogflow's default; an agent's own is its agent.json "mlMinConfidence"
+LOW_PRIORITY = 500000  # Dialogflow's "Normal"; a catch-all below it never outranks a clear match
+CLEAR = 0.5  # a match is clear when, without any context bonus, its confidence reaches this
 CONTEXT_BONUS = 2.0  # added to the score (log-odds) of an intent whose input contexts are all active
 C = 30.0  # inverse strength of the L2 regularisation of the logistic regression
 TOLERANCE = (
@@ -144,6 +146,23 @@ class Intent:
 
     def can_match(self, active: Iterable[str]) -> bool:
         return self.priority >= 0 and set(self.input_contexts) <= set(active)
+
+
+def agent_threshold(export) -> float:
+    """The agent's classification threshold: ``mlMinConfidence`` of its agent.json (Dialogflow's
+    default 0.3 when it has none)."""
+    agent = getattr(export, "files", {}).get("agent.json") or {}
+    value = agent.get("mlMinConfidence", THRESHOLD)
+    try:
+        return float(value)
+    except (TypeError, ValueError) as e:
+        raise NluError(f"agent.json: mlMinConfidence {value!r} is not a number between 0 and 1") from e
+
+
+def is_catch_all(intent: Intent) -> bool:
+    """An intent with input contexts that takes whatever is typed there: a priority below normal
+    (the agent builder gives one to an intent trained mostly on ``@sys.any``)."""
+    return bool(intent.input_contexts) and 0 <= intent.priority < LOW_PRIORITY
 
 
 def read_export(export, language: str) -> tuple[list[Intent], dict[str, tuple[Mapping, list]]]:
@@ -264,6 +283,13 @@ def entity_tokens(entity: str, said: str) -> list[str]:
     return ["@" + entity] + [w for w in words(said).split() if not DIGITS.search(w)]
 
 
+def _softmax(scores: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    top = max(score for _, score in scores)
+    odds = [(name, math.exp(score - top)) for name, score in scores]
+    total = sum(o for _, o in odds)
+    return sorted(((name, o / total) for name, o in odds), key=lambda x: (-x[1], x[0]))
+
+
 # -- understanding ---------------------------------------------------------------------------------
 
 
@@ -281,10 +307,14 @@ class NLU:
     """The simulator's understanding of one agent export in one language."""
 
     def __init__(
-        self, export, language: str, threshold: float = THRESHOLD, held_out: Mapping[str, set[int]] | None = None
+        self,
+        export,
+        language: str,
+        threshold: float | None = None,
+        held_out: Mapping[str, set[int]] | None = None,
     ):
         self.language = language
-        self.threshold = threshold
+        self.threshold = agent_threshold(export) if threshold is None else threshold
         self.intents, custom = read_export(export, language)
         self.by_name = {i.name: i for i in self.intents}
         wanted = {p.entity for i in self.intents for p in i.parameters}
@@ -343,17 +373,22 @@ class NLU:
         active = set(active)
         tokens, _ = self.tokens(text, now)
         logits = self.classifier.logits(tokens)
-        taking_part = []
+        plain, taking_part = [], []
         for k, name in enumerate(self.classifier.labels):
             intent = self.by_name[name]
             if intent.can_match(active):
+                plain.append((name, float(logits[k])))
                 taking_part.append((name, float(logits[k]) + (CONTEXT_BONUS if intent.input_contexts else 0.0)))
         if not taking_part:
             return []
-        top = max(score for _, score in taking_part)
-        odds = [(name, math.exp(score - top)) for name, score in taking_part]
-        total = sum(o for _, o in odds)
-        return sorted(((name, o / total) for name, o in odds), key=lambda x: (-x[1], x[0]))
+        ranked = _softmax(taking_part)
+        if is_catch_all(self.by_name[ranked[0][0]]):
+            # A catch-all in context never beats a clear match elsewhere: when, weighed without
+            # any context bonus, another process's intent is clearly the best, that one is used.
+            best, confidence = _softmax(plain)[0]
+            if best.split(".")[0] != ranked[0][0].split(".")[0] and confidence >= CLEAR:
+                return _softmax(plain)
+        return ranked
 
     def understand(
         self,
@@ -364,7 +399,9 @@ class NLU:
     ) -> Understanding:
         now = now or datetime.now()
         ranked = self.scores(text, active, now)
-        if not ranked or ranked[0][1] < self.threshold:
+        if not ranked or ranked[0][1] < self.threshold or self.by_name[ranked[0][0]].fallback:
+            # below the threshold, or most like a fallback intent's phrases (negative examples,
+            # as Dialogflow reads them): the text falls back
             confidence = ranked[0][1] if ranked else 0.0
             return Understanding(None, round(confidence, 4), {}, {}, [], [])
         intent = self.by_name[ranked[0][0]]
@@ -460,7 +497,7 @@ def held_out_split(intents: list[Intent], holdout: float, seed: int, language: s
     return split
 
 
-def evaluate(export, language: str, holdout: float = 0.2, seed: int = 1, threshold: float = THRESHOLD) -> Evaluation:
+def evaluate(export, language: str, holdout: float = 0.2, seed: int = 1, threshold: float | None = None) -> Evaluation:
     """Train on the rest of each intent's phrases, classify the held-out ones (with the intent's
     input contexts active, as they would be in a conversation)."""
     intents, _ = read_export(export, language)

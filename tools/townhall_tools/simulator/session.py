@@ -14,7 +14,7 @@ import json
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from .nlu import NLU, Intent, Parameter
 MAX_FOLLOWUPS = 3  # follow-up events chained in one query
 SLOT_ATTEMPTS = 3  # prompts for a missing required parameter before slot filling gives up
 TIMEOUT = 5.0  # Dialogflow's webhook deadline
+LANGUAGE_CONTEXT = "townhall-language"  # set by a reply that changes the conversation's language
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -85,8 +86,12 @@ class Session:
         session_id: str | None = None,
         now: datetime | str | None = None,
         strict: bool = True,
+        nlu_for: Callable[[str], NLU] | None = None,
     ):
         self.nlu = nlu
+        # the agent's understanding in another of its languages: a reply setting the context
+        # ``townhall-language`` (parameter ``language``) switches the session's query language
+        self.nlu_for = nlu_for
         self.url = url
         self.session = f"projects/{project}/agent/sessions/{session_id or uuid.uuid4()}"
         self.project = project
@@ -245,6 +250,22 @@ class Session:
             "originalDetectIntentRequest": {"source": "townhall-simulator", "payload": {}},
         }
 
+    def _switch_language(self, contexts: list) -> None:
+        """A reply that sets ``townhall-language`` with ``language`` ("en", "cy") switches the
+        query language (and classifier) of the next queries, as a client sending
+        ``languageCode`` from it would."""
+        for context in contexts:
+            name = str(context.get("name", "")).rsplit("/", 1)[-1].lower()
+            if name != LANGUAGE_CONTEXT or int(context.get("lifespanCount", 1) or 0) <= 0:
+                continue
+            wanted = str((context.get("parameters") or {}).get("language", "")).lower()
+            if not wanted:
+                continue
+            switched = self.nlu_for(wanted) if wanted != self.nlu.language and self.nlu_for else None
+            if switched is not None:  # a language the agent does not offer keeps the current one
+                self.nlu = switched
+                self._fallbacks = [i for i in self.nlu.intents if i.fallback]
+
     def _call(self, body: dict, result: Result) -> tuple[str, dict] | None:
         """POST the request; fill ``result``; the follow-up event (name, parameters) if any."""
         headers = {"Content-Type": "application/json", "Authorization": self.auth}
@@ -265,6 +286,7 @@ class Session:
             return None
         result.responses.append(answer)
         self.contexts.apply_webhook(self.session, answer.get("outputContexts") or [])
+        self._switch_language(answer.get("outputContexts") or [])
         followup = answer.get("followupEventInput")
         if followup:
             return followup.get("name", ""), dict(followup.get("parameters") or {})
