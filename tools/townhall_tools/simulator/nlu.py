@@ -314,6 +314,7 @@ class NLU:
         held_out: Mapping[str, set[int]] | None = None,
     ):
         self.language = language
+        self.export = export
         self.threshold = agent_threshold(export) if threshold is None else threshold
         self.intents, custom = read_export(export, language)
         self.by_name = {i.name: i for i in self.intents}

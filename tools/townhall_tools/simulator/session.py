@@ -74,6 +74,21 @@ def _check_response(body: str) -> None:
         raise WebhookFailed(f"the webhook's answer is not a valid WebhookResponse: {e}") from e
 
 
+def _other_languages(nlu: NLU) -> Callable[[str], NLU | None]:
+    """The same agent in its other languages, each fitted once when first asked for."""
+    fitted = {nlu.language: nlu}
+    offered = tuple(getattr(getattr(nlu, "export", None), "languages", ()) or ())
+
+    def nlu_for(language: str) -> NLU | None:
+        if language not in offered:
+            return None
+        if language not in fitted:
+            fitted[language] = NLU(nlu.export, language, nlu.threshold)
+        return fitted[language]
+
+    return nlu_for
+
+
 class Session:
     def __init__(
         self,
@@ -91,7 +106,7 @@ class Session:
         self.nlu = nlu
         # the agent's understanding in another of its languages: a reply setting the context
         # ``townhall-language`` (parameter ``language``) switches the session's query language
-        self.nlu_for = nlu_for
+        self.nlu_for = nlu_for or _other_languages(nlu)
         self.url = url
         self.session = f"projects/{project}/agent/sessions/{session_id or uuid.uuid4()}"
         self.project = project
