@@ -517,3 +517,53 @@ def test_a_side_effect_knows_its_id_and_a_check_spec_survives(tmp_path, faults):
         up.once("k", send, Deadline.after(0.7))
     assert up.once("k", send, Deadline.after(0.7)) == {"found": seen[0]}
     assert len(seen) == 1 and len(seen[0]) == 20
+
+
+# -- logs: hosts, tracebacks and the turn's values on pool threads ---------------------------------
+
+
+def test_ip_literal_hosts_are_logged_as_they_are_and_odd_hosts_are_not(captured_logs):
+    from townhall import logs
+
+    logs.event("WARNING", "upstream failed", host="127.0.0.1", upstream="[2001:db8::1]")
+    logs.event("WARNING", "upstream failed", host="call 07700 900123 now")
+    first, second = captured_logs()
+    assert (first["host"], first["upstream"]) == ("127.0.0.1", "[2001:db8::1]")
+    assert "07700" not in second["host"]
+
+
+def test_tracebacks_keep_their_own_words_and_lose_the_residents(captured_logs):
+    import traceback
+
+    from townhall import logs
+
+    def call(text):
+        raise ValueError(f"could not read {text}")
+
+    with logs.sensitive("please call me most days", {"name": "Jane Recent"}):
+        try:
+            call("Jane Recent")
+        except ValueError:
+            logs.event("ERROR", "handler failed\n" + traceback.format_exc())
+        logs.event("ERROR", "Jane said most days are fine")
+    first, second = captured_logs()
+    assert "Traceback (most recent call last):" in first["message"]
+    assert ", in call" in first["message"] and "Jane" not in first["message"]
+    assert "ValueError: could not read [redacted]" in first["message"]
+    assert "Jane" not in second["message"] and "most" not in second["message"]
+    assert "are fine" in second["message"]  # words, never parts of words
+
+
+def test_a_handler_on_a_pool_thread_keeps_the_turns_redactions(captured_logs):
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    from townhall import logs
+
+    def handler():
+        logs.event("ERROR", "could not find Priya Okonkwo at 12 Acacia Avenue")
+
+    with ThreadPoolExecutor(1) as pool, logs.sensitive({"name": "Priya Okonkwo", "street": "Acacia Avenue"}):
+        pool.submit(contextvars.copy_context().run, handler).result(timeout=5)
+    (line,) = captured_logs()
+    assert "Priya" not in line["message"] and "Acacia" not in line["message"]

@@ -136,3 +136,49 @@ def test_a_wrong_base_url_is_a_malformed_answer(served_fakes):
     with pytest.raises(UpstreamError) as e:
         lookup(served_fakes.url + "/nothing-here", "OX1 1BX")
     assert e.value.kind == "malformed"
+
+
+def test_an_upstream_failure_names_the_turns_outcome_and_is_logged_without_the_postcode(served, http):
+    """postcodes.io down: the resident still gets a polite 200, and the turn's outcome and a
+    WARNING line say which upstream failed and how, so the operators' alert can fire."""
+    trace = "5b1e6b7f0c2a4d8e9f1a2b3c4d5e6f70"
+    data = http.turn_with_headers(
+        "oxford",
+        "which_council.lookup",
+        {"X-Cloud-Trace-Context": f"{trace}/1;o=1"},
+        parameters={"postcode": fake.ERROR_POSTCODE},
+        text=f"which council for {fake.ERROR_POSTCODE}",
+    )
+    assert data["fulfillmentText"]
+    lines = served.log_lines()
+    turn = next(
+        line
+        for line in lines
+        if line.get("message") == "turn" and line.get("logging.googleapis.com/trace", "").endswith(trace)
+    )
+    assert (turn["outcome"], turn["status"], turn["severity"]) == ("upstream_failed", 200, "WARNING")
+    failed = [
+        line
+        for line in lines
+        if line.get("message", "").startswith("upstream failed") and line.get("process") == "which_council"
+    ]
+    assert failed and failed[-1]["severity"] == "WARNING"
+    assert (failed[-1]["host"], failed[-1]["status_class"], failed[-1]["tenant"]) == ("127.0.0.1", "5xx", "oxford")
+    text = served.log.read_text()
+    assert fake.ERROR_POSTCODE not in text and fake.ERROR_POSTCODE.replace(" ", "") not in text
+
+
+def test_a_good_lookup_stays_ok(served, http):
+    trace = "6c2f7a8b1d3e4f5a6b7c8d9e0f1a2b3c"
+    http.turn_with_headers(
+        "oxford",
+        "which_council.lookup",
+        {"X-Cloud-Trace-Context": f"{trace}/1;o=1"},
+        parameters={"postcode": "OX1 1BX"},
+    )
+    turn = next(
+        line
+        for line in served.log_lines()
+        if line.get("message") == "turn" and line.get("logging.googleapis.com/trace", "").endswith(trace)
+    )
+    assert turn["outcome"] == "ok"
