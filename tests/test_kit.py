@@ -16,10 +16,13 @@ from townhall.kit import (
     NONE,
     NOTHING,
     consent,
+    email,
     fold,
     folded,
     has_phrase,
     localised,
+    number,
+    phone,
     pick,
     postcode,
     postcode_said,
@@ -315,6 +318,57 @@ def test_consent_is_the_words_whatever_intent_matched():
     yes is still a yes (the handler decides from the words)."""
     assert consent(turn("p.confirm", text="yes... no wait, don't send it")) is False
     assert consent(turn("p.decline", text="yes send it")) is True
+
+
+# -- system entities: the parameter, else the words ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "parameters", "expected"),
+    [
+        ("fy e-bost yw jo@example.org.", {}, "jo@example.org"),  # Welsh: Dialogflow extracted nothing
+        ("e-bost: rhys.jones+cyngor@example.co.uk diolch", {}, "rhys.jones+cyngor@example.co.uk"),
+        ("my email is sam@example.com", {"email": "sam@example.com"}, "sam@example.com"),
+        ("dim e-bost gen i", {}, None),
+        ("@ the corner", {}, None),
+    ],
+)
+def test_email_from_the_parameter_else_the_words(text, parameters, expected):
+    assert email(turn("p.contact", parameters, text=text, language="cy")) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "parameters", "expected"),
+    [
+        ("fy rhif yw 07700 900 123", {}, "07700900123"),
+        ("ffoniwch fi ar +44 7700 900123 plis", {}, "07700900123"),
+        ("rhif ffôn: 0044 7700 900123", {}, "07700900123"),
+        ("(01865) 249811", {}, "01865249811"),
+        ("029 2087 2087 yw rhif y swyddfa", {}, "02920872087"),
+        ("07700-900-123", {}, "07700900123"),
+        ("my number", {"phone": "07700 900123"}, "07700900123"),
+        ("rhif 12", {}, None),
+        ("0770090", {}, None),  # too short
+    ],
+)
+def test_phone_from_the_parameter_else_the_words(text, parameters, expected):
+    assert phone(turn("p.contact", parameters, text=text, language="cy")) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "parameters", "expected"),
+    [
+        ("tri", {}, 3),
+        ("deuddeg bag", {}, 12),
+        ("rhif 7 plis", {}, 7),
+        ("three of them", {}, 3),
+        ("x", {"number": 4.0}, 4),
+        ("x", {"number": "5"}, 5),
+        ("dim syniad", {}, None),
+    ],
+)
+def test_number_from_the_parameter_else_the_words(text, parameters, expected):
+    assert number(turn("p.answer", parameters, text=text, language="cy")) == expected
 
 
 # -- the picker ------------------------------------------------------------------------------------

@@ -17,6 +17,10 @@ Pure functions of text (or a ``Turn``) and nothing else: no I/O, no clock, no me
     yes_no("yes but change the address") is None;  yes_no("what do you mean") is None
     consent(turn) -> True | False | None   # the rule at every confirm step before a side effect
 
+    email(turn) == "jo@example.org"        # @sys.email, else the words ("fy e-bost yw jo@example.org")
+    phone(turn) == "07700900123"           # @sys.phone-number, else the words ("+44 7700 900123")
+    number(turn) == 3                      # @sys.number, else the words ("tri", "three", "3")
+
     options = ["1 Demo Road", "2 Demo Road", "Flat 3, 12 Demo Road"]
     pick("the second one", options).index == 1;  pick("yr ail", options).index == 1
     pick("I'm at number 12", options).index == 2;  pick("flat 3", options).index == 2
@@ -98,6 +102,63 @@ def postcode_said(turn: Any) -> tuple[str | None, bool]:
     your postcode?" (action ``postcode``): answer with format help rather than asking again."""
     found, given = postcodes.said(turn.param("postcode"), turn.query_text)
     return found, given or turn.action == "postcode"
+
+
+# -- system entities: the parameter, else the resident's own words ---------------------------------
+# Dialogflow may not extract @sys.email, @sys.phone-number or @sys.number from Welsh text (or from
+# an English phrase it was not trained on): these readings take the value from the parameter when
+# there is one, else find it in what the resident typed.
+
+_EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+'-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"(?<![\d+])(?:\+\s?44|0044|\(?0)[\d\s().-]{8,16}\d(?!\d)")
+
+
+def email(turn: Any) -> str | None:
+    """The email address given this turn (the ``email`` parameter, else the words), or None."""
+    given = turn.param("email")
+    for text in (given if isinstance(given, str) else "", turn.query_text or ""):
+        found = _EMAIL.search(text)
+        if found:
+            return found.group(0).rstrip(".")
+    return None
+
+
+def _uk_phone(text: str) -> str | None:
+    for found in _PHONE.finditer(text or ""):
+        digits = re.sub(r"\D", "", found.group(0))
+        if digits.startswith("0044"):
+            digits = "0" + digits[4:]
+        elif digits.startswith("44") and found.group(0).lstrip().startswith("+"):
+            digits = "0" + digits[2:]
+        if digits.startswith("0") and len(digits) in (10, 11):
+            return digits
+    return None
+
+
+def phone(turn: Any) -> str | None:
+    """The UK phone number given this turn (the ``phone`` parameter, else the words), as digits
+    from 0 ("07700900123"; "+44 7700 900123", "(01865) 249 811", "07700-900-123"), or None."""
+    given = turn.param("phone")
+    return _uk_phone(given if isinstance(given, str) else str(given or "")) or _uk_phone(turn.query_text)
+
+
+def number(turn: Any, name: str = "number") -> int | None:
+    """A whole number given this turn: the parameter ``name`` (Dialogflow gives 3.0), else the
+    first number in the words, in digits or as an English or Welsh number word ("three",
+    "tri", "deuddeg"), or None."""
+    given = turn.param(name)
+    if isinstance(given, (int, float)) and not isinstance(given, bool) and float(given).is_integer():
+        return int(given)
+    if isinstance(given, str) and given.strip().isdigit():
+        return int(given.strip())
+    for word in fold(turn.query_text).split():
+        if word.isdigit():
+            return int(word)
+        if word in _NUMBERS:
+            return int(_NUMBERS[word])
+        if word in ("one", "un"):
+            return 1
+    return None
 
 
 # -- yes and no ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 from townhall import dates
 from townhall.bankholidays import bank_holidays
 from townhall.contract import OutputContext, Reply, Settings, Texts, Turn
-from townhall.kit import consent, fold, localised, postcode, yes_no
+from townhall.kit import consent, email, fold, localised, phone, postcode, yes_no
 from townhall.postcodes import normalise
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
@@ -319,7 +319,7 @@ def contact(turn: Turn, settings: Settings) -> Reply:
         return no_thanks
     keep = (OutputContext(REPORTED, 3, dict(done.parameters)),)
     settings_notify = settings.process.get("notify")
-    text = turn.param("email") or turn.param("phone") or turn.query_text
+    text = email(turn) or phone(turn) or turn.query_text  # the parameter, else the words (Welsh)
     try:
         found = notify.parse_contact(str(text))
     except notify.InvalidContact as e:

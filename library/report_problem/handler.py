@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from townhall import postcodes
 from townhall.contract import Reply, Settings, Turn
-from townhall.kit import fold, localised, postcode, yes_no
+from townhall.kit import consent, email, fold, localised, phone, pick, postcode, yes_no
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
 from townhall.upstreams import notify, open311
 
 from . import answers, categories, matching
 from .categories import Category
-from .flow import DATA, SKIPPED, Flow
+from .flow import DATA, SKIPPED, STEP_CONTEXTS, Flow
 
 FOOTER = "Submitted via the council's chatbot"
 MIN_DETAILS = 8
@@ -57,7 +57,102 @@ def _example(settings: Settings) -> str:
 
 
 def _confirm_choices(t) -> list[str]:
-    return [t("send"), t("change_category"), t("change_location"), t("change_details"), t("change_contact")]
+    return [
+        t("send"),
+        t("decline"),
+        t("change_category"),
+        t("change_location"),
+        t("change_details"),
+        t("change_contact"),
+    ]
+
+
+def _cleared() -> list:
+    """Contexts that end the report: nothing collected is kept."""
+    from townhall.contract import OutputContext
+
+    return [OutputContext(DATA, 0), *(OutputContext(name, 0) for name in STEP_CONTEXTS.values())]
+
+
+def refused(e: UpstreamError) -> bool:
+    """The council's system will not take this report however often it is sent: a 4xx (not a
+    timeout or a rate limit) or settings that cannot make a report. Offer no retry."""
+    if e.kind == "unconfigured":
+        return True
+    return e.kind == "status" and e.status is not None and 400 <= e.status < 500 and e.status not in (408, 429)
+
+
+# Openings of a message that asks for something else rather than answering the step.
+_ELSEWHERE = tuple(
+    fold(p)
+    for p in (
+        "what",
+        "whats",
+        "what's",
+        "when",
+        "whens",
+        "when's",
+        "why",
+        "how do",
+        "how can",
+        "how much",
+        "how long",
+        "can i",
+        "can you",
+        "could you",
+        "where do",
+        "where can",
+        "where is my",
+        "i want to",
+        "i would like to",
+        "i'd like to",
+        "id like to",
+        "i need to apply",
+        "tell me",
+        "is it going to",
+        "pryd",
+        "beth",
+        "pam",
+        "sut",
+        "ble mae",
+        "ble alla",
+        "alla i",
+        "allwch chi",
+        "dwi eisiau",
+        "dw i eisiau",
+        "dwi isie",
+        "hoffwn i",
+        "licen i",
+    )
+)
+
+
+def asks_elsewhere(text: str) -> bool:
+    """Whether the words ask for something else (a question, another service) rather than answer
+    the step: "what's the weather", "I want to apply for planning permission", "pryd mae fy min"."""
+    said = fold(text)
+    return any(said == p or said.startswith(p + " ") for p in _ELSEWHERE)
+
+
+def off_track(turn: Turn, settings: Settings, flow: Flow) -> Reply:
+    """Text a step cannot use: say so, ask the step again, and offer to leave the report."""
+    t = settings.texts
+    reply = ask(turn, settings, flow)
+    return Reply(
+        [t("cannot_use", text=turn.query_text.strip()[:80]), *reply.text[-1:]],
+        quick_replies=[*reply.quick_replies, t("leave_report")][:10],
+        contexts=reply.contexts,
+    )
+
+
+def leave(turn: Turn, settings: Settings, flow: Flow) -> Reply:
+    """The resident leaves the report before it is sent: nothing is sent, and they hear so."""
+    t = settings.texts
+    return Reply(
+        [t("declined", owner=_owner(settings, flow.category, turn.language))],
+        quick_replies=[t("report_another")],
+        contexts=_cleared(),
+    )
 
 
 def _summary(turn: Turn, settings: Settings, flow: Flow) -> list[str]:
@@ -170,6 +265,22 @@ def choose_category(
     pool = offer.categories
     labels = {c: categories.labels(s, c) for c in pool}
     text = turn.query_text
+    entity = turn.param("category")
+    if not matching.match(text, pool, labels, strict=True):  # "the second one", "yr ail": the menu on screen
+        on_screen = (
+            [_label(settings, c, turn.language) for c in pool if c.group == flow.group][: categories.MAX_CHOICES]
+            if flow.group
+            else categories.menu(s, pool, turn.language)
+        )
+        picked = pick(text, on_screen)
+        if picked.index is not None and fold(text) != fold(on_screen[picked.index]):
+            text, entity = on_screen[picked.index], None
+        elif not quiet and not isinstance(entity, str) and asks_elsewhere(text):
+            lead.append(t("cannot_use", text=text.strip()[:80]))
+            reply = offer_categories(turn, settings, flow, lead, offer=offer)
+            return Reply(
+                reply.text, quick_replies=[*reply.quick_replies, t("leave_report")][:10], contexts=reply.contexts
+            )
     if matching.is_other(text):
         return _failure(
             turn,
@@ -190,7 +301,6 @@ def choose_category(
             return chosen(turn, settings, flow, in_group[0], lead)
         return offer_categories(turn, settings, flow.with_(group=group), lead, only=in_group)
     found: list[Category] = []
-    entity = turn.param("category")
     if flow.group:  # the resident was choosing within a group: look there first
         in_group = tuple(c for c in pool if c.group == flow.group)
         found = matching.match(text, in_group, labels)
@@ -263,6 +373,8 @@ def set_location(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     t = settings.texts
     text = " ".join(turn.query_text.split())[:MAX_PLACE]
     given = postcode(turn)
+    if not given and asks_elsewhere(text):
+        return off_track(turn, settings, flow.with_(asked="location"))
     if given:
         bare = postcodes.normalise(text) is not None
         place = {"postcode": given, "text": given if bare or not text else text}
@@ -281,6 +393,8 @@ def set_details(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     t = settings.texts
     text = turn.query_text.strip()
     limit = settings.process.get("max_details_length", DEFAULT_MAX_DETAILS)
+    if asks_elsewhere(text):
+        return off_track(turn, settings, flow.with_(asked="details"))
     if len(text) < MIN_DETAILS or len(fold(text).split()) < 2:
         return Reply([t("details_short")], contexts=flow.with_(asked="details").contexts())
     if len(text) > limit:
@@ -293,7 +407,7 @@ def set_details(turn: Turn, settings: Settings, flow: Flow) -> Reply:
 def set_contact(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     t = settings.texts
     text = turn.query_text
-    given = [v for v in (turn.param("email"), turn.param("phone")) if isinstance(v, str) and v.strip()]
+    given = [v for v in (email(turn), phone(turn)) if v]  # the parameter, else the resident's own words
     if turn.action == "skip":
         return ask(turn, settings, flow.with_(contact=SKIPPED))
     try:
@@ -333,14 +447,13 @@ def at_confirm(turn: Turn, settings: Settings, flow: Flow) -> Reply:
             "contact": {"contact": None},
         }[part]
         return ask(turn, settings, flow.with_(**cleared))
-    answer = yes_no(turn)
-    if answer is False:  # any no, whichever intent matched: nothing is sent
-        return Reply(
-            [t("which_change")], quick_replies=_confirm_choices(t)[1:], contexts=flow.with_(asked="confirm").contexts()
-        )
-    if turn.action == "confirm" or answer:
+    answer = consent(turn)  # the kit's one rule, whichever intent matched
+    if answer is True:
         return submit(turn, settings, flow)
-    return ask(turn, settings, flow)
+    if answer is False or turn.action == "decline":  # any no, negation or change of mind: nothing is sent
+        return leave(turn, settings, flow)
+    reply = ask(turn, settings, flow)  # unclear: the summary again, with both answers
+    return Reply([t("confirm_unclear"), *reply.text], quick_replies=reply.quick_replies, contexts=reply.contexts)
 
 
 # -- the side effect -------------------------------------------------------------------------------
@@ -380,8 +493,14 @@ def submit(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     except UpstreamError as e:
         if e.kind == "busy":
             lead = [t("submit_busy")]
-        elif e.kind == "status" and e.status is not None and 400 <= e.status < 500:
-            lead = [t("submit_rejected", owner=owner)]
+        elif refused(e):  # a retry would be refused again: no "try again", the council's contact route
+            reach, links = how_to_reach(settings.council, turn.language)
+            return Reply(
+                [t("submit_rejected", owner=owner), reach],
+                quick_replies=[t("report_another")],
+                links=links,
+                contexts=_cleared(),
+            )
         else:
             lead = [t("submit_failed", owner=owner)]
         return _failure(turn, settings, lead, flow.with_(asked="confirm"), quick_replies=[t("send")])
@@ -457,9 +576,11 @@ def handle(turn: Turn, settings: Settings) -> Reply:
     if flow.asked == "done":
         if turn.action in ("report", "category") or fold(turn.query_text) == fold(settings.texts("report_another")):
             return start(turn, settings)
-        if turn.action == "confirm" or yes_no(turn):
+        if turn.action == "confirm" or consent(turn):
             return after(turn, settings, flow)  # "yes" again after sending: nothing more is sent
         return start(turn, settings)
+    if turn.action == "decline" and (flow.asked != "confirm" or consent(turn) is not True):
+        return leave(turn, settings, flow)  # "leave the report", "no, don't report it": at any step
     if flow.asked == "category" or flow.category is None:
         return choose_category(turn, settings, flow)
     step = flow.asked if flow.asked in STEP_HANDLERS else flow.next_step()

@@ -307,8 +307,7 @@ def test_a_part_can_be_changed_before_sending(served_fakes, tmp_path):
     marker = uuid.uuid4().hex
     chat = Chat(settings(served_fakes, tmp_path)).say("pothole", "report", category="pothole")
     to_confirm(chat, marker)
-    chat.say("no")
-    assert "What would you like to change?" in chat.text and "Change the place" in chat.reply.quick_replies
+    assert "Change the place" in chat.reply.quick_replies and "No, don't report it" in chat.reply.quick_replies
     chat.say("Change the place", "change", part="location")
     assert chat.step == "location"
     chat.say("Corner of Church Street and Mill Lane", "location")
@@ -341,7 +340,37 @@ def test_a_no_at_the_confirm_step_sends_nothing_whatever_intent_matched(served_f
     to_confirm(chat, marker)
     chat.say(text, "confirm")  # Dialogflow took it for a yes: the words say no
     assert posts(served_fakes, marker) == []
-    assert chat.step == "confirm" and "reference" not in chat.text and "cyfeirnod" not in chat.text
+    assert chat.step is None and "reference" not in chat.text and "cyfeirnod" not in chat.text
+    assert "haven't sent anything" in chat.text or "dydw i ddim wedi anfon dim byd" in chat.text
+    chat.say("Yes, send it", "confirm")  # the report was left: a later yes sends nothing
+    assert posts(served_fakes, marker) == []
+
+
+@pytest.mark.parametrize(("language", "text"), [("en", "cheers"), ("en", "do"), ("cy", "diolch"), ("cy", "efallai")])
+def test_an_unclear_answer_at_the_confirm_step_asks_again(served_fakes, tmp_path, language, text):
+    marker = uuid.uuid4().hex
+    chat = Chat(settings(served_fakes, tmp_path, "cardiff" if language == "cy" else "oxford", language), language)
+    chat.say("pothole", "report", category="pothole")
+    to_confirm(chat, marker)
+    chat.say(text, "confirm")
+    assert posts(served_fakes, marker) == [] and chat.step == "confirm"
+    replies = chat.reply.quick_replies
+    assert ("Yes, send it" in replies and "No, don't report it" in replies) or (
+        "Ie, anfonwch e" in replies and "Na, peidiwch â'i gyflwyno" in replies
+    )
+
+
+@pytest.mark.parametrize(
+    ("step_text", "asked"),
+    [("what's the weather", "location"), ("I want to apply for planning permission", "location")],
+)
+def test_a_request_for_something_else_is_not_taken_as_the_place(served_fakes, tmp_path, step_text, asked):
+    chat = Chat(settings(served_fakes, tmp_path)).say("pothole", "report", category="pothole")
+    assert chat.step == asked
+    chat.say(step_text)
+    assert chat.step == asked and "can't use" in chat.text and "Leave the report" in chat.reply.quick_replies
+    chat.say("Leave the report", "decline")
+    assert chat.step is None and "haven't sent anything" in chat.text
 
 
 def test_a_council_system_failure_keeps_the_report(served_fakes, tmp_path):
