@@ -35,6 +35,9 @@ class FakeDialogflow:
     calls: list[Call] = field(default_factory=list)
     fulfillments: dict[str, types.Fulfillment] = field(default_factory=dict)
     restored: dict[str, bytes] = field(default_factory=dict)
+    # (method, project, fulfillment enabled, its URL) after each call that changes the agent: the
+    # tests check no moment has the webhook on with an empty URL, and what training saw
+    states: list[tuple[str, str, bool, str]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _operations: int = 0
 
@@ -74,13 +77,27 @@ class FakeDialogflow:
         except (zipfile.BadZipFile, ValueError) as e:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"agent_content is not a readable agent ZIP: {e}")
         self.restored[project] = content
+        # As Dialogflow does, a restore replaces the fulfillment with the ZIP's webhook block.
+        webhook = json.loads(zipfile.ZipFile(io.BytesIO(content)).read("agent.json")).get("webhook") or {}
+        self.fulfillments[project] = types.Fulfillment(
+            name=f"{request.parent}/agent/fulfillment",
+            enabled=bool(webhook.get("available")),
+            generic_web_service=types.Fulfillment.GenericWebService(uri=webhook.get("url") or ""),
+        )
+        self._state("RestoreAgent", project)
         return self._done(request.parent)
+
+    def _state(self, method: str, project: str) -> None:
+        held = self.fulfillments.get(project)
+        enabled = bool(held and held.enabled)
+        self.states.append((method, project, enabled, held.generic_web_service.uri if held else ""))
 
     def train_agent(self, request: types.TrainAgentRequest, context):
         self._record("TrainAgent", request)
         project = self._project(request.parent, context)
         if project not in self.restored:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, "nothing restored to train")
+        self._state("TrainAgent", project)
         return self._done(request.parent)
 
     def get_agent(self, request: types.GetAgentRequest, context):
@@ -100,6 +117,7 @@ class FakeDialogflow:
         if not request.update_mask.paths:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "update_mask is required")
         self.fulfillments[project] = request.fulfillment
+        self._state("UpdateFulfillment", project)
         return request.fulfillment
 
     def get_fulfillment(self, request: types.GetFulfillmentRequest, context):

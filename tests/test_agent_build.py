@@ -332,3 +332,33 @@ def test_bad_input_is_a_clear_error(tmp_path):
     assert broken.returncode == 1 and "broken.yaml" in broken.stderr
     neither = townhall("agent", "build", "--out", str(tmp_path / "y.zip"))
     assert neither.returncode == 2 and "--all" in neither.stderr
+
+
+@pytest.mark.parametrize("tenant", ["oxford", "cardiff"])
+def test_every_intent_answers_statically_with_the_councils_contact_details(built, tenant):
+    """What Dialogflow shows when the webhook cannot be reached: never nothing."""
+    files = built[tenant]
+    doc = yaml.safe_load((TENANTS / f"{tenant}.yaml").read_text())
+    contact = doc["contact"]
+    intents = [v for k, v in files.items() if k.startswith("intents/") and "_usersays_" not in k]
+    assert intents
+    for intent in intents:
+        for language in doc["languages"]:
+            texts = [
+                s
+                for r in intent["responses"]
+                for m in r["messages"]
+                if m["lang"] == language and str(m["type"]) == "0"
+                for s in m["speech"]
+            ]
+            assert texts, (intent["name"], language)
+            for text in texts:
+                assert contact["phone"] in text and contact["email"] in text, (intent["name"], language, text)
+        welsh = [s for r in intent["responses"] for m in r["messages"] if m["lang"] == "cy" for s in m["speech"]]
+        assert all("ffôn" in s for s in welsh)
+
+
+@pytest.mark.parametrize("tenant", ["oxford", "cardiff"])
+def test_a_restored_zip_alone_never_calls_a_webhook_without_a_url(built, tenant):
+    webhook = built[tenant]["agent.json"]["webhook"]
+    assert webhook["available"] is False and webhook["url"] == ""

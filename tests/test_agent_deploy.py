@@ -51,19 +51,29 @@ def deploy(monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("tenant", sorted(PROJECTS))
-def test_deploy_restores_trains_and_sets_the_fulfillment(fake, deploy, tenant):
+def test_deploy_restores_sets_the_fulfillment_then_trains(fake, deploy, tenant):
     done = deploy(fake, tenant, "--webhook-url", URL, "--password-from-env", "SECRET", SECRET=PASSWORDS[tenant])
     assert done.returncode == 0, done.stderr
     parent = f"projects/{PROJECTS[tenant]}"
-    assert fake.fake.methods() == ["RestoreAgent", "TrainAgent", "UpdateFulfillment"]
-    restore, train, update = (c.request for c in fake.fake.calls)
+    assert fake.fake.methods() == ["RestoreAgent", "UpdateFulfillment", "TrainAgent"]
+    restore, update, train = (c.request for c in fake.fake.calls)
+    # No blank window: the restored ZIP leaves the webhook off (the static answers speak), the
+    # fulfillment is on with its URL before training, and never on with an empty URL.
+    project = PROJECTS[tenant]
+    assert [s for s in fake.fake.states if s[1] == project] == [
+        ("RestoreAgent", project, False, ""),
+        ("UpdateFulfillment", project, True, URL),
+        ("TrainAgent", project, True, URL),
+    ]
+    assert not [s for s in fake.fake.states if s[2] and not s[3]]
     assert restore.parent == parent and train.parent == parent
     with zipfile.ZipFile(io.BytesIO(restore.agent_content)) as zf:
         names = zf.namelist()
         agent = json.loads(zf.read("agent.json"))
     assert "intents/welcome.hello.json" in names and "intents/contact.opening_hours_usersays_en.json" in names
     assert agent["displayName"] == {"oxford": "Oxford City Council", "cardiff": "Cardiff Council"}[tenant]
-    assert f"{tenant}: agent restored, trained, fulfillment set" in done.stdout
+    assert f"{tenant}: agent restored, fulfillment set, trained" in done.stdout
+    assert agent["webhook"]["available"] is False and agent["webhook"]["url"] == ""
     fulfillment = update.fulfillment
     assert fulfillment.name == f"{parent}/agent/fulfillment"
     assert fulfillment.enabled is True

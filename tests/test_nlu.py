@@ -376,3 +376,18 @@ def test_a_reply_setting_townhall_language_switches_the_session(exports, nlus):
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def test_when_the_webhook_cannot_be_reached_the_static_answer_is_shown(nlus):
+    import socket
+
+    from townhall_tools.simulator.session import Session
+
+    with socket.socket() as s:  # a loopback port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    session = Session(
+        nlus("cardiff", "cy"), url=f"http://127.0.0.1:{port}/", project="demo", username="cardiff", password="x"
+    )
+    result = session.say("beth yw eich oriau agor")
+    assert result.error and "01632 960002" in result.reply and "ffôn" in result.reply

@@ -22,11 +22,16 @@ The export holds only what the library and the tenant file say, generically:
   council's entries lack is regenerated with the council's own synonyms (round robin over its
   values), words two entities claim are kept by one (``_settle_clashes``), and a phrase still
   pointing at a value the agent lacks stops the build naming it (``check_annotations``);
+- every intent answers, in each of the council's languages, with a static text giving the
+  council's contact details (``static_answer``): what Dialogflow shows when the webhook cannot
+  be reached, so a resident is never left with nothing;
 - in languages where Dialogflow may not extract them (Welsh), annotations of ``@sys.number``,
   ``@sys.email`` and ``@sys.phone-number`` are removed from the training phrases (their words
   kept): the handlers read those values from the resident's words.
 
-No secret goes in: the fulfillment (URL and credential) is set by ``deploy``, never by the ZIP.
+No secret goes in: the fulfillment (URL and credential) is set by ``deploy``, never by the ZIP,
+and the ZIP's webhook is off (``available: false``, no URL): a restore never switches on a webhook
+with an empty URL; ``deploy`` enables the fulfillment before training.
 The bytes are deterministic: files in name order, fixed timestamps and permissions.
 """
 
@@ -136,6 +141,54 @@ def tenant_ids(tenants_dir: Path) -> list[str]:
 
 
 # -- intents ---------------------------------------------------------------------------------------
+
+
+STATIC = {
+    "en": (
+        "Sorry, I can't answer that right now.",
+        "You can contact {name}",
+        "phone {phone}",
+        "email {email}",
+        "{web}",
+    ),
+    "cy": (
+        "Mae'n ddrwg gen i, alla i ddim ateb hynny ar hyn o bryd.",
+        "Gallwch gysylltu â'r cyngor ({name})",
+        "ffôn {phone}",
+        "e-bost {email}",
+        "{web}",
+    ),
+}
+
+
+def static_answer(tenant: Tenant, language: str) -> str:
+    """The static text every intent carries in ``language``: the council's contact details (what
+    Dialogflow shows when the webhook cannot be reached)."""
+    sorry, intro, phone, email, web = STATIC.get(language, STATIC["en"])
+    contact = tenant.contact
+    name = (getattr(tenant, "names", None) or {}).get(language) or tenant.name
+    ways = []
+    if contact.phone:
+        ways.append(phone.format(phone=contact.phone))
+    if contact.email:
+        ways.append(email.format(email=contact.email))
+    if contact.web_form or contact.website:
+        ways.append(web.format(web=contact.web_form or contact.website))
+    if not ways:
+        return sorry
+    return f"{sorry} {intro.format(name=name)}: {', '.join(ways)}."
+
+
+def _static_answers(intent: dict, tenant: Tenant) -> None:
+    """Each language's text response ends with the council's contact details."""
+    for response in intent.get("responses", []) or [{}]:
+        for message in response.get("messages", []):
+            if str(message.get("type")) != "0" or message.get("lang") not in tenant.languages:
+                continue
+            text = static_answer(tenant, message["lang"])
+            said = message.get("speech") or []
+            said = said if isinstance(said, list) else [said]
+            message["speech"] = [f"{s} {text}" if text not in s else s for s in said if s] or [text]
 
 
 def _intent(process: Process, entry: Mapping[str, Any], languages: tuple[str, ...]) -> dict:
@@ -467,11 +520,13 @@ def agent_json(tenant: Tenant) -> dict:
         "disableInteractionLogs": True,
         "disableStackdriverLogs": True,
         "defaultTimezone": TIMEZONE,
-        "webhook": {  # the URL and credential are set by `townhall agent deploy`, never here
+        # Off until `townhall agent deploy` sets the fulfillment (URL and credential, never here): a
+        # restore of this ZIP alone answers with the intents' static texts, never an empty URL.
+        "webhook": {
             "url": "",
             "username": "",
             "headers": {},
-            "available": True,
+            "available": False,
             "useForDomains": False,
             "cloudFunctionsEnabled": False,
             "cloudFunctionsInitialized": False,
@@ -504,6 +559,7 @@ def build(tenant: Tenant, library: Library) -> AgentExport:
             raise BuildError(f"tenant {tenant.id!r} switches on {process_id!r}, which is not in the library")
         for entry in process.manifest.get("intents", []):
             intent = _intent(process, entry, languages)
+            _static_answers(intent, tenant)
             name = intent["name"]
             export.files[f"intents/{name}.json"] = intent
             welcome = welcome or any(e.get("name") == "WELCOME" for e in intent.get("events", []))

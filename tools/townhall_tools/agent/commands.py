@@ -66,7 +66,7 @@ def cmd_deploy(args) -> int:
     except (BuildError, DeployError) as e:
         print(f"townhall: {e}", file=sys.stderr)
         return 1
-    print(f"{args.tenant}: agent restored, trained, fulfillment set ({_summary(export)})")
+    print(f"{args.tenant}: agent restored, fulfillment set, trained ({_summary(export)})")
     return 0
 
 

@@ -1,10 +1,12 @@
 """Put a tenant's agent into its Google Cloud project with ``google-cloud-dialogflow``.
 
 1. ``AgentsClient.restore_agent(parent="projects/<dialogflow.project>", agent_content=<ZIP>)``,
-   waiting on the long-running operation (restore replaces every intent and entity type);
-2. ``AgentsClient.train_agent``, waiting likewise;
-3. ``FulfillmentsClient.update_fulfillment``: our webhook URL, HTTP Basic with the tenant id as
-   username and the tenant's webhook secret as password, enabled.
+   waiting on the long-running operation (restore replaces every intent and entity type, and the
+   fulfillment with the ZIP's webhook, which is off: the agent answers with the intents' static
+   texts, the council's contact details, never through a webhook with an empty URL);
+2. ``FulfillmentsClient.update_fulfillment``: our webhook URL, HTTP Basic with the tenant id as
+   username and the tenant's webhook secret as password, enabled;
+3. ``AgentsClient.train_agent``, waiting likewise (the trained agent is live with its webhook).
 
 The secret comes, in this order, from ``--password-from-env VAR``, ``TOWNHALL_WEBHOOK_PASSWORD``,
 or Secret Manager (``townhall-<tenant>-webhook-password`` in the platform project, where Terraform
@@ -128,7 +130,7 @@ def clients():
 def deploy(
     export: AgentExport, url: str, password: str, say: Callable[[str], None] = print, timeout: float = OPERATION_TIMEOUT
 ) -> None:
-    """Restore, train, and point the fulfillment at ``url`` with the tenant's credential."""
+    """Restore, point the fulfillment at ``url`` with the tenant's credential, then train."""
     from google.api_core import exceptions
     from google.protobuf import field_mask_pb2
 
@@ -139,8 +141,9 @@ def deploy(
     try:
         say(f"{tenant.id}: restoring the agent in {parent} ({len(content)} bytes)")
         agents.restore_agent(request={"parent": parent, "agent_content": content}).result(timeout=timeout)
-        say(f"{tenant.id}: training")
-        agents.train_agent(request={"parent": parent}).result(timeout=timeout)
+        # The ZIP's webhook is off: until the fulfillment is set, the restored agent answers with
+        # the intents' static texts (the council's contact details). Set it before training, so
+        # the trained agent is never live without its webhook.
         say(f"{tenant.id}: fulfillment -> {url} (Basic, username {tenant.id})")
         fulfillments.update_fulfillment(
             fulfillment={
@@ -151,6 +154,8 @@ def deploy(
             },
             update_mask=field_mask_pb2.FieldMask(paths=["display_name", "enabled", "generic_web_service"]),
         )
+        say(f"{tenant.id}: training")
+        agents.train_agent(request={"parent": parent}).result(timeout=timeout)
     except exceptions.GoogleAPICallError as e:
         raise DeployError(f"{tenant.id}: Dialogflow refused ({parent}): {e.message or e}") from e
     except TimeoutError as e:  # concurrent.futures.TimeoutError is TimeoutError on 3.11

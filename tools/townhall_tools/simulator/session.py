@@ -223,6 +223,8 @@ class Session:
                 result.reply = "\n".join(intent.speech)
                 break
             event = self._call(self._request(intent, parameters, text, result.confidence), result)
+            if result.error and not result.reply:
+                result.reply = "\n".join(intent.speech)  # as Dialogflow: the intent's static answer
             if event is None or hop == MAX_FOLLOWUPS:
                 break
             name, given = event
