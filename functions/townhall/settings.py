@@ -123,6 +123,7 @@ class FilesBackend:
     def __init__(self, directory: Path):
         self.directory = Path(directory)
         self._known: dict[str, Any] = {}  # tenant id -> its entry as a document, from the last index
+        self._parsed: dict[str, tuple[tuple[int, int], Any]] = {}  # tenant id -> ((mtime, size), document)
 
     def path(self, tenant_id: str) -> Path:
         return self.directory / f"{tenant_id}.yaml"
@@ -147,11 +148,16 @@ class FilesBackend:
         is fixed), and is logged."""
         if not self.directory.is_dir():
             raise BackendError(f"tenants folder {self.directory} does not exist")
-        docs = {}
+        docs, parsed = {}, {}
         for path in self.files():
             try:
-                docs[path.stem] = load_yaml(path)
-            except YamlError as e:
+                stat = path.stat()
+                stamp = (stat.st_mtime_ns, stat.st_size)
+                held = self._parsed.get(path.stem)
+                # An unchanged file is not parsed again: a refresh costs a stat per file.
+                docs[path.stem] = held[1] if held is not None and held[0] == stamp else load_yaml(path)
+                parsed[path.stem] = (stamp, docs[path.stem])
+            except (YamlError, OSError) as e:
                 kept = self._known.get(path.stem)
                 if kept is not None:
                     docs[path.stem] = kept
@@ -162,6 +168,7 @@ class FilesBackend:
                     file=str(path),
                     error=str(e),
                 )
+        self._parsed = parsed
         document = index_document(docs)
         self._known = {k: {"webhook": v, "dialogflow": v} for k, v in document["tenants"].items()}
         return parse_index(document, f"folder {self.directory}")
