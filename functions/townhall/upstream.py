@@ -29,6 +29,7 @@ Rules every upstream call follows (docs/processes.md, docs/reliability.md):
 from __future__ import annotations
 
 import contextvars
+import copy
 import heapq
 import itertools
 import json
@@ -403,8 +404,7 @@ class Http:
         self.tenant = tenant
 
     def for_tenant(self, tenant: str) -> Http:
-        view = Http.__new__(Http)
-        view._shared = self._shared
+        view = copy.copy(self)  # a subclass (e.g. a test's counting client) stays what it is
         view.tenant = tenant
         return view
 

@@ -17,6 +17,8 @@
 - Magic inputs of this fake, for failure paths: ``fail-500@example.org`` / ``07700900500`` -> 500
   ``Exception``; ``rate-limited@example.org`` / ``07700900429`` -> 429 ``RateLimitError``;
   ``slow@example.org`` / ``07700900504`` -> the answer comes after ``SLOW_SECONDS``.
+- ``GET /v2/notifications?reference=&template_type=&status=`` lists the service's notifications
+  (newest first), as Notify's API does: how a confirmation whose answer never came is found.
 - ``GET /notify/_received`` lists what was sent (for tests).
 
 Every demo template takes the personalisation ``council``, ``summary`` and ``reference``.
@@ -262,6 +264,39 @@ def app():
                 "body": held["content"]["body"],
                 "subject": held["content"].get("subject"),
                 **recipient,
+            }
+        )
+
+    @web.get("/v2/notifications")
+    def notifications():
+        """Notify's list: the service's notifications, newest first, filtered by ``reference``,
+        ``template_type`` and ``status`` as the API documents (no paging: the demo holds few)."""
+        service_id, problem = authorised()
+        if problem:
+            return problem
+        wanted = {k: request.args.get(k) for k in ("reference", "template_type", "status") if request.args.get(k)}
+        with state.lock:
+            held = [n for n in state.sent.values() if n["service_id"] == service_id]
+        found = [
+            n
+            for n in reversed(held)
+            if wanted.get("reference", n["reference"]) == n["reference"]
+            and wanted.get("template_type", n["type"]) == n["type"]
+            and wanted.get("status", n["status"]) == n["status"]
+        ]
+        return jsonify(
+            {
+                "notifications": [
+                    {
+                        "id": n["id"],
+                        "reference": n["reference"],
+                        "type": n["type"],
+                        "status": n["status"],
+                        "template": {"id": n["template_id"], "version": 1},
+                    }
+                    for n in found
+                ],
+                "links": {"current": request.url},
             }
         )
 

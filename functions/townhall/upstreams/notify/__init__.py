@@ -10,11 +10,13 @@ because its confirmation could not be sent):
     result = notify.confirm(settings.upstream, settings.process["notify"], contact,
                             {"council": ..., "summary": ..., "reference": ref}, ref, turn.deadline)
     result.sent        # False: tell the resident the report is in, but no confirmation was sent
-    result.problem     # None, or why not: "unconfigured", "no_template", "timeout", "status"...
+    result.problem     # None, or why not: "unconfigured", "no_template", "timeout", "status",
+                       # "unknown" (sent, no answer: it may arrive; never sent again)...
 
 ``confirm`` picks the email or text template from the settings by the contact's channel, sends
 through ``upstream.once`` (keyed on the channel, template, reference and a hash of the address:
-a repeated turn sends nothing more) and puts only the ``reference`` (a report reference, never
+a repeated turn sends nothing more; a send whose answer never came is looked up by its reference
+with ``GET /v2/notifications?reference=`` before anything else, and never sent twice) and puts only the ``reference`` (a report reference, never
 personal data: ``ValueError`` if it looks like an email address or phone number) in Notify's
 ``reference``. Contact details are never logged.
 
@@ -57,6 +59,8 @@ from townhall.upstream import Upstream, UpstreamError
 
 DEFAULT_BASE_URL = "https://api.notifications.service.gov.uk"
 MAX_REFERENCE = 1000
+MAX_ANSWER = 64 * 1024  # a notification's answer is a few KiB
+MAX_LIST = 512 * 1024  # a page of the notifications list
 
 
 class NotifyError(UpstreamError):
@@ -257,6 +261,26 @@ class Client:
             raise _notify_error(e) from None
         return _object(response.json())
 
+    def find(self, reference: str, template_id: str, deadline: Deadline) -> dict | None:
+        """The newest notification with this ``reference`` and template (``GET /v2/notifications``
+        filtered by reference), or None: how a message whose answer never came is found."""
+        try:
+            response = self.upstream.http.get(
+                f"{self.base_url}/v2/notifications",
+                params={"reference": reference},
+                headers=self._headers(),
+                deadline=deadline,
+                max_body=MAX_LIST,
+            )
+        except UpstreamError as e:
+            raise _notify_error(e) from None
+        found = _object(response.json()).get("notifications")
+        for item in found if isinstance(found, list) else []:
+            if isinstance(item, dict) and (item.get("template") or {}).get("id") == template_id:
+                if isinstance(item.get("id"), str) and item.get("reference") == reference:
+                    return item
+        return None
+
     def _post(self, kind: str, body: dict, deadline: Deadline, personalisation, reference, extra) -> dict:
         if personalisation:
             body["personalisation"] = dict(personalisation)
@@ -265,7 +289,12 @@ class Client:
         body.update({k: v for k, v in extra.items() if v})
         try:
             response = self.upstream.http.post_json(
-                f"{self.base_url}/v2/notifications/{kind}", body, headers=self._headers(), deadline=deadline, ok=(201,)
+                f"{self.base_url}/v2/notifications/{kind}",
+                body,
+                headers=self._headers(),
+                deadline=deadline,
+                ok=(201,),
+                max_body=MAX_ANSWER,
             )
         except UpstreamError as e:
             raise _notify_error(e) from None
@@ -361,8 +390,14 @@ def confirm(
             )
         return {"id": answer["id"]}
 
+    def sent_before() -> dict | None:  # an earlier attempt whose answer never came: did it go?
+        found = client.find(reference, template, deadline)
+        return {"id": found["id"]} if found else None
+
     try:
-        result = upstream.once(key, send, deadline)
+        result = upstream.once(key, send, deadline, check=sent_before)
     except UpstreamError as e:
+        # "unknown": sent before, no answer, and not found since: it may still arrive, so it is
+        # never sent again (the caller says the confirmation may come, or to contact the council).
         return Confirmation(False, contact.channel, problem=e.kind, status=e.status)
     return Confirmation(True, contact.channel, notification_id=str(result.get("id")))
