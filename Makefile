@@ -13,6 +13,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt py
 HOST ?= 127.0.0.1
 PORT ?= 8080
 FAKES_PORT ?= 8090
+# Server threads (functions-framework's gunicorn reads THREADS): as many as the requests one
+# instance is sent at once in production (infra: function.concurrency), so a few idle or slow
+# connections cannot take every thread (docs/reliability.md).
+THREADS ?= 20
 
 .PHONY: run serve test lint bench bundle plan clean
 
@@ -47,7 +51,7 @@ serve:
 	for i in $$(seq 150); do ls $(SANDBOX)/*.yaml >/dev/null 2>&1 && break; \
 	  kill -0 $$fakes 2>/dev/null || { echo "the upstream fakes did not start (is port $(FAKES_PORT) free?)" >&2; exit 1; }; \
 	  sleep 0.1; done; \
-	TOWNHALL_SETTINGS_BACKEND=files TOWNHALL_TENANTS_DIR=$(SANDBOX) TOWNHALL_DEV_CLOCK=1 $(BIN)/functions-framework --target webhook --source functions/main.py --host $(HOST) --port $(PORT)
+	THREADS=$(THREADS) TOWNHALL_SETTINGS_BACKEND=files TOWNHALL_TENANTS_DIR=$(SANDBOX) TOWNHALL_DEV_CLOCK=1 $(BIN)/functions-framework --target webhook --source functions/main.py --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,8 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
-from support import REPO
+from support import PROJECTS, REPO, auth_for
+
+from townhall import wire
 
 TOWNHALL = str(Path(sys.executable).with_name("townhall"))
 
@@ -94,3 +97,22 @@ def test_make_run_on_other_ports_answers_an_upstream_journey(make_run):
     assert "For 1 Demo Lane, Oxford:" in done.stdout, done.stdout  # the fakes' address lookup answered
     assert "goes out on" in done.stdout  # and their collection calendar
     assert "can't look up" not in done.stdout
+
+
+def test_idle_connections_do_not_hold_up_a_served_request(make_run):
+    """Eight connections that send half a request head and wait take no thread a real request
+    needs: `make serve` runs as many server threads as the instance serves requests at once."""
+    port, _, _ = make_run
+    idle = []
+    try:
+        for _ in range(8):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl")  # and nothing more
+            idle.append(s)
+        body = wire.build_request(PROJECTS["oxford"], "contact.opening_hours")
+        answer = requests.post(f"http://127.0.0.1:{port}/", json=body, headers=auth_for("oxford"), timeout=30)
+        assert answer.status_code == 200
+        assert "Our opening hours are" in answer.json()["fulfillmentText"]
+    finally:
+        for s in idle:
+            s.close()

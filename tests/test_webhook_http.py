@@ -83,7 +83,98 @@ def test_oversized_chunked_body_without_length_gets_413(served):
     """No Content-Length: the body is read up to the limit, never further."""
     chunk = b"{" + b" " * (64 * 1024)
     data = post_chunked(served, [chunk] * 6)  # 384 KiB in all
-    assert data.startswith(b"HTTP/1.1 413"), data[:200]
+    status, headers, body, rest = one_answer(data)
+    assert status == 413, data[:200]
+    assert headers["content-type"] == "application/json" and "256" in json.loads(body)["error"]
+    assert rest == b""
+
+
+def one_answer(data: bytes) -> tuple[int, dict, bytes, bytes]:
+    """The status, headers (lower-case names) and body of the first answer in ``data``, and the
+    bytes after it (an empty string when the server answered once)."""
+    head, _, after = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(headers.get("content-length", len(after)))
+    return status, headers, after[:length], after[length:]
+
+
+def send_raw(served, head: str, body: bytes, hang_up: bool = True) -> bytes:
+    """Send a request head and body bytes as given (framing and all), stop sending, read every
+    byte the server answers until it closes."""
+    url = urlparse(served.url)
+    with socket.create_connection((url.hostname, url.port), timeout=15) as s:
+        s.sendall(head.encode() + b"\r\n\r\n" + body)
+        if hang_up:
+            s.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            try:
+                part = s.recv(65536)
+            except ConnectionResetError:
+                return data
+            if not part:
+                return data
+            data += part
+
+
+def head_for(method="POST", media="application/json", credential=True, framing="Transfer-Encoding: chunked"):
+    lines = [f"{method} / HTTP/1.1", "Host: 127.0.0.1", "Connection: close", framing]
+    if media:
+        lines.append(f"Content-Type: {media}")
+    if credential:
+        lines.append(f"Authorization: {basic('oxford', 'townhall-dev-oxford')}")
+    return "\r\n".join(lines)
+
+
+BROKEN_CHUNKS = {
+    "bad size": b"zz\r\n{}\r\n0\r\n\r\n",
+    "short chunk": b'40\r\n{"a": 1}',  # 64 bytes announced, 8 sent, then the client stops
+    "no terminator": b"2\r\n{}XX0\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("broken", BROKEN_CHUNKS.values(), ids=BROKEN_CHUNKS.keys())
+@pytest.mark.parametrize(
+    "path, head, expected",
+    [
+        ("not POST", head_for(method="PUT"), 405),
+        ("not JSON", head_for(media="text/plain"), 415),
+        ("no credential", head_for(credential=False), 400),
+        ("served", head_for(), 400),
+    ],
+)
+def test_a_broken_chunked_body_gets_a_short_json_answer_on_every_path(served, path, head, expected, broken):
+    """Whether the webhook reads the body or refuses the request first, a broken chunked body
+    never makes a 500, an HTML page, a traceback or a second answer."""
+    tracebacks = served.log.read_text(encoding="utf-8").count("Traceback")
+    status, headers, body, rest = one_answer(send_raw(served, head, broken))
+    assert status == expected, (path, status, body)
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)["error"]
+    if expected == 400:
+        assert "could not be read" in error
+    assert rest == b""
+    assert served.log.read_text(encoding="utf-8").count("Traceback") == tracebacks
+
+
+def test_a_body_shorter_than_its_content_length_gets_400(served):
+    status, headers, body, _ = one_answer(
+        send_raw(served, head_for(framing="Content-Length: 500"), b'{"session": "proj')
+    )
+    assert status == 400 and headers["content-type"] == "application/json"
+    assert "could not be read" in json.loads(body)["error"]
+
+
+@pytest.mark.parametrize("method, media", [("POST", "application/json"), ("PUT", "application/json")])
+def test_a_body_over_the_limit_by_its_length_is_refused_unread(served, method, media):
+    """Content-Length over the limit: 413 (or 405 first) as JSON, the body never read whole."""
+    head = head_for(method=method, media=media, framing=f"Content-Length: {50 * 1024 * 1024}")
+    status, headers, body, rest = one_answer(send_raw(served, head, b"{" + b" " * 300_000, hang_up=False))
+    assert status == (413 if method == "POST" else 405)
+    assert headers["content-type"] == "application/json" and json.loads(body)["error"]
+    assert rest == b""
 
 
 def test_a_chunked_request_without_length_is_served(served):

@@ -127,6 +127,74 @@ def test_an_overrunning_handler_is_answered_within_the_budget(lab, captured_logs
     assert post(app, "oxford", "slow.wait", parameters={"sleep": 0.1}).json["fulfillmentText"] == "finally done"
 
 
+def _turn_outcomes(captured_logs) -> list[str]:
+    return [line["outcome"] for line in captured_logs() if line["message"] == "turn"]
+
+
+def test_a_council_holds_only_its_share_of_the_handler_pool(lab, captured_logs):
+    """Handlers still waiting after their turn timed out keep their slots; when a council's share
+    is full its next turns are answered at once, and other councils are still served."""
+    app = lab(
+        TOWNHALL_TURN_BUDGET="1.0",
+        TOWNHALL_HANDLER_THREADS="4",
+        TOWNHALL_TENANT_SHARE="2",
+        TOWNHALL_PROCESS_SHARE="3",
+    )
+    for tenant in ("oxford", "cardiff"):  # settings read and compiled before the clock matters
+        assert post(app, tenant, "contact.opening_hours").status == 200
+    for _ in range(2):  # two of Oxford's handlers overrun their turns and go on for 6 s
+        assert (
+            post(app, "oxford", "slow.wait", parameters={"sleep": 6})
+            .json["fulfillmentText"]
+            .startswith("Sorry, that is taking longer")
+        )
+    shed = post(app, "oxford", "slow.wait", parameters={"sleep": 0})
+    text = shed.json["fulfillmentText"]
+    assert text.startswith("Sorry, that is taking longer") and "01632 960001" in text  # with the contact details
+    assert post(app, "cardiff", "slow.wait", parameters={"sleep": 0}).json["fulfillmentText"] == "finally done"
+    assert post(app, "oxford", "contact.opening_hours").status == 200  # no upstream: never held back
+    assert _turn_outcomes(captured_logs) == ["ok", "ok", "timeout", "timeout", "busy", "ok", "ok"]
+    warnings = [line for line in captured_logs() if line["message"].startswith("turn not started")]
+    assert [(w["message"], w["tenant"], w["process"]) for w in warnings] == [
+        ("turn not started: tenant share full", "oxford", "slow")
+    ]
+    # The process's share: Oxford's two plus one of Cardiff's fill three of three.
+    post(app, "cardiff", "slow.wait", parameters={"sleep": 6})
+    assert post(app, "cardiff", "slow.wait", parameters={"sleep": 0}).json["fulfillmentText"].startswith("Sorry")
+    assert [w["message"] for w in captured_logs() if w["message"].startswith("turn not started")][-1] == (
+        "turn not started: process share full"
+    )
+    # When the handlers end, their slots are given back (bounded wait: they sleep 6 s).
+    for _ in range(150):
+        if post(app, "oxford", "slow.wait", parameters={"sleep": 0}).json["fulfillmentText"] == "finally done":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the slots of handlers that ended were never given back")
+
+
+def test_a_turn_without_time_to_start_its_process_is_answered_at_once(lab, captured_logs):
+    app = lab(TOWNHALL_TURN_BUDGET="0.2")  # less than the least time to start a process that waits
+    assert post(app, "cardiff", "contact.opening_hours").status == 200
+    answer = post(app, "cardiff", "slow.wait", parameters={"sleep": 0})
+    assert answer.json["fulfillmentText"].startswith("Sorry, that is taking longer")
+    assert _turn_outcomes(captured_logs) == ["ok", "late"]
+
+
+def test_the_handler_pool_and_its_shares_are_bounded():
+    from townhall.webhook import Bulkheads
+
+    heads = Bulkheads(threads=3, tenant_share=2, process_share=5)
+    assert heads.take("a", "p") is None and heads.take("a", "q") is None
+    assert heads.take("a", "r") == "tenant"
+    assert heads.take("b", "p") is None
+    assert heads.take("c", "p") == "pool"
+    assert heads.in_use() == 3
+    heads.give_back("a", "p")
+    assert heads.take("c", "p") is None
+    assert heads.pool._max_workers == 3
+
+
 def test_a_tenant_with_invalid_settings_gets_a_safe_fallback_others_unaffected(lab, captured_logs):
     doc = yaml.safe_load((lab.tenants / "oxford.yaml").read_text())
     doc["processes"]["contact"]["opening_hours"]["monday"] = "9 till 5"
@@ -357,7 +425,7 @@ def test_a_refusal_is_answered_from_its_outcome():
         for cls in vars(outcomes).values()
         if isinstance(cls, type) and issubclass(cls, outcomes.Refusal) and cls is not outcomes.Refusal
     ]
-    assert {cls.outcome.status for cls in refused} == {400, 401, 403, 405, 413, 415}
+    assert {cls.outcome.status for cls in refused} == {400, 401, 403, 405, 413, 415, 503}
 
 
 # -- the reply cache ---------------------------------------------------------------------------------

@@ -36,8 +36,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import auth, logs, replycache, wire
-from . import upstream as upstream_module
 from . import library as library_module
+from . import upstream as upstream_module
 from .contract import Deadline, Reply, Turn
 from .library import Library, default_library
 from .outcomes import (
@@ -49,6 +49,7 @@ from .outcomes import (
     Refusal,
     TooLarge,
     Unauthenticated,
+    UnreadableBody,
     UnsupportedMediaType,
     Unverifiable,
     refusal_response,
@@ -72,6 +73,89 @@ def _budget() -> float:
         return float(os.environ.get("TOWNHALL_TURN_BUDGET", "4.0"))
     except ValueError:
         return 4.0
+
+
+def _setting(name: str, default: int) -> int:
+    """A positive whole number from the environment, else ``default``."""
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() and int(value) > 0 else default
+
+
+# Least time a turn must have left to be worth starting a process that calls upstream services.
+MIN_START = 0.25
+
+
+class Bulkheads:
+    """The bounded pool that runs handlers calling upstream services, and the shares of it.
+
+    A future that timed out cannot stop its handler: the thread stays busy until the handler's
+    upstream calls give up (each has its own total deadline). So a slot is taken before a handler
+    is submitted and given back only when the handler really ends, and one council, or one
+    process, may hold only its share of the pool. When a share (or the pool) is full the turn is
+    not queued: ``take`` says which is full and the turn is answered at once.
+    """
+
+    def __init__(self, threads: int, tenant_share: int, process_share: int):
+        self.threads = threads
+        self.tenant_share = min(tenant_share, threads)
+        self.process_share = min(process_share, threads)
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="handler")
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._tenants: dict[str, int] = {}
+        self._processes: dict[str, int] = {}
+
+    @classmethod
+    def from_env(cls) -> Bulkheads:
+        threads = _setting("TOWNHALL_HANDLER_THREADS", 32)
+        return cls(
+            threads,
+            _setting("TOWNHALL_TENANT_SHARE", max(1, threads // 4)),
+            _setting("TOWNHALL_PROCESS_SHARE", max(1, threads // 2)),
+        )
+
+    def take(self, tenant: str, process: str) -> str | None:
+        """Take a slot for one handler; None when taken, else which share is full."""
+        with self._lock:
+            if self._tenants.get(tenant, 0) >= self.tenant_share:
+                return "tenant"
+            if self._processes.get(process, 0) >= self.process_share:
+                return "process"
+            if self._busy >= self.threads:
+                return "pool"
+            self._busy += 1
+            self._tenants[tenant] = self._tenants.get(tenant, 0) + 1
+            self._processes[process] = self._processes.get(process, 0) + 1
+        return None
+
+    def give_back(self, tenant: str, process: str) -> None:
+        with self._lock:
+            self._busy -= 1
+            self._tenants[tenant] -= 1
+            if not self._tenants[tenant]:
+                del self._tenants[tenant]
+            self._processes[process] -= 1
+            if not self._processes[process]:
+                del self._processes[process]
+
+    def submit(self, tenant: str, process: str, fn: Callable, *args):
+        """Run ``fn(*args)`` in the pool on a slot already taken; the slot is given back when it ends."""
+
+        def run():
+            try:
+                return fn(*args)
+            finally:
+                self.give_back(tenant, process)
+
+        try:
+            return self.pool.submit(run)
+        except BaseException:
+            self.give_back(tenant, process)
+            raise
+
+    def in_use(self) -> int:
+        with self._lock:
+            return self._busy
 
 
 HttpResult = tuple  # (status, body, headers): what a WSGI adapter sends back
@@ -106,7 +190,8 @@ class Runtime:
         self.budget = _budget() if budget is None else budget
         self.margin = min(0.25, self.budget / 4)  # kept back for rendering and the network
         self.handler_budget = self.budget - self.margin
-        self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="handler")
+        self.bulkheads = Bulkheads.from_env()
+        self.pool = self.bulkheads.pool  # the bounded pool the bulkheads share out
         self.http = Http()
         self.secrets = secrets_from_env()
         self.side_effects = side_effects_from_env(settings.backend)
@@ -177,10 +262,10 @@ class Runtime:
             raise UnsupportedMediaType("send the WebhookRequest as Content-Type: application/json")
         length = environ.get("CONTENT_LENGTH")
         if length and length.isdigit() and int(length) > MAX_BODY:  # refused before it is read
-            raise TooLarge(f"request body over {MAX_BODY} bytes")
+            raise TooLarge(f"request body over {MAX_BODY // 1024} KiB ({MAX_BODY} bytes)")
         raw = read_body()
         if len(raw) > MAX_BODY:
-            raise TooLarge(f"request body over {MAX_BODY} bytes")
+            raise TooLarge(f"request body over {MAX_BODY // 1024} KiB ({MAX_BODY} bytes)")
 
         credential = auth.parse_basic(environ.get("HTTP_AUTHORIZATION"))
         if credential is None:
@@ -274,9 +359,17 @@ class Runtime:
             with upstream_module.watching(failures):
                 if served.upstream:
                     # Handlers that wait on upstream services run under the turn's deadline, in a
-                    # copy of this context: the turn's redactions and failure record go with them.
+                    # copy of this context: the turn's redactions and failure record go with them;
+                    # only if there is time to start them and their share of the pool is free.
+                    if turn.deadline.remaining() < MIN_START:
+                        return self._shed(tenant, served, language, log, Outcome.LATE, "no time left to start")
+                    full = self.bulkheads.take(tenant.id, served.process)
+                    if full is not None:
+                        return self._shed(tenant, served, language, log, Outcome.BUSY, f"{full} share full")
                     context = contextvars.copy_context()
-                    future = self.pool.submit(context.run, served.handler, turn, served.settings)
+                    future = self.bulkheads.submit(
+                        tenant.id, served.process, context.run, served.handler, turn, served.settings
+                    )
                     reply = future.result(timeout=turn.deadline.remaining())
                 else:
                     reply = served.handler(turn, served.settings)
@@ -313,6 +406,18 @@ class Runtime:
         # The resident got a reply; an upstream that failed on the way names the turn's outcome.
         log["outcome"] = _DEGRADED.get(failures.worst, OK)
         return reply
+
+    def _shed(self, tenant: Tenant, served: Served, language: str, log: dict, outcome: Outcome, why: str) -> Reply:
+        """A turn not started: the council's 'taking longer' apology at once."""
+        log["outcome"] = outcome
+        logs.event(
+            "WARNING",
+            f"turn not started: {why}",
+            tenant=tenant.id,
+            process=served.process,
+            **logs.trace_field(log["trace"]),
+        )
+        return self._sorry(tenant, language, "timeout")
 
     def _menu(self, tenant: Tenant, language: str) -> Reply:
         """What the bot can help with, and how to reach the council."""
@@ -372,13 +477,55 @@ def reset() -> None:
     library_module._default = None
 
 
-def _body(request) -> Callable[[], bytes]:
-    """How to read a Flask request's body, at most ``MAX_BODY + 1`` bytes of it."""
-    if request.environ.get("CONTENT_LENGTH"):  # PEP 3333: absent or empty when unknown
-        # Exactly Content-Length bytes (the runtime checks the length first); kept by werkzeug,
-        # so the framework's own read of the body after the function returns costs nothing.
-        return request.get_data
-    return lambda: _read_at_most(request.stream.read, MAX_BODY + 1)  # chunked: no length given
+# How much of a body the webhook did not read it still reads (and throws away) after answering:
+# enough that a broken chunk near the start is met here, where it is harmless, and not by the
+# server's own drain (which would append a second answer); the server drains a little more and
+# closes the connection when a body is longer still.
+DRAIN = 256 * 1024
+
+
+class _Body:
+    """Reads a Flask request's body once, at most ``MAX_BODY + 1`` bytes, straight from the
+    stream (never buffered whole); a body that cannot be read is refused as ``UnreadableBody``."""
+
+    def __init__(self, request):
+        self.stream = request.stream  # werkzeug: Content-Length bytes at most, or the chunked body
+        length = request.environ.get("CONTENT_LENGTH")  # PEP 3333: absent or empty when unknown
+        self.length = int(length) if length and length.isdigit() else None
+        self.done = False
+
+    def __call__(self) -> bytes:
+        try:
+            raw = _read_at_most(self.stream.read, MAX_BODY + 1)
+        except Exception as e:  # broken chunking, a lying Content-Length, a client that went away
+            self.done = True  # the server's parser knows the body failed and closes the connection
+            raise UnreadableBody(f"the request body could not be read ({_reason(e)}): send it whole") from None
+        self.done = len(raw) <= MAX_BODY
+        if self.length is not None and len(raw) < min(self.length, MAX_BODY + 1):
+            raise UnreadableBody(
+                f"the request body could not be read (Content-Length {self.length}, {len(raw)} bytes came): send it whole"
+            )
+        return raw
+
+    def drain(self) -> None:
+        """Read and throw away what is left of the body, ``DRAIN`` bytes at most."""
+        if self.done:
+            return
+        left = DRAIN
+        try:
+            while left > 0:
+                chunk = self.stream.read(min(left, 64 * 1024))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except Exception:  # broken: nothing more to read, the server closes the connection
+            pass
+
+
+def _reason(error: Exception) -> str:
+    name = type(error).__name__
+    text = str(error).splitlines()[0][:80] if str(error) else ""
+    return f"{name}: {text}" if text else name
 
 
 def handle_http(request) -> tuple[bytes, int, dict]:
@@ -389,5 +536,12 @@ def handle_http(request) -> tuple[bytes, int, dict]:
         logs.event("CRITICAL", "the runtime cannot start\n" + traceback.format_exc())
         body = wire.encode(wire.render(Reply(runtime_texts("en")("unavailable")), "", "en"))
         return body, 200, JSON_HEADERS
-    status, body, headers = current.handle(request.environ, _body(request))
+    body_reader = _Body(request)
+    try:
+        status, body, headers = current.handle(request.environ, body_reader)
+    finally:
+        # The framework reads the whole body after the function returns (get_data, kept in
+        # memory): the body is either read already or refused, so it finds it consumed.
+        body_reader.drain()
+        request._cached_data = b""
     return body, status, headers
