@@ -7,7 +7,7 @@ date from Welsh). Month and weekday names are the runtime's own (``townhall.repl
 ``month_<n>`` and ``day_<weekday>``), bank holidays' names are GOV.UK's titles and this process's
 Welsh ``holiday_*`` messages. Pure: ``today`` is given.
 
-    asked_day("are you open on boxing day", date(2026, 12, 1)) == date(2026, 12, 26)
+    asked_day("are you open on boxing day", date(2026, 12, 1)) == date(2026, 12, 26)  # its bank holiday: the 28th
     asked_day("fyddwch chi ar agor ar 24 Rhagfyr", date(2026, 12, 1)) == date(2026, 12, 24)
     asked_day("open this saturday?", date(2026, 12, 1)) == date(2026, 12, 5)
 """
@@ -73,6 +73,7 @@ RELATIVE = {
     "day after tomorrow": 2,
     "drennydd": 2,
 }
+_PLAIN = {"ddydd": "dydd", "wyl": "gwyl"}  # Welsh soft mutations in holidays' names
 _NUMERIC = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?\b")
 
 
@@ -195,15 +196,23 @@ def asked_day(text: str, today: date, parameter: Any = None, holidays: Iterable[
     found = _day_and_month(words, today)
     if found is not None:
         return found
-    plain = " ".join("dydd" if w == "ddydd" else w for w in words)  # "ar ddydd Llun y Pasg"
+    plain = " ".join(_PLAIN.get(w, w) for w in words)  # "ar ddydd Llun y Pasg", "ar Ŵyl San Steffan"
+    for phrase in sorted(FIXED, key=len, reverse=True):  # the calendar's day, even when its bank holiday moved
+        if _phrase(plain, phrase):
+            return _next(*FIXED[phrase], today)
     named = sorted((day, fold(name)) for day, name in holidays if day >= today and name)
     for day, name in named:
         if _phrase(plain, name):
             return day
-    for phrase in sorted(FIXED, key=len, reverse=True):
-        if _phrase(plain, phrase):
-            return _next(*FIXED[phrase], today)
     for phrase in sorted(RELATIVE, key=len, reverse=True):
         if _phrase(folded, phrase):
             return today + timedelta(days=RELATIVE[phrase])
     return _weekday(words, today)
+
+
+def moved_holidays(text: str, day: date, holidays: Iterable[tuple[date, str]]) -> list[date]:
+    """Bank holidays named in ``text`` that fall near ``day`` but not on it: "Boxing Day" is
+    Saturday 26 December 2026 and its bank holiday Monday 28 December."""
+    plain = " ".join(_PLAIN.get(w, w) for w in fold(text).split())
+    found = {d for d, name in holidays if d != day and abs((d - day).days) <= 3 and name and _phrase(plain, fold(name))}
+    return sorted(found)

@@ -21,7 +21,7 @@ from townhall import dates
 from townhall.contract import Link, OutputContext, Reply, Settings, Texts, Turn
 from townhall.replies import how_to_reach
 
-from .asked import asked_day
+from .asked import asked_day, moved_holidays
 from .hours import WEEKDAYS, Closure, Hours
 
 DATE_CONTEXT = "contact-date"
@@ -175,7 +175,8 @@ def day_asked(turn: Turn, settings: Settings) -> Reply:
     """Open on a given day? From that day's hours, the council's closures and bank holidays."""
     t, prepared = settings.texts, _prepared(settings)
     hours, today = prepared.hours, turn.now.date()
-    day = asked_day(turn.query_text, today, turn.param("date"), _holiday_names(t, hours))
+    names = _holiday_names(t, hours)
+    day = asked_day(turn.query_text, today, turn.param("date"), names)
     if day is None:
         return Reply([t("which_day"), prepared.week], contexts=[OutputContext(DATE_CONTEXT, DATE_LIFESPAN)])
     keep = [OutputContext(DATE_CONTEXT, DATE_LIFESPAN, {"date": day.isoformat()})]
@@ -184,9 +185,13 @@ def day_asked(turn: Turn, settings: Settings) -> Reply:
     on_day = on_date(t, day)
     closure = hours.closure(day)
     spans = hours.weekly[WEEKDAYS[day.weekday()]]
+    moved = [
+        t("holiday_moved", holiday=reason(t, hours.closure(d)), date=on_date(t, d))
+        for d in moved_holidays(turn.query_text, day, names)
+    ]
     if closure is None and spans:
         shown = ", ".join(t("span", opens=clock(t, x.opens), closes=clock(t, x.closes)) for x in spans)
-        text = [t("day_open", date=on_day, spans=shown)]
+        text = [t("day_open", date=on_day, spans=shown), *moved]
         if day == today:
             text += status_line(t, hours, turn.now)
         return Reply(text, contexts=keep)
@@ -194,6 +199,7 @@ def day_asked(turn: Turn, settings: Settings) -> Reply:
         text = [t("day_closed_because", date=on_day, reason=reason(t, closure))]
     else:
         text = [t("day_closed", date=on_day)]
+    text += moved
     start = turn.now if day == today else datetime.combine(day, time(23, 59), tzinfo=turn.now.tzinfo)
     following = hours.next_open(start)
     if following is not None:

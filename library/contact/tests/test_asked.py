@@ -30,6 +30,8 @@ def _asked():
         ("open next friday", date(2026, 12, 11)),
         ("are you open tomorrow", date(2026, 12, 5)),
         ("are you open christmas eve", date(2026, 12, 24)),
+        ("are you open boxing day", date(2026, 12, 26)),
+        ("ydych chi ar agor ar Ŵyl San Steffan", date(2026, 12, 26)),
         ("open on new years day?", date(2027, 1, 1)),
         ("open 29/12?", date(2026, 12, 29)),
         ("open on 3 march", date(2027, 3, 3)),
@@ -69,6 +71,14 @@ def test_a_closure_day_says_why_and_when_we_next_open():
     assert reply.text == (
         "We're closed on Thursday 24 December (Christmas Eve).",
         "We next open on Monday 4 January at 9am.",
+    )
+
+
+def test_a_holiday_whose_bank_holiday_moved_says_both_days():
+    reply = _ask("are you open Boxing Day", "cardiff")
+    assert reply.text == (
+        "We're open on Saturday 26 December, 9am to 12pm.",
+        "The Boxing Day bank holiday is on Monday 28 December this year, and we're closed then.",
     )
 
 
