@@ -20,7 +20,7 @@ import re
 
 from townhall.contract import Link, OutputContext, Reply, Settings, Texts, Turn
 from townhall.kit import consent as kit_consent
-from townhall.kit import fold
+from townhall.kit import fold, phone
 from townhall.replies import how_to_reach
 from townhall.upstreams import notify
 
@@ -37,22 +37,16 @@ _NAME_LEAD = re.compile(
     re.IGNORECASE,
 )
 _NAME_TAIL = re.compile(r"\s+(?:ydw i|dw i|yw fy enw|ydy fy enw|here|thanks|thank you|diolch)[.!]*$", re.IGNORECASE)
-_PHONE = re.compile(r"(?:\+44\s?\(?0?\)?|\b0)[\d\s().-]{8,16}\d")
 
 
-def phone_in(text: str, parameter: object = None) -> str | None:
-    """A UK phone number from ``@sys.phone-number`` or the words ("ring me on 01632 960 123"),
-    in the form the resident can read back ("01632 960123"), or None."""
-    for value in (parameter, text):
-        if not isinstance(value, str):
-            continue
-        for run in _PHONE.findall(value):
-            digits = re.sub(r"\D", "", run)
-            if digits.startswith("44"):
-                digits = "0" + digits[2:]
-            if re.fullmatch(r"0\d{9,10}", digits):
-                return f"{digits[:5]} {digits[5:]}" if len(digits) == 11 else f"{digits[:4]} {digits[4:]}"
-    return None
+def phone_in(turn: Turn) -> str | None:
+    """The UK phone number given this turn (``townhall.kit.phone``: ``@sys.phone-number``, else
+    the words, as Dialogflow often extracts none in Welsh), written to be read back
+    ("01632 960123"), or None."""
+    digits = phone(turn)
+    if digits is None:
+        return None
+    return f"{digits[:5]} {digits[5:]}" if len(digits) == 11 else f"{digits[:4]} {digits[4:]}"
 
 
 def _name(text: str) -> str:
@@ -107,9 +101,9 @@ def request(turn: Turn, settings: Settings) -> Reply:
     if form:
         return Reply([t("use_form")], links=[Link(t("form_link"), form)])
     details = {}
-    phone = phone_in(turn.query_text, turn.param("phone"))
-    if phone:
-        details["phone"] = phone
+    number = phone_in(turn)
+    if number:
+        details["phone"] = number
     return _next(t, details, [t("intro")])
 
 
@@ -128,10 +122,10 @@ def answer(turn: Turn, settings: Settings) -> Reply:
     if turn.action == "decline" and len(text.split()) <= DECLINE_WORDS:
         return _declined(turn, settings)  # "no, forget it", "actually don't bother" when asked for a detail
     if step == "phone":
-        phone = phone_in(text, turn.param("phone"))
-        if phone is None:
+        number = phone_in(turn)
+        if number is None:
             return _ask(t, details, "phone", [t("not_a_phone")])
-        details["phone"] = phone
+        details["phone"] = number
     else:
         value = _name(text) if step == "name" else text
         if not fold(value) or turn.action == "confirm":

@@ -81,7 +81,8 @@ def test_a_number_that_is_not_one_is_asked_again_with_the_format(ask):
     ],
 )
 def test_phone_numbers_are_read_from_the_words_too(text, parameter, expected):
-    assert module.phone_in(text, parameter) == expected
+    given = turn("callback.answer", {"phone": parameter} if parameter else None, text=text)
+    assert module.phone_in(given) == expected
 
 
 def test_the_summary_offers_yes_and_no_in_the_turn_s_language(ask):
