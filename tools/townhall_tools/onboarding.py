@@ -216,7 +216,15 @@ def _example(process: Process) -> dict:
     return example if isinstance(example, dict) else {}
 
 
-def _process_lines(process: Process, welsh: bool) -> list[str]:
+TWO_TIER_ONLY = "x-townhall-two-tier-only"  # a settings key only two-tier districts (E07) fill in
+
+
+def _two_tier(gss: str) -> bool:
+    """A two-tier district (E07): its county council runs schools, social care, highways..."""
+    return gss.startswith("E07")
+
+
+def _process_lines(process: Process, welsh: bool, two_tier: bool = True) -> list[str]:
     manifest = process.manifest
     lines = [""]
     lines += _comment(f"--- {manifest['title']['en']} ({process.id} {manifest['version']}) ---", 2)
@@ -230,7 +238,10 @@ def _process_lines(process: Process, welsh: bool) -> list[str]:
     lines.append(f"  {process.id}:")
     lines.append("    enabled: false")
     example = _example(process)
+    properties = process.schema.get("properties") or {}
     for key, value in (example if welsh else _english_only(example)).items():
+        if not two_tier and isinstance(properties.get(key), Mapping) and properties[key].get(TWO_TIER_ONLY):
+            continue  # e.g. signpost's county: a unitary council runs every service itself
         lines += _comment(_describe(process.schema, key), 4)
         lines += _block(key, value, 4)
     return lines
@@ -314,7 +325,7 @@ def scaffold(
     )
     lines.append("processes:")
     for pid in sorted(library.processes):
-        lines += _process_lines(library.processes[pid], welsh)
+        lines += _process_lines(library.processes[pid], welsh, _two_tier(gss))
     return "\n".join(lines) + "\n"
 
 
