@@ -9,14 +9,17 @@ Mounted at ``/open311``; one endpoint per demo council, by path:
 | ``/open311/cardiff`` | Cardiff Council (unitary) | street cleansing (graffiti is ``blackbox``: no id), roads, street lighting, bins; JSON too |
 | ``/open311/slow`` | Oxford's services | every call sleeps ``SLOW_SECONDS``: longer than a turn's budget |
 | ``/open311/broken`` | none | answers 200 with an HTML page, as FixMyStreet's read-only API does on errors |
+| ``/open311/strict`` | Oxford's key | as open311-adapter's UK council services: required ``easting``, ``northing`` and ``fixmystreet_id`` (``server_set``) |
 
 Each serves ``services.{xml|json}``, ``services/{code}.{fmt}``, ``POST requests.{fmt}``,
-``tokens/{token}.{fmt}``, ``requests.{fmt}`` and ``requests/{id}.{fmt}``. Another extension gets
+``tokens/{token}.{fmt}``, ``requests.{fmt}`` (filtered by ``service_code`` and ``start_date``, as
+GeoReport v2 says) and ``requests/{id}.{fmt}``. Another extension gets
 404 "Bad extension". POSTs check ``api_key`` (the demo secrets in ``examples/demo-secrets.yaml``),
 ``jurisdiction_id``, ``service_code``, a location (``lat``+``long``, ``address_string`` or
 ``address_id``), required attributes (values of lists, numbers, ISO dates) and the 4,000
 character description, answering the documented errors: 400 ``Error in input for
-POST_Service_Request`` (with one line per problem), 403 for a wrong api_key, 404 for an unknown
+POST_Service_Request`` (with one line per problem; a missing attribute is
+``attribute[code]: Missing required entry``, automated ones included), 403 for a wrong api_key, 404 for an unknown
 service_code or jurisdiction_id. Realtime services answer ``service_request_id``; batch ones a
 ``token``, which has an id from its second poll on; blackbox ones neither.
 
@@ -294,6 +297,41 @@ class Council:
     slow: bool = False
 
 
+# As open311-adapter's UK council endpoints define their services: every attribute required,
+# the location ones and FixMyStreet's report id filled by the client, never asked.
+STRICT = [
+    _service(
+        "POTHOLE",
+        "Pothole",
+        "Roads",
+        "A hole in the road surface.",
+        "pothole, hole in the road",
+        attributes=[
+            _attribute(
+                "depth",
+                "singlevaluelist",
+                "How deep is it?",
+                required=True,
+                values=(("shallow", "Shallow"), ("deep", "Deeper than a brick")),
+            ),
+            _attribute("easting", "number", "Easting", required=True, automated="server_set", order=10),
+            _attribute("northing", "number", "Northing", required=True, automated="server_set", order=11),
+            _attribute("fixmystreet_id", "string", "Report id", required=True, automated="server_set", order=12),
+            _attribute("closest_address", "string", "Closest address", automated="server_set", order=13),
+        ],
+    ),
+    _service(
+        "ASSETLIGHT",
+        "Street light (by asset)",
+        "Street lighting",
+        "A street light, picked on the council's map.",
+        "street light",
+        attributes=[
+            _attribute("asset_id", "string", "Street light asset", required=True, automated="hidden_field", order=1),
+        ],
+    ),
+]
+
 COUNCILS = {
     "oxford": Council(OXFORD, frozenset({"demo-oxford-open311-key-not-a-secret"}), "OXF"),
     "oxfordshire": Council(
@@ -304,6 +342,7 @@ COUNCILS = {
     ),
     "cardiff": Council(CARDIFF, frozenset({"demo-cardiff-open311-key-not-a-secret"}), "CAR"),
     "slow": Council(OXFORD, frozenset({"demo-oxford-open311-key-not-a-secret"}), "SLW", slow=True),
+    "strict": Council(STRICT, frozenset({"demo-oxford-open311-key-not-a-secret"}), "STR"),
 }
 
 # XML containers (Spark convention): the JSON array's element name in XML.
@@ -426,7 +465,7 @@ def app():
             )
             if not values:
                 if attribute["required"] and attribute["variable"]:
-                    found.append(f"attribute[{code}] is required")
+                    found.append(f"attribute[{code}]: Missing required entry")
                 continue
             keys = [v["key"] for v in attribute.get("values", [])]
             for value in values:
@@ -527,8 +566,19 @@ def app():
         council, problem = council_for(name, fmt)
         if problem:
             return problem
+        code, since = request.args.get("service_code"), request.args.get("start_date")
+        try:
+            after = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
+        except ValueError:
+            return error(fmt, 400, f"start_date {since!r} is not an ISO 8601 date")
         with state.lock:
-            found = [r for (c, _), r in state.requests.items() if c == name]
+            found = [
+                r
+                for (c, _), r in state.requests.items()
+                if c == name
+                and (not code or r["service_code"] == code)
+                and (after is None or datetime.fromisoformat(r["requested_datetime"].replace("Z", "+00:00")) >= after)
+            ]
         return answer(fmt, "service_requests", found)
 
     @web.get("/<name>/requests/<request_id>.<fmt>")

@@ -49,16 +49,19 @@ settings cache; failures are never cached. ``clear_cache()`` empties it.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from townhall.contract import Deadline
-from townhall.upstream import Upstream, UpstreamError
+from townhall.postcodes import normalise
+from townhall.upstream import Upstream, UpstreamError, current_effect, register_check, report_failure
 
 MAX_DESCRIPTION = 4000
 CACHE_SECONDS = 300.0
@@ -67,6 +70,25 @@ TOKEN_TRIES = 5
 TOKEN_WAIT = 0.4  # seconds between token polls (FixMyStreet waits 2 s; a chat turn has 4 in all)
 FORMATS = ("xml", "json")
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+MAX_ANSWER = 1024 * 1024  # services lists and definitions can be long; nothing else is
+# Attributes filled from what is known, never asked (FixMyStreet's automated ones, by code).
+EASTING, NORTHING = frozenset({"easting"}), frozenset({"northing"})
+EXTERNAL_IDS = frozenset({"fixmystreet_id", "external_id", "external_reference", "client_reference", "chatbot_id"})
+ADDRESSES = frozenset({"closest_address"})
+FIND_WINDOW = timedelta(hours=2)  # how far back an earlier attempt's report is looked for
+
+
+class Unfillable(UpstreamError):
+    """A report the endpoint would refuse: the service requires attributes nothing can fill.
+    Raised before anything is sent (kind ``unconfigured``: permanent, no retry)."""
+
+    def __init__(self, service_code: str, codes: Sequence[str]):
+        super().__init__(
+            "unconfigured",
+            f"service {service_code} requires {', '.join(codes)}, which cannot be filled",
+            sent=False,
+        )
+        self.codes = tuple(codes)
 
 
 class Open311Error(UpstreamError):
@@ -137,6 +159,23 @@ class Report:
     phone: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    easting: float | None = None  # British National Grid, for the endpoint's easting/northing
+    northing: float | None = None
+    postcode: str | None = None  # placed through postcodes.io when lat/long are not given
+    external_id: str | None = None  # else the once-only side effect's id (``current_effect``)
+
+    def placed(self, place: Any) -> Report:
+        """This report at a ``townhall.upstreams.postcodes.Place`` (lat/long, easting/northing)."""
+        from dataclasses import replace
+
+        return replace(
+            self,
+            lat=self.lat if self.lat is not None else place.latitude,
+            long=self.long if self.long is not None else place.longitude,
+            easting=self.easting if self.easting is not None else place.eastings,
+            northing=self.northing if self.northing is not None else place.northings,
+            postcode=self.postcode or place.postcode,
+        )
 
 
 @dataclass(frozen=True)
@@ -340,6 +379,7 @@ class Endpoint:
     api_key_secret: str | None = None
     jurisdiction_id: str | None = None
     format: str = "xml"
+    postcodes_url: str | None = None  # postcodes.io, to place reports given by postcode
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Endpoint:
@@ -349,7 +389,13 @@ class Endpoint:
         base = str(settings.get("base_url") or "").rstrip("/")
         if not base:
             raise UpstreamError("unconfigured", "no Open311 base_url in the settings")
-        return cls(base, settings.get("api_key_secret"), settings.get("jurisdiction_id") or None, fmt)
+        return cls(
+            base,
+            settings.get("api_key_secret"),
+            settings.get("jurisdiction_id") or None,
+            fmt,
+            settings.get("postcodes_url") or None,
+        )
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path}.{self.format}"
@@ -411,8 +457,31 @@ class Client:
         reserve: float = 1.0,
     ) -> Submitted:
         """POST the report once (never retried); resolve a batch token while more than ``reserve``
-        seconds of the deadline are left (the caller's own time to answer)."""
+        seconds of the deadline are left (the caller's own time to answer).
+
+        Before the POST: a report given by postcode is placed (lat/long, easting/northing) when the
+        endpoint settings name ``postcodes_url``; the service definition's attributes that no
+        resident answers are filled from what is known (easting/northing, an external id from the
+        side effect's id, the closest address); a required attribute still empty refuses the
+        report (``Unfillable``, logged at ERROR) without sending it. Inside ``Upstream.once`` the
+        report leaves how to find it again (service code, a digest of its description, the time),
+        so a repeat after an answer that never came looks it up instead of sending it twice."""
+        self.upstream.secret(self.endpoint.api_key_secret)  # a missing key: nothing asked of anyone
+        report = self.prepare(report, deadline)
         fields = self._fields(report)
+        effect = current_effect()
+        if effect is not None:
+            effect.check = {
+                "kind": "open311",
+                "endpoint": {
+                    "base_url": self.endpoint.base_url,
+                    "jurisdiction_id": self.endpoint.jurisdiction_id,
+                    "format": self.endpoint.format,
+                },
+                "service_code": report.service_code,
+                "description_sha256": _digest(report.description[:MAX_DESCRIPTION]),
+                "since": (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
         response = self._call("POST", "requests", deadline, fields=fields)
         requests = parse_requests(self._decode(response, "service_requests"))
         if not requests:
@@ -424,6 +493,67 @@ class Client:
         if reference is None and token is not None:
             reference = self.wait_for(token, deadline, tries=token_tries, wait=token_wait, reserve=reserve)
         return Submitted(reference, token, notice)
+
+    def prepare(self, report: Report, deadline: Deadline) -> Report:
+        """The report as it will be sent: placed, its automated attributes filled, checked
+        against the service definition (``Unfillable`` if a required one cannot be filled)."""
+        if (report.lat is None or report.long is None) and self.endpoint.postcodes_url:
+            report = self._placed(report, deadline)
+        try:
+            definition = self.definition(report.service_code, deadline)
+        except UpstreamError as e:
+            if e.permanent:
+                raise  # an unknown service code: the POST would be refused too
+            return report  # the definition cannot be read now: the endpoint checks the report
+        attributes = dict(report.attributes)
+        external = report.external_id or (current_effect().id if current_effect() is not None else None)
+        missing = []
+        for attribute in definition.attributes:
+            code = attribute.code
+            if _given(attributes.get(code)):
+                continue
+            value = _known(attribute, report, external)
+            if value is not None:
+                attributes[code] = value
+            elif attribute.required and attribute.variable:
+                missing.append(code)
+        if missing:
+            error = Unfillable(report.service_code, missing)
+            report_failure(urlsplit(self.endpoint.base_url).hostname or "(open311)", error, method="POST")
+            raise error
+        from dataclasses import replace
+
+        return replace(report, attributes=attributes)
+
+    def _placed(self, report: Report, deadline: Deadline) -> Report:
+        from townhall.upstreams import postcodes
+
+        given = report.postcode or _postcode_in(report.address_string or "")
+        if not given:
+            return report
+        try:
+            place = postcodes.lookup(self.upstream.http, self.endpoint.postcodes_url, given, deadline)
+        except (UpstreamError, postcodes.InvalidPostcode, postcodes.PostcodeNotFound):
+            return report  # placed by its address_string alone
+        return report.placed(place)
+
+    def find(self, service_code: str, description_sha256: str, since: str, deadline: Deadline) -> Submitted | None:
+        """An earlier report of this service with this description since ``since`` (ISO 8601), by
+        ``GET requests`` (GeoReport v2's ``service_code`` and ``start_date`` filters), or None."""
+        params = {"service_code": service_code, "start_date": since}
+        if self.endpoint.jurisdiction_id:
+            params["jurisdiction_id"] = self.endpoint.jurisdiction_id
+        try:
+            response = self.upstream.http.get(
+                self.endpoint.url("requests"), params=params, deadline=deadline, max_body=MAX_ANSWER
+            )
+        except UpstreamError as e:
+            raise self._error(e) from None
+        for item in parse_requests(self._decode(response, "service_requests")):
+            if _digest(_text(item.get("description"))) == description_sha256:
+                if _text(item.get("service_code")) in ("", service_code):
+                    return Submitted(_text(item.get("service_request_id")) or None, _text(item.get("token")) or None)
+        return None
 
     def wait_for(
         self,
@@ -489,15 +619,18 @@ class Client:
         url = self.endpoint.url(path)
         try:
             if method == "POST":
-                return http.post_form(url, fields or [], deadline=deadline, ok=(200, 201, 202))
+                return http.post_form(url, fields or [], deadline=deadline, ok=(200, 201, 202), max_body=MAX_ANSWER)
             params = {"jurisdiction_id": self.endpoint.jurisdiction_id} if self.endpoint.jurisdiction_id else None
-            return http.get(url, params=params, deadline=deadline, retry=retry)
+            return http.get(url, params=params, deadline=deadline, retry=retry, max_body=MAX_ANSWER)
         except UpstreamError as e:
-            if e.kind != "status":
-                raise
-            errors = self._errors(e.body)
-            summary = "; ".join(f"{c} {d}".strip() for c, d in errors)[:300]
-            raise Open311Error(f"{e} ({summary})" if summary else str(e), e.status, errors, e.body) from None
+            raise self._error(e) from None
+
+    def _error(self, e: UpstreamError) -> UpstreamError:
+        if e.kind != "status":
+            return e
+        errors = self._errors(e.body)
+        summary = "; ".join(f"{c} {d}".strip() for c, d in errors)[:300]
+        return Open311Error(f"{e} ({summary})" if summary else str(e), e.status, errors, e.body)
 
     def _errors(self, body: Any) -> list[tuple[str, str]]:
         if isinstance(body, str) and body.lstrip().startswith("<"):
@@ -511,3 +644,47 @@ class Client:
         if self.endpoint.format == "json" or response.content_type.endswith("json"):
             return response.json()
         return _xml(response.data, root)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()
+
+
+def _given(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(str(v) != "" for v in value)
+    return value is not None and str(value) != ""
+
+
+def _postcode_in(text: str) -> str | None:
+    import re
+
+    found = re.search(r"\b[A-Za-z]{1,2}[0-9][A-Za-z0-9]?\s*[0-9][A-Za-z]{2}\b", text)
+    return normalise(found.group(0)) if found else None
+
+
+def _known(attribute: Attribute, report: Report, external: str | None) -> str | None:
+    """A value for an attribute no resident answers, from what the report knows, or None."""
+    code = attribute.code.lower()
+    if code in EASTING and report.easting is not None:
+        return str(round(report.easting))
+    if code in NORTHING and report.northing is not None:
+        return str(round(report.northing))
+    if code in EXTERNAL_IDS and external:
+        return external
+    if code in ADDRESSES and report.address_string:
+        return report.address_string.strip()
+    return None
+
+
+def _find_again(upstream: Upstream, spec: dict, deadline: Deadline) -> dict | None:
+    """``Upstream.once``'s check for a report whose answer never came (see ``Client.submit``)."""
+    endpoint = spec.get("endpoint") or {}
+    client = Client(upstream, {**endpoint, "api_key_secret": None})
+    found = client.find(spec["service_code"], spec["description_sha256"], spec["since"], deadline)
+    if found is None or not (found.reference or found.token):
+        return None
+    return {"reference": found.reference, "token": found.token, "notice": None}
+
+
+register_check("open311", _find_again)

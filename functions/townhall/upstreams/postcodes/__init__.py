@@ -5,6 +5,7 @@
     place.district_code, place.district      # "E07000178", "Oxford"   (the lower tier, or unitary)
     place.county_code, place.county          # "E10000025", "Oxfordshire" in two-tier England
     place.latitude, place.longitude          # for geocoding (None when postcodes.io has no grid ref)
+    place.eastings, place.northings          # British National Grid, for Open311's easting/northing
 
 ``lookup`` raises ``InvalidPostcode`` (postcodes.io's format check failed), ``PostcodeNotFound``
 (not a current postcode; ``.terminated`` says when it was retired, if it was) or
@@ -31,6 +32,7 @@ from townhall.upstream import Http, UpstreamError
 # Codes postcodes.io gives where an area has no such tier (no county outside two-tier England).
 PSEUDO_CODES = frozenset({"E99999999", "W99999999", "S99999999", "N99999999", "L99999999", "M99999999"})
 NATIONS = ("England", "Wales", "Scotland", "Northern Ireland")  # countries with UK councils
+MAX_ANSWER = 256 * 1024  # one postcode's answer is a few KiB
 
 
 class InvalidPostcode(Exception):
@@ -74,6 +76,8 @@ class Place:
     longitude: float | None
     quality: int | None  # 1 (best) to 9 (no grid reference)
     raw: Mapping[str, Any]
+    eastings: int | None = None  # British National Grid (metres), as Open311 endpoints ask
+    northings: int | None = None
 
     @property
     def two_tier(self) -> bool:
@@ -129,7 +133,14 @@ def place(result: Any, status: int = 200) -> Place:
         longitude=_number(result.get("longitude")),
         quality=quality if isinstance(quality, int) and not isinstance(quality, bool) else None,
         raw=result,
+        eastings=_grid(result.get("eastings")),
+        northings=_grid(result.get("northings")),
     )
+
+
+def _grid(value: Any) -> int | None:
+    number = _number(value)
+    return round(number) if number is not None else None
 
 
 def _terminated(data: Any) -> Terminated | None:
@@ -154,7 +165,9 @@ def lookup(http: Http, base_url: str, postcode: str, deadline: Deadline, *, chec
     deployments omit it) and ``check_terminated`` is set, ``/terminated_postcodes`` is asked too,
     if the deadline leaves time for it.
     """
-    response = http.get(_url(base_url, "postcodes", compact(postcode)), deadline=deadline, ok=(200, 404))
+    response = http.get(
+        _url(base_url, "postcodes", compact(postcode)), deadline=deadline, ok=(200, 404), max_body=MAX_ANSWER
+    )
     data = _body(response)
     if response.status == 200:
         return place(data.get("result"), response.status)
