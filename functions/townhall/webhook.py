@@ -303,7 +303,12 @@ class Runtime:
             texts = runtime_texts(request.language_code)
             return self._reply_result(Reply(texts("unavailable")), request, log)
 
-        language = tenant.language_for(request.language_code)
+        language = (  # the language the resident chose (the townhall-language context), if the council offers it
+            chosen
+            if (chosen := getattr(request.contexts.get("townhall-language"), "parameters", {}).get("language"))
+            in tenant.languages
+            else tenant.language_for(request.language_code)
+        )
         process = self.library.for_intent(request.intent)
         served = tenant.served[language].get(process.id) if process is not None else None
         if served is None:

@@ -27,8 +27,12 @@ def handle(turn: Turn, settings: Settings) -> Reply:
         return Reply([t("offer_human"), reach], quick_replies=choices, links=links, contexts=[remember])
 
     labels = [service.label for service in council.services]
+    reach, links = how_to_reach(council, turn.language)  # the contact route, from the first miss on
     if labels:
         return Reply(
-            [t("not_understood"), f"{t('rephrase')} {', '.join(labels)}."], quick_replies=labels, contexts=[remember]
+            [t("not_understood"), f"{t('rephrase')} {', '.join(labels)}.", reach],
+            quick_replies=labels,
+            links=links,
+            contexts=[remember],
         )
-    return Reply([t("not_understood"), t("rephrase_no_menu")], contexts=[remember])
+    return Reply([t("not_understood"), t("rephrase_no_menu"), reach], links=links, contexts=[remember])
