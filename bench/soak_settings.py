@@ -52,8 +52,9 @@ PASSWORDS = {"oxford": "townhall-dev-oxford", "cardiff": "townhall-dev-cardiff"}
 PROJECTS = {"oxford": "townhall-demo-oxford", "cardiff": "townhall-demo-cardiff"}
 TTL, RETRY = 2.0, 0.5  # the webhook's cache period and retry interval during the soak
 UNKNOWN_NAMES = 1000
+HTTP_PAIRS = 1000  # over HTTP: unknown and wrong, interleaved
 TIMED_PAIRS = 3000  # in-process timing: unknown and wrong, interleaved
-FILES_ROUNDS = 100  # files backend: probes right after a cache period ends, per kind
+FILES_ROUNDS = 150  # files backend: probes right after a cache period ends, per kind
 LIMIT = 170.0  # seconds: the whole soak gives up after this
 
 
@@ -222,6 +223,26 @@ def probe_unknown(url: str, log: Path, label: str) -> dict:
     }
 
 
+def http_timing(url: str, pairs: int) -> dict:
+    """Client-side latency over loopback HTTP, unknown name against a known name with a wrong
+    password, interleaved (a new connection each, as a prober's would be)."""
+    times = {"wrong": [], "unknown": []}
+    for i in range(pairs):
+        for kind in ("wrong", "unknown") if i % 2 else ("unknown", "wrong"):
+            user = "oxford" if kind == "wrong" else f"timed-{i:05d}"
+            started = time.perf_counter_ns()
+            status, _ = post(url, user, f"guess-{i:05d}")
+            times[kind].append((time.perf_counter_ns() - started) / 1e6)
+            if status != 401:
+                raise SoakError(f"{kind} answered {status} over HTTP")
+    medians = {kind: statistics.median(values) for kind, values in times.items()}
+    return {
+        "median_ms": {k: round(v, 3) for k, v in medians.items()},
+        "ratio": round(medians["unknown"] / medians["wrong"], 3),
+        "pairs": pairs,
+    }
+
+
 # -- timing in this process -----------------------------------------------------------------------
 
 
@@ -292,17 +313,16 @@ def files_first_probe(rounds: int) -> dict:
         library = default_library()
         settings = SettingsCache(FilesBackend(ROOT / "infra" / "tenants"), library, ttl=0.05)
         runtime = Runtime(library, settings)
-        wrong = environ("oxford", "not-the-password", PROJECTS["oxford"])
-        timed(runtime, *wrong)
+        timed(runtime, *environ("oxford", "warm-up", PROJECTS["oxford"]))
         times = {"wrong": [], "unknown": []}
-        for i in range(rounds * 2):
-            kind = "wrong" if i % 2 else "unknown"
-            time.sleep(0.06)
-            probe = wrong if kind == "wrong" else environ(f"probe-{i:05d}", "not-the-password", PROJECTS["oxford"])
-            status, us = timed(runtime, *probe)
-            if status != 401:
-                raise SoakError(f"files backend: {kind} answered {status}")
-            times[kind].append(us)
+        for i in range(rounds):
+            for kind in ("wrong", "unknown") if i % 2 else ("unknown", "wrong"):
+                time.sleep(0.06)  # past the cache period: this probe refreshes the index
+                user = "oxford" if kind == "wrong" else f"probe-{i:05d}"
+                status, us = timed(runtime, *environ(user, f"guess-{i:05d}", PROJECTS["oxford"]))
+                if status != 401:
+                    raise SoakError(f"files backend: {kind} answered {status}")
+                times[kind].append(us)
     finally:
         logs.set_stream(None)
     medians = {kind: statistics.median(values) for kind, values in times.items()}
@@ -370,6 +390,8 @@ def soak(work: Path) -> tuple[dict, list[str]]:
         expect(found == {"known": 200, "wrong": 401, "unknown": 401}, f"before the outage: {found}")
         figures["unknown_before"] = probe = probe_unknown(url, log, "before")
         expect(probe["tenant_reads_by_unknown_names"] == 0, f"1,000 unknown names, before: {probe}")
+        figures["timing_http"] = timing = http_timing(url, HTTP_PAIRS)
+        expect(abs(timing["ratio"] - 1) <= 0.10, f"over HTTP, unknown/wrong median ratio {timing}")
         check_time()
 
         say("outage: the emulator is stopped")
