@@ -493,6 +493,8 @@ def submit(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     except UpstreamError as e:
         if e.kind == "busy":
             lead = [t("submit_busy")]
+        elif e.kind == "unknown":  # sent, no answer: it may be in; "send" again looks for it first
+            lead = [t("submit_unknown", owner=owner)]
         elif refused(e):  # a retry would be refused again: no "try again", the council's contact route
             reach, links = how_to_reach(settings.council, turn.language)
             return Reply(
