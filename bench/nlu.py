@@ -38,12 +38,14 @@ def main() -> int:
     tenants = ROOT / "infra" / "tenants"
     now = datetime(2026, 12, 1, 10, 0)
     rows = []
+    fitted = {}
     for tenant in tenant_ids(tenants):
         export = build_tenant(tenant, tenants, library)
         for language in export.languages:
             started = time.perf_counter()
             nlu = NLU(export, language)
             train_ms = (time.perf_counter() - started) * 1000
+            fitted[(tenant, language)] = nlu
             texts = [p.text for i in nlu.intents for p in i.phrases]
             for text in texts[:50]:
                 nlu.understand(text, (), now)  # warm-up
@@ -90,6 +92,15 @@ def main() -> int:
     print("|" + "|".join("---" for _ in header) + "|")
     for row in rows:
         print("| " + " | ".join(str(c) for c in row) + " |")
+    heldout = ROOT / "tests" / "heldout" / "residents.yaml"
+    if heldout.is_file():  # residents' messages written apart from the training phrases
+        from townhall_tools.simulator.heldout import evaluate as evaluate_heldout
+        from townhall_tools.simulator.heldout import load, render
+
+        messages = [m for m in load(heldout) if (m.tenant, m.language) in fitted]
+        report = evaluate_heldout(messages, lambda t, lang: fitted[(t, lang)])
+        print(f"\n### Held-out residents' messages ({heldout.relative_to(ROOT)})\n")
+        print("```\n" + render(report) + "\n```")
     missed = [f"{r[0]}/{r[1]}" for r in rows if "FAIL" in (r[7], r[9])]
     print(f"\nbench nlu: {'targets missed for ' + ', '.join(missed) if missed else 'every target met'}")
     return 0
