@@ -48,7 +48,7 @@ from .contract import Deadline
 
 MAX_BODY = 1024 * 1024  # an upstream answer larger than this is not one we asked for
 CONNECT_TIMEOUT = 1.0
-MARGIN = 0.05  # kept back from the deadline for turning the answer into a reply
+MARGIN = 0.15  # kept back from the deadline for recording the outcome and turning it into a reply
 USER_AGENT = "Townhall (council chatbot; https://github.com/townhall-uk)"
 BREAKER_FAILURES = 5  # failures in a row (per tenant and host) that open the breaker
 BREAKER_COOL_DOWN = 30.0  # seconds an open breaker refuses calls before letting one probe through

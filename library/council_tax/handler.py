@@ -128,10 +128,19 @@ def overview(turn: Turn, settings: Settings) -> Reply:
 
 
 def _band(turn: Turn) -> str | None:
-    given = turn.param("band")
-    if isinstance(given, str) and re.fullmatch(r"(?:band[\s-]*)?[a-i]", given.strip(), re.IGNORECASE):
-        return given.strip()[-1].upper()
-    m = BAND_FIRST.search(turn.query_text or "") or BAND_AFTER.search(turn.query_text or "")
+    """The band the resident named: a letter counts only beside "band" ("band D", "D band", Welsh
+    "ym mand D"), so "how much will I pay" and "Faint sydd arna i?" name no band. The words decide;
+    Dialogflow's parameter ("Band D") is read only for a turn without words."""
+    text = turn.query_text or ""
+    if not text.strip():
+        given = turn.param("band")
+        m = (
+            re.fullmatch(r"(?:(?:band|mand|fand)[\s-]*)?([a-i])", given.strip(), re.IGNORECASE)
+            if isinstance(given, str)
+            else None
+        )
+        return m.group(1).upper() if m else None
+    m = BAND_FIRST.search(text) or BAND_AFTER.search(text)
     return m.group(1).upper() if m else None
 
 
@@ -360,7 +369,9 @@ def _make_payment(turn: Turn, settings: Settings, state: State) -> tuple[str, di
             made.append(True)
             return {"payment_id": payment.payment_id, "next_url": payment.next_url, "created": turn.now.isoformat()}
 
-        result = up.once(key, create, deadline)
+        # An attempt whose answer never came is looked up by re-sending with the same
+        # Idempotency-Key: GOV.UK Pay answers with the payment it made, never a second one.
+        result = up.once(key, create, deadline, check=create)
         if made:
             return "ready", result
         old = turn.now - datetime.fromisoformat(result["created"]) > LINK_LIFETIME

@@ -244,6 +244,8 @@ def confirm(turn: Turn, settings: Settings) -> Reply:
         if refused(e):  # a retry would be refused again: say so, and how else to report it
             return failed(turn, settings, "report_refused", contexts=(OutputContext(CONFIRMING, 0),))
         keep = OutputContext(CONFIRMING, 2, dict(turn.context(CONFIRMING).parameters))
+        if e.kind == "unknown":  # sent, no answer: it may be in; a "yes" looks for it, never resends
+            return failed(turn, settings, "report_unknown", contexts=(keep,))
         return failed(turn, settings, "report_failed", contexts=(keep,))
     name = bin_name(settings, kind, turn.language)
     text = [
