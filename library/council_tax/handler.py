@@ -128,10 +128,19 @@ def overview(turn: Turn, settings: Settings) -> Reply:
 
 
 def _band(turn: Turn) -> str | None:
-    given = turn.param("band")
-    if isinstance(given, str) and re.fullmatch(r"(?:band[\s-]*)?[a-i]", given.strip(), re.IGNORECASE):
-        return given.strip()[-1].upper()
-    m = BAND_FIRST.search(turn.query_text or "") or BAND_AFTER.search(turn.query_text or "")
+    """The band the resident named: a letter counts only beside "band" ("band D", "D band", Welsh
+    "ym mand D"), so "how much will I pay" and "Faint sydd arna i?" name no band. The words decide;
+    Dialogflow's parameter ("Band D") is read only for a turn without words."""
+    text = turn.query_text or ""
+    if not text.strip():
+        given = turn.param("band")
+        m = (
+            re.fullmatch(r"(?:(?:band|mand|fand)[\s-]*)?([a-i])", given.strip(), re.IGNORECASE)
+            if isinstance(given, str)
+            else None
+        )
+        return m.group(1).upper() if m else None
+    m = BAND_FIRST.search(text) or BAND_AFTER.search(text)
     return m.group(1).upper() if m else None
 
 

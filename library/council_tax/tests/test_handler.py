@@ -84,6 +84,8 @@ def test_uneven_instalments_put_the_odd_pence_first():
     [
         ({"band": "d"}, ""),
         ({"band": "band d"}, ""),
+        ({"band": "Band D"}, ""),
+        ({"band": "Band I"}, "how much is band d"),
         ({}, "how much is band d"),
         ({}, "wats a d band cost"),
         ({}, "council tax for Band-D please"),
@@ -97,6 +99,10 @@ def test_the_band_from_the_parameter_or_the_words(parameters, text):
 def test_words_that_only_look_like_a_band():
     assert ask("charges", text="how much for a band").text[0].startswith("How much you pay depends")
     assert ask("charges", text="what band i'm in").text[0].startswith("How much you pay depends")
+    for text in ("how much council tax will I pay", "how much will i pay a month"):
+        assert ask("charges", {"band": "Band I"}, text=text).text[0].startswith("How much you pay depends"), text
+    welsh = ask("charges", {"band": "Band I"}, text="Faint sydd arna i?", tenant="cardiff", language="cy")
+    assert "Band I yn costio" not in welsh.text[0]
 
 
 def test_welsh_band_answer_and_mutated_band():

@@ -53,7 +53,7 @@ def test_band_chips_train_the_charges_intent(language):
 
 @pytest.mark.parametrize("language", ["en", "cy"])
 def test_entity_values_are_what_the_handler_expects(language):
-    assert sorted(entries("council-tax-band", language)) == list("ABCDEFGHI")
+    assert sorted(entries("council-tax-band", language)) == [f"Band {band}" for band in "ABCDEFGHI"]
     assert sorted(entries("council-tax-move", language)) == ["into", "out", "within"]
     assert sorted(entries("council-tax-discount", language)) == sorted(
         [
@@ -69,5 +69,10 @@ def test_entity_values_are_what_the_handler_expects(language):
 
 
 def test_band_synonyms_in_both_languages():
-    assert {"band d", "d band", "Band D"} <= set(entries("council-tax-band", "en")["D"])
-    assert "band D" in entries("council-tax-band", "cy")["D"]
+    assert {"band d", "d band", "Band D"} <= set(entries("council-tax-band", "en")["Band D"])
+    assert {"band d", "mand D", "fand D"} <= set(entries("council-tax-band", "cy")["Band D"])
+    for language in ("en", "cy"):  # a letter alone is never a band: "will I pay", "arna i", "a band"
+        for synonyms in entries("council-tax-band", language).values():
+            assert all(len(s) > 1 and ("band" in s.casefold() or s[1:4] == "and") for s in synonyms), synonyms
+    assert "a band" not in entries("council-tax-band", "en")["Band A"]
+    assert "i band" not in entries("council-tax-band", "en")["Band I"]
