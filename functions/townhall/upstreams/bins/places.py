@@ -60,12 +60,10 @@ def read_os_places(
         "dataset": "DPA",
         "maxresults": MAX_RESULTS,
     }
-    try:
-        response = upstream.http.get(f"{settings['url']}/postcode", params=params, deadline=deadline)
-    except UpstreamError as e:
-        if e.status == 400:
-            return []
-        raise
+    # A 400 is an answer here, not a failure: neither logged nor counted against the turn.
+    response = upstream.http.get(f"{settings['url']}/postcode", params=params, deadline=deadline, ok=(200, 400))
+    if response.status == 400:
+        return []
     data = response.json()
     if not isinstance(data, Mapping):
         raise _malformed("OS Places answered with something other than an object")

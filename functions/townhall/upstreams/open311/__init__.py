@@ -438,8 +438,11 @@ class Client:
 
     def request_id(self, token: str, deadline: Deadline) -> str | None:
         """The service_request_id a batch token has become, or None while it has none yet."""
-        data = self._get(f"tokens/{quote(token, safe='')}", deadline, "service_requests", retry=False)
-        for item in parse_requests(data):
+        # Some endpoints answer 404 until the token is processed: an answer, not a failure.
+        response = self._call("GET", f"tokens/{quote(token, safe='')}", deadline, retry=False, ok=(200, 404))
+        if response.status == 404:
+            return None
+        for item in parse_requests(self._decode(response, "service_requests")):
             found = _text(item.get("service_request_id"))
             if found:
                 return found
@@ -614,14 +617,23 @@ class Client:
     def _get(self, path: str, deadline: Deadline, root: str, retry: bool = True) -> Any:
         return self._decode(self._call("GET", path, deadline, retry=retry), root)
 
-    def _call(self, method: str, path: str, deadline: Deadline, *, fields: list | None = None, retry: bool = True):
+    def _call(
+        self,
+        method: str,
+        path: str,
+        deadline: Deadline,
+        *,
+        fields: list | None = None,
+        retry: bool = True,
+        ok: tuple[int, ...] = (200,),
+    ):
         http = self.upstream.http
         url = self.endpoint.url(path)
         try:
             if method == "POST":
                 return http.post_form(url, fields or [], deadline=deadline, ok=(200, 201, 202), max_body=MAX_ANSWER)
             params = {"jurisdiction_id": self.endpoint.jurisdiction_id} if self.endpoint.jurisdiction_id else None
-            return http.get(url, params=params, deadline=deadline, retry=retry, max_body=MAX_ANSWER)
+            return http.get(url, params=params, deadline=deadline, retry=retry, ok=ok, max_body=MAX_ANSWER)
         except UpstreamError as e:
             raise self._error(e) from None
 
