@@ -591,3 +591,13 @@ def test_the_check_finds_a_copy():
         '    return t.get(language) or t["en"]\n'
     )
     assert len(_own_copies(tree)) == 3
+
+
+def test_the_picker_reads_letters_numbers_and_not_listed_in_both_languages():
+    homes = ["12 Demo Road", "12A Demo Road", "14 Demo Road"]
+    assert pick("it's 12a", homes).index == 1
+    assert pick("I'm at number 12", homes).index == 0
+    assert pick("rhif 14", homes).index == 2
+    assert pick("the second one", homes).index == 1 and pick("yr ail un", homes).index == 1
+    for said in ("my address isn't there", "not listed", "dyw e ddim ar y rhestr", "dim un o'r rhain"):
+        assert pick(said, homes) == NONE, said
