@@ -508,3 +508,24 @@ def test_side_effect_records_go_to_their_own_database(firestore_env):
     assert not list(settings_backend.client.collection(COLLECTION).stream()), "nothing in the settings database"
     other = side_effects_from_env(settings_backend, {"TOWNHALL_SIDE_EFFECTS_DATABASE": "elsewhere"})
     assert other(key, lambda: {"done": 3}, Deadline(time.monotonic() + 5)) == {"done": 3}
+
+
+def test_unreadable_tenant_file_is_verified_against_its_last_index_entry(tmp_path, make_app, captured_logs):
+    """A file that cannot be parsed: a tenant the index knew keeps its credential (then the generic
+    reply, its settings being unreadable); one it never knew cannot sign in at all."""
+    import shutil
+
+    folder = tmp_path / "tenants"
+    shutil.copytree(TENANTS, folder)
+    app = make_app(TOWNHALL_TENANTS_DIR=str(folder), TOWNHALL_SETTINGS_TTL="0.2")
+    assert _post(app, "cardiff", PASSWORDS["cardiff"]).status == 200  # the index is read: oxford is in it
+    (folder / "oxford.yaml").write_text("id: oxford\nname: [unclosed\n")
+    time.sleep(0.3)
+    answer = _post(app, "oxford", PASSWORDS["oxford"])
+    assert answer.status == 200 and answer.json["fulfillmentText"].startswith("Sorry, I can't help with that right now")
+    assert _post(app, "oxford", "wrong-password").status == 401
+    turns = [line["outcome"] for line in captured_logs() if line["message"] == "turn"]
+    assert turns[-2:] == ["settings_unavailable", "unauthenticated"]
+    fresh = make_app(TOWNHALL_TENANTS_DIR=str(folder))  # never read oxford's file: no credential to check
+    assert _post(fresh, "oxford", PASSWORDS["oxford"]).status == 401
+    assert _post(fresh, "cardiff", PASSWORDS["cardiff"]).status == 200
