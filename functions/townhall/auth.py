@@ -1,8 +1,10 @@
 """Webhook authentication: HTTP Basic, username = tenant id, password = the tenant's webhook secret.
 
 Settings hold only the secret's SHA-256; the comparison is constant-time. A credential is checked
-against the tenant its username names, and that tenant must own the session's project: a valid
-credential for one council never opens another.
+against the tenant its username names, as the tenant index holds it (``townhall.settings``: every
+tenant's hash and project, read once per cache period, never per name), and that tenant must own
+the session's project: a valid credential for one council never opens another. A name the index
+does not hold is checked against a dummy hash, the same work as a wrong password.
 """
 
 from __future__ import annotations
