@@ -567,3 +567,24 @@ def test_a_handler_on_a_pool_thread_keeps_the_turns_redactions(captured_logs):
         pool.submit(contextvars.copy_context().run, handler).result(timeout=5)
     (line,) = captured_logs()
     assert "Priya" not in line["message"] and "Acacia" not in line["message"]
+
+
+def test_a_missing_secret_is_an_error_at_the_first_turn_that_needs_it(make_app, captured_logs, tmp_path):
+    """No Democracy Club key for Oxford: the resident gets the polite answer (200), the turn's
+    outcome says secret_missing and an ERROR line names the secret (never its value)."""
+    from support import PROJECTS
+
+    from townhall import wire
+
+    empty = tmp_path / "secrets.yaml"
+    empty.write_text("oxford: {}\n")
+    app = make_app(TOWNHALL_SECRETS_BACKEND="files", TOWNHALL_SECRETS_FILE=str(empty))
+    body = wire.build_request(PROJECTS["oxford"], "polling_station.find", parameters={"postcode": "OX1 1BX"})
+    answer = app.post(body, "oxford")
+    assert answer.status == 200 and answer.json["fulfillmentText"]
+    lines = captured_logs()
+    (turn,) = [line for line in lines if line["message"] == "turn"]
+    assert (turn["outcome"], turn["severity"]) == ("secret_missing", "ERROR")
+    (missing,) = [line for line in lines if line["message"] == "upstream secret missing"]
+    assert missing["severity"] == "ERROR" and missing["secret"] == "democracy-club-api-key"
+    assert (missing["tenant"], missing["process"]) == ("oxford", "polling_station")
