@@ -1,25 +1,28 @@
-"""signpost's service list: ``services.yaml`` (LGSL code, tier, names, what residents call it).
+"""signpost's service list: every council service it knows, by Local Government Service List code.
 
-The files made from it are shipped, not built at run time, so that they can be read and reviewed:
-``entities/lgsl-service_entries_<lang>.json`` (the ``lgsl-service`` entity: value = LGSL code,
-synonyms = the service's words) and the code lists of ``schema.json`` (which codes a council may
-configure, and which a county may). After editing ``services.yaml`` rewrite them with
+This module is the one data file of the services (it is plain data, so the webhook's bundle carries
+it with the handler). Each ``Service``:
 
-    .venv/bin/python library/signpost/services.py
+- ``lgsl``: the service's LGSL code (https://standards.esd.org.uk, list englishAndWelshServices).
+  Key on the number, never the label: labels change between list versions, codes do not.
+- ``label``: the ESD label the code had when it was added here (for maintainers only).
+- ``tier``: who provides it in England: ``district`` (district and unitary councils), ``county``
+  (county and unitary councils) or ``all`` (any tier). In Wales one (unitary) council provides every
+  service. A district with a ``county`` in its settings sends residents to the county for county
+  services.
+- ``name``: what residents are told, ``{en, cy}``, sentence case.
+- ``words``: what residents call it, per language: the synonyms of the ``lgsl-service`` entity and
+  what the handler looks for in the resident's words when Dialogflow gives no service.
 
+Sources of codes, tiers and Welsh names: README.md, "Services". After editing, rewrite the entity
+entries and the code lists of ``schema.json`` with ``.venv/bin/python library/signpost/generate.py``
 (``tests/test_services.py`` fails while they are out of date).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
-from townhall.yamlio import load_yaml
-
-HERE = Path(__file__).resolve().parent
 TIERS = ("district", "county", "all")
 LANGUAGES = ("en", "cy")
 COUNTY_TIERS = ("county", "all")  # the services a two-tier county (or any tier) provides
@@ -28,10 +31,10 @@ COUNTY_TIERS = ("county", "all")  # the services a two-tier county (or any tier)
 @dataclass(frozen=True)
 class Service:
     lgsl: int
-    label: str  # the ESD label when the code was added (maintainers only)
-    tier: str  # district, county or all
-    name: dict  # {en, cy}
-    words: dict  # {en: [...], cy: [...]}
+    label: str
+    tier: str
+    name: dict
+    words: dict
 
     @property
     def code(self) -> str:
@@ -39,64 +42,1077 @@ class Service:
         return str(self.lgsl)
 
 
-class ServiceListError(Exception):
-    """services.yaml is not as described at its top; the message says where and how."""
+SERVICES = (
+    Service(
+        lgsl=487,
+        label="Full planning applications",
+        tier="district",
+        name={"en": "Planning applications", "cy": "Ceisiadau cynllunio"},
+        words={
+            "en": [
+                "planning permission",
+                "planning application",
+                "planning applications",
+                "planning",
+                "apply for planning",
+                "planning permision",
+                "plannin permission",
+                "extension",
+                "house extension",
+                "building an extension",
+                "loft conversion",
+                "conservatory",
+                "build a garage",
+                "outbuilding",
+                "put up a fence",
+                "garden wall",
+                "change of use",
+                "knock down a wall",
+                "granny annexe",
+            ],
+            "cy": [
+                "caniatâd cynllunio",
+                "caniatad cynllunio",
+                "cais cynllunio",
+                "ceisiadau cynllunio",
+                "gais cynllunio",
+                "chais cynllunio",
+                "cynllunio",
+                "estyniad",
+                "estyniad i'r tŷ",
+                "estyniad ir ty",
+                "trosi'r atig",
+                "trosi llofft",
+                "ystafell wydr",
+                "planning permission",
+                "planning",
+            ],
+        },
+    ),
+    Service(
+        lgsl=855,
+        label="Planning consultation",
+        tier="district",
+        name={"en": "Commenting on a planning application", "cy": "Rhoi sylw ar gais cynllunio"},
+        words={
+            "en": [
+                "object to a planning application",
+                "objection to planning",
+                "comment on a planning application",
+                "planning objection",
+                "object to planning",
+                "objecting to planning",
+                "neighbours planning application",
+                "planning application next door",
+            ],
+            "cy": [
+                "gwrthwynebu cais cynllunio",
+                "rhoi sylw ar gais cynllunio",
+                "sylw ar gais cynllunio",
+                "gwrthwynebiad cynllunio",
+                "gwrthwynebu'r cais cynllunio",
+            ],
+        },
+    ),
+    Service(
+        lgsl=499,
+        label="Building control",
+        tier="district",
+        name={"en": "Building control", "cy": "Rheoli adeiladu"},
+        words={
+            "en": [
+                "building control",
+                "building regulations",
+                "building regs",
+                "building regulation approval",
+                "building inspector",
+                "completion certificate",
+                "dangerous structure",
+            ],
+            "cy": [
+                "rheoli adeiladu",
+                "rheoliadau adeiladu",
+                "rheoli adeiladau",
+                "arolygydd adeiladu",
+                "building regs",
+                "building control",
+            ],
+        },
+    ),
+    Service(
+        lgsl=141,
+        label="Housing repairs",
+        tier="district",
+        name={"en": "Council housing repairs", "cy": "Atgyweiriadau tai cyngor"},
+        words={
+            "en": [
+                "housing repairs",
+                "housing repair",
+                "council house repair",
+                "council housing repairs",
+                "repair in my council flat",
+                "repairs to my council house",
+                "boiler broken in my council flat",
+                "damp and mould",
+                "damp in my council house",
+                "mould in my council flat",
+                "leak in my council flat",
+                "report a repair",
+                "repairs",
+                "repair",
+                "broken boiler council house",
+            ],
+            "cy": [
+                "atgyweiriadau tai",
+                "atgyweirio tai cyngor",
+                "atgyweiriad",
+                "atgyweirio",
+                "trwsio tŷ cyngor",
+                "trwsio ty cyngor",
+                "lleithder a llwydni",
+                "lleithder yn y tŷ cyngor",
+                "llwydni",
+                "boeler wedi torri",
+                "housing repairs",
+                "repairs",
+            ],
+        },
+    ),
+    Service(
+        lgsl=92,
+        label="Registering for a council property",
+        tier="district",
+        name={"en": "Applying for a council home", "cy": "Gwneud cais am dŷ cyngor"},
+        words={
+            "en": [
+                "council house",
+                "council home",
+                "council flat",
+                "housing register",
+                "housing list",
+                "waiting list for a council house",
+                "apply for a council house",
+                "apply for housing",
+                "social housing",
+                "housing application",
+                "housing association",
+                "council housing",
+                "house swap",
+                "mutual exchange",
+                "need a bigger house",
+                "council propety",
+            ],
+            "cy": [
+                "tŷ cyngor",
+                "ty cyngor",
+                "dŷ cyngor",
+                "dy cyngor",
+                "fflat cyngor",
+                "cofrestr tai",
+                "gofrestr tai",
+                "cofrestr tai cyffredin",
+                "rhestr aros tai",
+                "tai cymdeithasol",
+                "cais am dŷ",
+                "cais am dy",
+                "council house",
+                "housing list",
+            ],
+        },
+    ),
+    Service(
+        lgsl=112,
+        label="Homelessness support",
+        tier="district",
+        name={"en": "Homelessness help", "cy": "Help gyda digartrefedd"},
+        words={
+            "en": [
+                "homeless",
+                "homelessness",
+                "being evicted",
+                "eviction",
+                "evicted",
+                "nowhere to live",
+                "nowhere to sleep",
+                "sleeping rough",
+                "rough sleeping",
+                "sofa surfing",
+                "kicked out",
+                "thrown out",
+                "section 21",
+                "losing my home",
+            ],
+            "cy": [
+                "digartref",
+                "ddigartref",
+                "digartrefedd",
+                "cael fy nhroi allan",
+                "nhroi allan",
+                "troi allan",
+                "nunlle i fyw",
+                "unman i fyw",
+                "cysgu allan",
+                "cysgu ar y stryd",
+                "homeless",
+                "evicted",
+            ],
+        },
+    ),
+    Service(
+        lgsl=69,
+        label="Housing benefit new claim",
+        tier="district",
+        name={"en": "Housing Benefit", "cy": "Budd-dal Tai"},
+        words={
+            "en": [
+                "housing benefit",
+                "housing benifit",
+                "housing benefits",
+                "help with rent",
+                "help paying rent",
+                "help paying my rent",
+                "claim housing benefit",
+                "rent help",
+                "hb claim",
+            ],
+            "cy": [
+                "budd-dal tai",
+                "budd dal tai",
+                "fudd-dal tai",
+                "fudd dal tai",
+                "help gyda rhent",
+                "help i dalu rhent",
+                "help efo'r rhent",
+                "housing benefit",
+            ],
+        },
+    ),
+    Service(
+        lgsl=63,
+        label="Council tax benefit new claim",
+        tier="district",
+        name={"en": "Council tax reduction (council tax support)", "cy": "Gostyngiad Treth y Cyngor"},
+        words={
+            "en": [
+                "council tax support",
+                "council tax reduction scheme",
+                "ctr claim",
+                "council tax benefit",
+                "claim council tax support",
+            ],
+            "cy": [
+                "cynllun gostyngiadau treth y cyngor",
+                "cynllun gostyngiad treth y cyngor",
+                "gostyngiad treth gyngor",
+                "cymorth treth y cyngor",
+            ],
+        },
+    ),
+    Service(
+        lgsl=474,
+        label="Parking permits",
+        tier="all",
+        name={"en": "Parking permits", "cy": "Trwyddedau parcio"},
+        words={
+            "en": [
+                "parking permit",
+                "parking permits",
+                "residents parking permit",
+                "resident permit",
+                "residents permit",
+                "visitor permit",
+                "visitor parking permit",
+                "visitors permit",
+                "permit for my street",
+                "parking permt",
+                "parkin permit",
+            ],
+            "cy": [
+                "trwydded barcio",
+                "trwyddedau parcio",
+                "trwydded parcio",
+                "thrwydded barcio",
+                "trwydded ymwelwyr",
+                "trwydded preswylwyr",
+                "parking permit",
+                "permit parcio",
+            ],
+        },
+    ),
+    Service(
+        lgsl=471,
+        label="Street parking enforcement",
+        tier="all",
+        name={"en": "Parking fines (penalty charge notices)", "cy": "Dirwyon parcio (hysbysiadau tâl cosb)"},
+        words={
+            "en": [
+                "parking ticket",
+                "parking fine",
+                "parking fines",
+                "penalty charge notice",
+                "pcn",
+                "parking tickets",
+                "got a ticket",
+                "got a parking ticket",
+                "appeal a parking ticket",
+                "challenge a parking fine",
+                "pay a parking fine",
+                "parking ticket appeal",
+                "parked across my drive",
+                "blocking my drive",
+                "parked on double yellow lines",
+                "double yellows",
+                "parking enforcement",
+                "parkin ticket",
+                "parking tiket",
+            ],
+            "cy": [
+                "dirwy parcio",
+                "dirwyon parcio",
+                "hysbysiad tâl cosb",
+                "hysbysiad tal cosb",
+                "tocyn parcio",
+                "docyn parcio",
+                "ticed parcio",
+                "ticket parcio",
+                "parking ticket",
+                "parking fine",
+                "apelio yn erbyn dirwy parcio",
+                "parcio ar draws fy dreif",
+                "llinellau melyn dwbl",
+            ],
+        },
+    ),
+    Service(
+        lgsl=279,
+        label="Disabled people - parking permits",
+        tier="county",
+        name={"en": "Blue Badge", "cy": "Bathodyn Glas"},
+        words={
+            "en": [
+                "blue badge",
+                "blue badges",
+                "disabled badge",
+                "disabled parking badge",
+                "disabled parking permit",
+                "disability badge",
+                "blue bage",
+                "bluebadge",
+            ],
+            "cy": [
+                "bathodyn glas",
+                "bathodynnau glas",
+                "fathodyn glas",
+                "mathodyn glas",
+                "bathodyn parcio anabl",
+                "blue badge",
+            ],
+        },
+    ),
+    Service(
+        lgsl=13,
+        label="Primary school places",
+        tier="county",
+        name={"en": "School admissions", "cy": "Derbyn i ysgolion"},
+        words={
+            "en": [
+                "school admissions",
+                "school admission",
+                "school place",
+                "school places",
+                "school application",
+                "apply for a school",
+                "school applications",
+                "primary school place",
+                "secondary school place",
+                "secondary school",
+                "primary school",
+                "get my kid into a school",
+                "get my child into a school",
+                "change schools",
+                "moving schools",
+                "in year transfer",
+                "school appeal",
+                "starting school",
+                "reception place",
+                "nursery place",
+                "skool place",
+            ],
+            "cy": [
+                "derbyn i ysgolion",
+                "derbyniadau ysgol",
+                "lle mewn ysgol",
+                "lle yn yr ysgol",
+                "le mewn ysgol",
+                "cais am le mewn ysgol",
+                "ysgol gynradd",
+                "ysgol uwchradd",
+                "newid ysgol",
+                "dechrau'r ysgol",
+                "lle meithrin",
+                "school place",
+                "school admissions",
+            ],
+        },
+    ),
+    Service(
+        lgsl=4,
+        label="Free school meals",
+        tier="county",
+        name={"en": "Free school meals", "cy": "Prydau ysgol am ddim"},
+        words={
+            "en": [
+                "free school meals",
+                "free school meal",
+                "school dinners free",
+                "fsm",
+                "free school dinners",
+                "free lunches at school",
+            ],
+            "cy": [
+                "prydau ysgol am ddim",
+                "cinio ysgol am ddim",
+                "cinio am ddim",
+                "prydau am ddim",
+                "free school meals",
+            ],
+        },
+    ),
+    Service(
+        lgsl=319,
+        label="Birth registration",
+        tier="county",
+        name={"en": "Registering a birth", "cy": "Cofrestru genedigaeth"},
+        words={
+            "en": [
+                "register a birth",
+                "registering a birth",
+                "birth registration",
+                "register my baby",
+                "register the baby",
+                "birth certificate",
+                "register our baby",
+                "registar office",
+            ],
+            "cy": [
+                "cofrestru genedigaeth",
+                "cofrestru babi",
+                "cofrestru'r babi",
+                "cofrestru fy mabi",
+                "tystysgrif geni",
+                "genedigaeth",
+            ],
+        },
+    ),
+    Service(
+        lgsl=321,
+        label="Death registration",
+        tier="county",
+        name={"en": "Registering a death", "cy": "Cofrestru marwolaeth"},
+        words={
+            "en": [
+                "register a death",
+                "registering a death",
+                "death registration",
+                "death certificate",
+                "someone has died",
+                "my mum died",
+                "my dad died",
+                "passed away",
+            ],
+            "cy": ["cofrestru marwolaeth", "tystysgrif marwolaeth", "marwolaeth", "wedi marw"],
+        },
+    ),
+    Service(
+        lgsl=1716,
+        label="Marriage or civil partnership registration",
+        tier="county",
+        name={"en": "Marriages and civil partnerships", "cy": "Priodasau a phartneriaethau sifil"},
+        words={
+            "en": [
+                "getting married",
+                "get married",
+                "marriage",
+                "wedding",
+                "civil partnership",
+                "notice of marriage",
+                "registry office wedding",
+                "register office",
+                "registry office",
+                "marriage certificate",
+            ],
+            "cy": [
+                "priodi",
+                "briodi",
+                "priodas",
+                "priodasau",
+                "partneriaeth sifil",
+                "partneriaethau sifil",
+                "swyddfa gofrestru",
+                "rhoi hysbysiad o briodas",
+                "tystysgrif priodas",
+            ],
+        },
+    ),
+    Service(
+        lgsl=437,
+        label="Library facilities",
+        tier="county",
+        name={"en": "Libraries", "cy": "Llyfrgelloedd"},
+        words={
+            "en": [
+                "library",
+                "libraries",
+                "library card",
+                "join the library",
+                "renew my library books",
+                "renew library books",
+                "library opening times",
+                "mobile library",
+                "borrow books",
+                "e-books",
+                "ebooks",
+                "libary",
+                "liberry",
+            ],
+            "cy": [
+                "llyfrgell",
+                "llyfrgelloedd",
+                "lyfrgell",
+                "y llyfrgell",
+                "cerdyn llyfrgell",
+                "ymaelodi â'r llyfrgell",
+                "adnewyddu llyfrau",
+                "benthyg llyfrau",
+                "library",
+            ],
+        },
+    ),
+    Service(
+        lgsl=412,
+        label="Noise pollution",
+        tier="district",
+        name={"en": "Noise complaints", "cy": "Cwynion sŵn"},
+        words={
+            "en": [
+                "noise",
+                "noise complaint",
+                "noise complaints",
+                "noisy neighbour",
+                "noisy neighbours",
+                "loud music",
+                "loud party",
+                "parties every weekend",
+                "party next door",
+                "dog barking",
+                "barking dog",
+                "dog barks",
+                "dog keeps barking",
+                "barks",
+                "barking",
+                "loud parties",
+                "dogs barking",
+                "barking all night",
+                "noise nuisance",
+                "noisy",
+                "shouting next door",
+                "alarm going off",
+                "neighbours music",
+                "nosie",
+            ],
+            "cy": [
+                "sŵn",
+                "swn",
+                "cwyn sŵn",
+                "cwyn swn",
+                "cwynion sŵn",
+                "cwynion swn",
+                "cymdogion swnllyd",
+                "cymydog swnllyd",
+                "miwsig uchel",
+                "cerddoriaeth uchel",
+                "parti drws nesa",
+                "ci'n cyfarth",
+                "ci yn cyfarth",
+                "cŵn yn cyfarth",
+                "cwn yn cyfarth",
+                "cyfarth",
+                "noise",
+                "noisy neighbours",
+                "loud music",
+            ],
+        },
+    ),
+    Service(
+        lgsl=431,
+        label="Pest control",
+        tier="district",
+        name={"en": "Pest control", "cy": "Rheoli plâu"},
+        words={
+            "en": [
+                "pest control",
+                "pests",
+                "rats",
+                "rat",
+                "mice",
+                "mouse",
+                "wasps nest",
+                "wasp nest",
+                "cockroaches",
+                "bed bugs",
+                "fleas",
+                "rodents",
+                "exterminator",
+            ],
+            "cy": [
+                "rheoli plâu",
+                "rheoli pla",
+                "pla",
+                "plâu",
+                "llygod mawr",
+                "llygoden fawr",
+                "llygod",
+                "nyth cacwn",
+                "chwilod duon",
+                "pest control",
+                "rats",
+            ],
+        },
+    ),
+    Service(
+        lgsl=372,
+        label="Abandoned vehicles",
+        tier="district",
+        name={"en": "Abandoned vehicles", "cy": "Cerbydau wedi'u gadael"},
+        words={
+            "en": ["abandoned vehicles", "untaxed car left in the street"],
+            "cy": ["cerbydau wedi'u gadael", "cerbyd wedi'i adael", "car wedi'i adael"],
+        },
+    ),
+    Service(
+        lgsl=584,
+        label="Graffiti removal",
+        tier="district",
+        name={"en": "Graffiti removal", "cy": "Cael gwared ar graffiti"},
+        words={
+            "en": ["graffiti removal", "remove graffiti", "graffiti removed"],
+            "cy": ["cael gwared ar graffiti", "glanhau graffiti"],
+        },
+    ),
+    Service(
+        lgsl=477,
+        label="Dropped kerbs",
+        tier="county",
+        name={"en": "Dropped kerbs", "cy": "Cyrbau isel"},
+        words={
+            "en": [
+                "dropped kerb",
+                "dropped kerbs",
+                "drop kerb",
+                "dropped curb",
+                "vehicle crossover",
+                "vehicle crossing",
+                "kerb dropped",
+                "driveway crossing",
+                "cross the pavement to my drive",
+            ],
+            "cy": [
+                "cwrb isel",
+                "cyrbau isel",
+                "cyrb isel",
+                "croesfan i gerbydau",
+                "croesfannau i gerbydau",
+                "dropped kerb",
+            ],
+        },
+    ),
+    Service(
+        lgsl=860,
+        label="Premises licence",
+        tier="district",
+        name={"en": "Alcohol and premises licences", "cy": "Trwyddedau mangre ac alcohol"},
+        words={
+            "en": [
+                "premises licence",
+                "premises license",
+                "alcohol licence",
+                "alcohol license",
+                "licence to sell alcohol",
+                "liquor licence",
+                "personal licence",
+                "temporary event notice",
+                "tens",
+                "pub licence",
+                "late licence",
+            ],
+            "cy": [
+                "trwydded mangre",
+                "trwyddedau mangre",
+                "trwydded alcohol",
+                "trwydded i werthu alcohol",
+                "trwydded eiddo",
+                "hysbysiad digwyddiad dros dro",
+                "alcohol licence",
+            ],
+        },
+    ),
+    Service(
+        lgsl=632,
+        label="Hackney carriage (taxi) licence",
+        tier="district",
+        name={"en": "Taxi and private hire licences", "cy": "Trwyddedau tacsi a hurio preifat"},
+        words={
+            "en": [
+                "taxi licence",
+                "taxi license",
+                "taxi licensing",
+                "taxi driver licence",
+                "taxi badge",
+                "private hire licence",
+                "private hire license",
+                "hackney carriage",
+                "become a taxi driver",
+                "uber licence",
+                "cab licence",
+            ],
+            "cy": [
+                "trwydded tacsi",
+                "trwyddedau tacsi",
+                "trwyddedu tacsis",
+                "thrwydded tacsi",
+                "gyrrwr tacsi",
+                "yrrwr tacsi",
+                "hurio preifat",
+                "cerbyd hacni",
+                "taxi licence",
+            ],
+        },
+    ),
+    Service(
+        lgsl=510,
+        label="Allotments",
+        tier="district",
+        name={"en": "Allotments", "cy": "Rhandiroedd"},
+        words={
+            "en": [
+                "allotment",
+                "allotments",
+                "allotment waiting list",
+                "rent an allotment",
+                "alotment",
+                "allottment",
+                "veg plot",
+            ],
+            "cy": ["rhandir", "rhandiroedd", "randir", "rhestr aros rhandir", "llain tir", "allotment"],
+        },
+    ),
+    Service(
+        lgsl=528,
+        label="Bulky household waste collections",
+        tier="district",
+        name={"en": "Bulky waste collections", "cy": "Casgliadau gwastraff swmpus"},
+        words={
+            "en": [
+                "bulky waste collection",
+                "bulky item collection",
+                "bulky items collection",
+                "collect my old sofa",
+                "mattress collection",
+                "get rid of a sofa",
+                "get rid of a fridge",
+                "old furniture collection",
+            ],
+            "cy": [
+                "gwastraff swmpus",
+                "casgliad gwastraff swmpus",
+                "eitemau swmpus",
+                "casglu soffa",
+                "cael gwared ar soffa",
+                "cael gwared ar oergell",
+                "casglu matres",
+                "hen ddodrefn",
+            ],
+        },
+    ),
+    Service(
+        lgsl=530,
+        label="Household garden waste",
+        tier="district",
+        name={"en": "Garden waste subscription", "cy": "Tanysgrifiad gwastraff gardd"},
+        words={
+            "en": [
+                "garden waste subscription",
+                "garden waste permit",
+                "garden waste licence",
+                "subscribe to garden waste",
+                "renew garden waste",
+                "brown bin subscription",
+            ],
+            "cy": [
+                "tanysgrifiad gwastraff gardd",
+                "tanysgrifio gwastraff gardd",
+                "casgliadau gwastraff gardd",
+                "gwastraff gardd",
+                "gwastraff gwyrdd",
+            ],
+        },
+    ),
+    Service(
+        lgsl=364,
+        label="Electoral register",
+        tier="district",
+        name={"en": "Registering to vote", "cy": "Cofrestru i bleidleisio"},
+        words={
+            "en": [
+                "register to vote",
+                "registering to vote",
+                "electoral register",
+                "electoral roll",
+                "voter registration",
+                "am i registered to vote",
+                "on the electoral roll",
+                "get on the electoral roll",
+                "open register",
+            ],
+            "cy": [
+                "cofrestru i bleidleisio",
+                "cofrestr etholiadol",
+                "cofrestru etholiadol",
+                "ar y gofrestr etholiadol",
+                "gofrestr etholiadol",
+                "register to vote",
+            ],
+        },
+    ),
+    Service(
+        lgsl=209,
+        label="Care needs assessment",
+        tier="county",
+        name={"en": "Adult social care", "cy": "Gofal cymdeithasol i oedolion"},
+        words={
+            "en": [
+                "adult social care",
+                "social care",
+                "care assessment",
+                "needs assessment",
+                "care home",
+                "carer",
+                "carers assessment",
+                "home care",
+                "help at home",
+                "carers",
+                "care for my mum",
+                "care for my dad",
+                "elderly parent",
+                "social services",
+                "social worker",
+                "safeguarding adult",
+                "meals on wheels",
+                "care package",
+            ],
+            "cy": [
+                "gofal cymdeithasol i oedolion",
+                "gofal cymdeithasol",
+                "asesiad gofal",
+                "cartref gofal",
+                "gofalwr",
+                "ofalwr",
+                "gofalwyr",
+                "gofal yn y cartref",
+                "help yn y cartref",
+                "gwasanaethau cymdeithasol",
+                "gweithiwr cymdeithasol",
+                "social care",
+            ],
+        },
+    ),
+    Service(
+        lgsl=266,
+        label="Child protection",
+        tier="county",
+        name={"en": "Children's services and child protection", "cy": "Gwasanaethau plant a diogelu plant"},
+        words={
+            "en": [
+                "child protection",
+                "childrens services",
+                "children's services",
+                "worried about a child",
+                "safeguarding a child",
+                "child at risk",
+                "fostering",
+                "foster carer",
+                "adoption",
+                "adopt a child",
+                "childrens social care",
+                "child neglect",
+            ],
+            "cy": [
+                "diogelu plant",
+                "gwasanaethau plant",
+                "poeni am blentyn",
+                "plentyn mewn perygl",
+                "maethu",
+                "gofalwr maeth",
+                "mabwysiadu",
+                "gwasanaethau cymdeithasol plant",
+            ],
+        },
+    ),
+    Service(
+        lgsl=54,
+        label="Business rates annual notification",
+        tier="district",
+        name={"en": "Business rates", "cy": "Ardrethi busnes"},
+        words={
+            "en": [
+                "business rates",
+                "business rate",
+                "non domestic rates",
+                "nndr",
+                "small business rate relief",
+                "rates for my shop",
+                "business rates bill",
+                "pay business rates",
+            ],
+            "cy": [
+                "ardrethi busnes",
+                "trethi busnes",
+                "ardrethi annomestig",
+                "rhyddhad ardrethi busnes",
+                "business rates",
+            ],
+        },
+    ),
+    Service(
+        lgsl=406,
+        label="Food safety inspections",
+        tier="district",
+        name={"en": "Food hygiene and safety", "cy": "Diogelwch a hylendid bwyd"},
+        words={
+            "en": [
+                "food hygiene",
+                "food hygiene rating",
+                "hygiene rating",
+                "food safety",
+                "food poisoning",
+                "dirty restaurant",
+                "dirty takeaway",
+                "register a food business",
+                "food business registration",
+                "scores on the doors",
+            ],
+            "cy": [
+                "hylendid bwyd",
+                "diogelwch bwyd",
+                "sgôr hylendid bwyd",
+                "sgor hylendid",
+                "gwenwyn bwyd",
+                "wenwyn bwyd",
+                "bwyty budr",
+                "cofrestru busnes bwyd",
+                "food hygiene",
+            ],
+        },
+    ),
+    Service(
+        lgsl=508,
+        label="Tree preservation orders",
+        tier="district",
+        name={"en": "Trees and tree preservation orders", "cy": "Coed a gorchmynion cadw coed"},
+        words={
+            "en": [
+                "tree preservation order",
+                "tree preservation orders",
+                "tpo",
+                "protected tree",
+                "cut down a tree",
+                "chop down a tree",
+                "trees",
+                "tree",
+                "overhanging tree",
+                "prune a tree",
+                "high hedge",
+                "high hedges",
+                "tree in a conservation area",
+            ],
+            "cy": [
+                "gorchymyn cadw coed",
+                "gorchmynion cadw coed",
+                "coeden",
+                "coed",
+                "torri coeden",
+                "dorri coeden",
+                "torri coed",
+                "coeden warchodedig",
+                "gwrych uchel",
+                "gwrychoedd uchel",
+            ],
+        },
+    ),
+    Service(
+        lgsl=787,
+        label="Consumer advice",
+        tier="county",
+        name={"en": "Trading standards and consumer advice", "cy": "Safonau masnach a chyngor i ddefnyddwyr"},
+        words={
+            "en": [
+                "trading standards",
+                "rogue trader",
+                "cowboy builder",
+                "scam",
+                "scammed",
+                "doorstep seller",
+                "doorstep crime",
+                "consumer advice",
+                "consumer rights",
+                "faulty goods",
+            ],
+            "cy": [
+                "safonau masnach",
+                "masnachwr twyllodrus",
+                "twyll",
+                "sgam",
+                "cyngor i ddefnyddwyr",
+                "hawliau defnyddwyr",
+                "trading standards",
+            ],
+        },
+    ),
+)
 
 
-@cache
 def services() -> tuple[Service, ...]:
-    """Every service of services.yaml, in its order (checked)."""
-    data = load_yaml(HERE / "services.yaml")
-    found, seen = [], set()
-    for i, row in enumerate(data.get("services") or []):
-        where = f"services.yaml: services[{i}]"
-        if not isinstance(row.get("lgsl"), int) or row["lgsl"] <= 0:
-            raise ServiceListError(f"{where}: lgsl must be a positive whole number (the LGSL code)")
-        if row["lgsl"] in seen:
-            raise ServiceListError(f"{where}: LGSL {row['lgsl']} is listed twice; keep one entry per code")
-        seen.add(row["lgsl"])
-        if row.get("tier") not in TIERS:
-            raise ServiceListError(f"{where}: tier must be one of {', '.join(TIERS)}")
-        for key in ("name", "words"):
-            if not all(row.get(key, {}).get(lang) for lang in LANGUAGES):
-                raise ServiceListError(f"{where}: {key} needs both en and cy")
-        found.append(Service(row["lgsl"], row.get("label", ""), row["tier"], row["name"], row["words"]))
-    return tuple(found)
+    """Every service, in the list's order."""
+    return SERVICES
 
 
 def by_code() -> dict[str, Service]:
-    return {s.code: s for s in services()}
+    return {s.code: s for s in SERVICES}
+
+
+def county_codes() -> list[str]:
+    """The codes a county may give pages for: tier county or all."""
+    return [s.code for s in SERVICES if s.tier in COUNTY_TIERS]
 
 
 def entity_entries(language: str) -> list[dict]:
     """The lgsl-service entity's entries in ``language``: value = code, synonyms = the words."""
-    return [{"value": s.code, "synonyms": list(dict.fromkeys(s.words[language]))} for s in services()]
+    return [{"value": s.code, "synonyms": list(dict.fromkeys(s.words[language]))} for s in SERVICES]
 
 
-def county_codes() -> list[str]:
-    return [s.code for s in services() if s.tier in COUNTY_TIERS]
-
-
-def schema_with_codes(schema: dict) -> dict:
-    """``schema`` with the code lists of ``services`` and ``county.services`` set from services.yaml."""
-    out = json.loads(json.dumps(schema))
-    page = {"$ref": "#/$defs/page"}
-    out["properties"]["services"]["properties"] = {s.code: page for s in services()}
-    out["properties"]["county"]["properties"]["services"]["properties"] = {code: page for code in county_codes()}
-    return out
-
-
-def _write(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def main() -> None:
-    for language in LANGUAGES:
-        _write(HERE / "entities" / f"lgsl-service_entries_{language}.json", entity_entries(language))
-    schema_path = HERE / "schema.json"
-    _write(schema_path, schema_with_codes(json.loads(schema_path.read_text(encoding="utf-8"))))
-    print(f"{len(services())} services: entities and schema.json rewritten")
-
-
-if __name__ == "__main__":
-    main()
+def problems() -> list[str]:
+    """What is wrong with the list (a code twice, an unknown tier, a language missing); empty when well."""
+    found, seen = [], set()
+    for i, s in enumerate(SERVICES):
+        where = f"SERVICES[{i}] (LGSL {s.lgsl})"
+        if not isinstance(s.lgsl, int) or s.lgsl <= 0:
+            found.append(f"{where}: lgsl must be a positive whole number (the LGSL code)")
+        if s.lgsl in seen:
+            found.append(f"{where}: listed twice; keep one entry per code")
+        seen.add(s.lgsl)
+        if s.tier not in TIERS:
+            found.append(f"{where}: tier must be one of {', '.join(TIERS)}")
+        for key in ("name", "words"):
+            if not all(getattr(s, key).get(lang) for lang in LANGUAGES):
+                found.append(f"{where}: {key} needs both en and cy")
+    return found

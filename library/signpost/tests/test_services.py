@@ -1,4 +1,4 @@
-"""signpost's service list (services.yaml) and the files made from it, the training phrases and the
+"""signpost's service list (services.py) and the files made from it, the training phrases and the
 settings schema's errors."""
 
 from __future__ import annotations
@@ -24,9 +24,15 @@ def services_module():
     return importlib.import_module("townhall_processes.signpost.services")
 
 
+def generate_module():
+    PROCESS.handler
+    return importlib.import_module("townhall_processes.signpost.generate")
+
+
 def test_services_have_codes_tiers_and_both_languages():
     services = services_module().services()
     assert len(services) >= 30
+    assert services_module().problems() == []
     assert len({s.lgsl for s in services}) == len(services)
     for s in services:
         assert s.tier in ("district", "county", "all")
@@ -34,17 +40,17 @@ def test_services_have_codes_tiers_and_both_languages():
 
 
 @pytest.mark.parametrize("language", ["en", "cy"])
-def test_the_shipped_entity_entries_are_made_from_services_yaml(language):
+def test_the_shipped_entity_entries_are_made_from_the_service_list(language):
     shipped = json.loads((FOLDER / "entities" / f"lgsl-service_entries_{language}.json").read_text(encoding="utf-8"))
     assert shipped == services_module().entity_entries(language), (
-        "run .venv/bin/python library/signpost/services.py after editing services.yaml"
+        "run .venv/bin/python library/signpost/generate.py after editing services.py"
     )
 
 
-def test_the_schema_lists_exactly_the_codes_of_services_yaml():
+def test_the_schema_lists_exactly_the_codes_of_the_service_list():
     schema = json.loads((FOLDER / "schema.json").read_text(encoding="utf-8"))
-    assert schema == services_module().schema_with_codes(schema), (
-        "run .venv/bin/python library/signpost/services.py after editing services.yaml"
+    assert schema == generate_module().schema_with_codes(schema), (
+        "run .venv/bin/python library/signpost/generate.py after editing services.py"
     )
     county = set(schema["properties"]["county"]["properties"]["services"]["properties"])
     assert county == {s.code for s in services_module().services() if s.tier in ("county", "all")}
@@ -77,7 +83,7 @@ def signpost_problems(settings: dict, tenant: str = "oxford") -> list[str]:
 def test_an_unknown_code_is_refused_naming_it_and_how_to_fix_it():
     (problem,) = signpost_problems({"services": {"999": {"url": "https://example.org/demo/x"}}})
     assert problem.startswith("processes.signpost.services: unknown key 999 (allowed here: ")
-    assert "library/signpost/services.yaml" in problem and "ask the Townhall library maintainers" in problem
+    assert "library/signpost/services.py" in problem and "ask the Townhall library maintainers" in problem
 
 
 def test_a_district_service_is_refused_in_the_county_block():
