@@ -584,6 +584,7 @@ class Http:
                 redirect=False,
                 timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT, left), read=left),
             )
+            whole = False
             try:
                 status = raw.status
                 length = raw.headers.get("content-length")
@@ -600,7 +601,10 @@ class Http:
                     chunks.append(chunk)
                     if call.expired:
                         raise TimeoutError
+                whole = True
             finally:
+                if not whole:
+                    raw.close()  # a half-read answer: its connection is never reused
                 raw.release_conn()
             if call.expired:
                 raise TimeoutError
