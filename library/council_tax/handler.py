@@ -218,6 +218,84 @@ def moving(turn: Turn, settings: Settings) -> Reply:
     )
 
 
+# -- money owed, arrears, balances ----------------------------------------------------------------
+
+ADVICE = {  # free national debt advice, and the page each defaults to (the schema documents them)
+    "citizens_advice": "https://www.citizensadvice.org.uk/debt-and-money/",
+    "stepchange": "https://www.stepchange.org/",
+    "money_helper": "https://www.moneyhelper.org.uk/en/money-troubles/dealing-with-debt",
+}
+LETTERS = tuple(
+    fold(w)
+    for w in (
+        "reminder",
+        "reminders",
+        "remider",
+        "summons",
+        "summonsed",
+        "court",
+        "magistrates",
+        "bailiff",
+        "bailiffs",
+        "enforcement",
+        "final notice",
+        "liability order",
+        "nodyn atgoffa",
+        "llythyr atgoffa",
+        "gwys",
+        "wys",
+        "llys",
+        "beiliaid",
+        "beili",
+        "hysbysiad terfynol",
+    )
+)
+
+
+def _person(settings: Settings, turn: Turn) -> tuple[str, tuple[Link, ...], list[str]]:
+    """The council's contact route, and a "speak to someone" quick reply where contact is on."""
+    reach, links = how_to_reach(settings.council, turn.language)
+    chips = [settings.texts("speak_to_someone")] if settings.council.offers("contact") else []
+    return reach, links, chips
+
+
+def arrears(turn: Turn, settings: Settings) -> Reply:
+    """Behind, owing, cannot pay, a reminder or summons: arrangements, support, free advice, a person."""
+    t, s = settings.texts, settings.process
+    help_ = s.get("arrears") or {}
+    folded = fold(turn.query_text or "")
+    text = [t("arrears")]
+    if any(has_phrase(folded, w) for w in LETTERS):
+        text.append(t("arrears_letter"))
+    links = []
+    if help_.get("arrangements_link"):
+        links.append(Link(t("arrangements_link"), help_["arrangements_link"]))
+    support = help_.get("support_link") or next(
+        (d["link"] for d in s["discounts"] if d["id"] == "council-tax-reduction"), None
+    )
+    if support:
+        text.append(t("arrears_support"))
+        links.append(Link(t("support_link"), support))
+    text.append(t("arrears_advice"))
+    advice = help_.get("advice") or {}
+    links += [Link(t(f"{name}_link"), advice.get(name) or default) for name, default in ADVICE.items()]
+    reach, contact_links, chips = _person(settings, turn)
+    text.append(reach)
+    return Reply(text, quick_replies=[*chips, t("menu_discounts")], links=[*links, *contact_links])
+
+
+def balance(turn: Turn, settings: Settings) -> Reply:
+    """ "How much do I owe?": the bot cannot see accounts; the online account, or ask a person."""
+    t, s = settings.texts, settings.process
+    text, links = [t("balance")], []
+    if s.get("online_account"):
+        text.append(t("balance_online"))
+        links.append(Link(t("online_account_link"), s["online_account"]))
+    reach, contact_links, chips = _person(settings, turn)
+    text.append(reach)
+    return Reply(text, quick_replies=[t("menu_pay"), *chips], links=[*links, *contact_links])
+
+
 # -- paying -----------------------------------------------------------------------------------------
 
 
@@ -440,6 +518,8 @@ ACTIONS = {
     "charges": charges,
     "discounts": discounts,
     "moving": moving,
+    "arrears": arrears,
+    "balance": balance,
     "pay": pay,
     "pay_details": pay_details,
     "pay_confirm": pay_confirm,
