@@ -402,6 +402,9 @@ def test_a_rejected_report_says_so(served_fakes, tmp_path):
     chat.contexts[DATA]["step"] = "location"
     to_confirm(chat, uuid.uuid4().hex).say("Yes, send it", "confirm")
     assert "didn't accept the report" in chat.text and "01632 960001" in chat.text
+    # refused for good (a 4xx): no retry offered, nothing kept to send again, never "isn't answering"
+    assert "Yes, send it" not in chat.reply.quick_replies and "try again" not in chat.text
+    assert "isn't answering" not in chat.text and chat.step is None
 
 
 def test_a_failed_confirmation_still_gives_the_reference(served_fakes, tmp_path):
