@@ -369,6 +369,22 @@ def test_a_confirmation_by_email_in_welsh(ask, served_fakes):
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "reference", "kind"),
+    [
+        ("fy e-bost i yw rhys@example.org diolch", "CAR-9101", "email"),
+        ("tecstiwch fi ar 07700 900 123", "CAR-9102", "sms"),
+    ],
+)
+def test_welsh_contact_details_without_the_system_entities(ask, served_fakes, text, reference, kind):
+    """Dialogflow may extract no @sys.email or @sys.phone-number from Welsh: the words are read."""
+    reported = {"missed_bin-report": {"reference": reference, "bin": "recycling", "date": "2026-12-01"}}
+    reply = ask("contact", {}, text=text, tenant="cardiff", language="cy", contexts=reported, now="2026-12-02T09:00")
+    assert reply.text[0].startswith("Rydw i wedi anfon cadarnhad at")
+    [sent] = notified(served_fakes, reference)
+    assert sent["type"] == kind
+
+
 def test_a_confirmation_by_text(ask, served_fakes):
     reported = {"missed_bin-report": {"reference": "OXF-9002", "bin": "food", "date": "2026-12-01"}}
     reply = ask("contact", {"phone": "07700 900123"}, text="07700 900123", contexts=reported)
