@@ -30,11 +30,13 @@ Magic inputs, for testing failure paths end to end:
 | amount 99998 (£999.98) | 503 P0999 |
 | amount 99997 (£999.97) | 429 P0900 |
 | amount 99996 (£999.96) | 201 without ``next_url`` (a malformed answer) |
+| amount 99995 (£999.95) | 422 P0102 (a refused value: a permanent refusal) |
 | reference of six or more 9s ("99999999") | answers after ``SLOW_SECONDS``, past any turn's budget |
 
 Not part of GOV.UK Pay, for tests: ``GET /_fake/requests`` lists every request received (method,
-path, Idempotency-Key, body, status) and ``POST /_fake/payments/{id}/expire`` ages a payment past
-its 90 minutes.
+path, Idempotency-Key, body, status), ``POST /_fake/payments/{id}/expire`` ages a payment past
+its 90 minutes and ``POST /_fake/payments/{id}/forget`` drops it (its status is then 404, as for a
+payment GOV.UK Pay does not know).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ MAGIC = {
     99999: (500, "P0198", "Downstream system error"),
     99998: (503, "P0999", "GOV.UK Pay is unavailable"),
     99997: (429, "P0900", "Too many requests"),
+    99995: (422, "P0102", "Invalid attribute value: amount"),
 }
 MALFORMED_AMOUNT = 99996
 SLOW_REFERENCE = re.compile(r"^9{6,}$")
@@ -433,6 +436,14 @@ def app():
             payment = payments.get(payment_id)
             if payment is not None:
                 payment["created"] -= EXPIRES_AFTER + 1
+        return Response("", 204 if payment is not None else 404)
+
+    @fake.post("/_fake/payments/<payment_id>/forget")
+    def fake_forget(payment_id: str):
+        with lock:
+            payment = payments.pop(payment_id, None)
+            for key in [k for k, held in keys.items() if held[1] == payment_id]:
+                del keys[key]
         return Response("", 204 if payment is not None else 404)
 
     return fake

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from townhall.contract import Link, OutputContext, Reply, Settings, Turn
-from townhall.kit import fold, has_phrase, localised, with_english
+from townhall.kit import consent, fold, has_phrase, localised, with_english
 from townhall.replies import how_to_reach
 from townhall.upstream import UpstreamError
 
@@ -42,7 +42,9 @@ MAX_ATTEMPTS = 3  # payments made for the same details in one conversation after
 BAND_FIRST = re.compile(r"\b(?:band|mand|fand)[\s-]*([a-i])\b(?!['\u2019])", re.IGNORECASE)
 BAND_AFTER = re.compile(r"\b([b-i])[\s-]*band\b", re.IGNORECASE)
 MAX_CHOICES = 10
-STEPS = ("account", "amount", "confirm", "change")
+STEPS = ("account", "amount", "confirm", "change", "retry")
+USER_CANCELLED = "P0030"  # GOV.UK Pay: the resident cancelled the payment on its page
+CHANGE_WORDS = tuple(fold(w) for w in ("change", "wrong", "correct", "edit", "newid", "anghywir", "cywiro"))
 
 
 # -- settings, prepared once per settings load and language -----------------------------------------
@@ -303,10 +305,16 @@ def balance(turn: Turn, settings: Settings) -> Reply:
 class State:
     account: str | None = None
     pence: int | None = None
-    step: str | None = None  # what the bot last asked for: account, amount, confirm or change
+    step: str | None = None  # what the bot last asked for: account, amount, confirm, change or retry
+    replace: str | None = None  # a payment the resident cancelled and agreed to replace, once asked
 
     def context(self) -> OutputContext:
-        values = {"payment_account": self.account, "payment_pence": self.pence, "payment_step": self.step}
+        values = {
+            "payment_account": self.account,
+            "payment_pence": self.pence,
+            "payment_step": self.step,
+            "payment_replace": self.replace,
+        }
         return OutputContext(PAYMENT, LIFESPAN, {k: v for k, v in values.items() if v is not None})
 
 
@@ -332,10 +340,12 @@ def _state(turn: Turn, pattern: re.Pattern) -> State:
         return State()
     params = context.parameters
     step = params.get("payment_step")
+    replace = params.get("payment_replace")
     return State(
         _valid_account(params.get("payment_account"), pattern),
         _pence(params.get("payment_pence")),
         step if step in STEPS else None,
+        replace if isinstance(replace, str) and re.fullmatch(r"[A-Za-z0-9]{1,64}", replace) else None,
     )
 
 
@@ -369,8 +379,23 @@ def _next_step(settings: Settings, state: State, said: details.Details, example:
     confirmed = State(state.account, state.pence, "confirm")
     return Reply(
         [t("confirm", amount=pounds(state.pence), account=state.account)],
-        quick_replies=[t("confirm_yes"), t("confirm_change")],
+        quick_replies=_confirm_chips(settings),
         contexts=[confirmed.context()],
+    )
+
+
+def _confirm_chips(settings: Settings) -> list[str]:
+    t = settings.texts
+    return [t("confirm_yes"), t("confirm_no"), t("confirm_change")]
+
+
+def _declined(settings: Settings) -> Reply:
+    """No, or a change of mind: the flow ends and nothing is sent to GOV.UK Pay."""
+    t = settings.texts
+    return Reply(
+        [t("declined"), t("declined_later")],
+        quick_replies=_menu(settings),
+        contexts=[OutputContext(PAYMENT, 0), OutputContext(PAID, 0)],
     )
 
 
@@ -383,6 +408,9 @@ def _gather(turn: Turn, settings: Settings, state: State) -> Reply:
     if said.amount is not None or said.amount_problem:
         state = State(state.account, said.amount, state.step)
     if said.empty and state.step == "confirm":
+        folded = fold(turn.query_text or "")
+        if consent(turn) is False and not any(has_phrase(folded, w) for w in CHANGE_WORDS):
+            return _declined(settings)  # "no", "don't bother": a refusal, not a correction
         return Reply([settings.texts("change")], contexts=[State(state.account, state.pence, "change").context()])
     return _next_step(settings, state, said, s["account_reference"]["example"])
 
@@ -423,13 +451,18 @@ def _make_payment(turn: Turn, settings: Settings, state: State) -> tuple[str, di
     """(how to answer, the payment {payment_id, next_url, created}) for confirmed details.
 
     ``ready``: a payment made now, or this same request repeated; ``again``: the link this
-    conversation was already shown, still open; ``paid``: that payment has been paid."""
+    conversation was already shown, still open; ``paid``: that payment has been paid; ``renewed``:
+    GOV.UK Pay no longer knows the earlier payment (404), so a new one was made; ``cancelled``: the
+    resident cancelled the earlier payment on GOV.UK Pay's page, and nothing is made until they say
+    they want a new one (``state.replace`` names the payment they agreed to replace)."""
     s, up, deadline = settings.process["payments"], settings.upstream, turn.deadline
     api_key = up.secret(s["api_key_secret"])
     client = PayClient(up.http, s["base_url"], api_key)
     language = turn.language if turn.language in ("en", "cy") else "en"
     shown = _paid(turn, state)
+    shown_id = turn.context(PAID).parameters.get("payment_id") if shown else None  # the link last given
     base = key = _key(turn, state)
+    gone = False  # GOV.UK Pay answered 404 for the payment this conversation was given
     for _ in range(MAX_ATTEMPTS):
         made: list[bool] = []
 
@@ -451,13 +484,17 @@ def _make_payment(turn: Turn, settings: Settings, state: State) -> tuple[str, di
         # Idempotency-Key: GOV.UK Pay answers with the payment it made, never a second one.
         result = up.once(key, create, deadline, check=create)
         if made:
-            return "ready", result
+            return ("renewed" if gone else "ready"), result
         old = turn.now - datetime.fromisoformat(result["created"]) > LINK_LIFETIME
         if not shown and not old:
             return "ready", result  # the same request again (Dialogflow retrying): the same answer
         try:
             payment = client.get(result["payment_id"], deadline=deadline)
-        except UpstreamError:
+        except UpstreamError as e:
+            if e.kind == "status" and e.status == 404:  # definitely gone: never offer its dead link again
+                gone = True
+                key = f"{base}:after:{result['payment_id']}"
+                continue
             if old:
                 raise
             return "again", result  # cannot tell: the link we gave is the best there is
@@ -465,28 +502,53 @@ def _make_payment(turn: Turn, settings: Settings, state: State) -> tuple[str, di
             return "paid", result
         if not payment.finished:
             return "again", result
+        if payment.code == USER_CANCELLED and result["payment_id"] == shown_id != state.replace:
+            return "cancelled", result  # say so, and make a new one only when they ask for it
         key = f"{base}:after:{result['payment_id']}"  # failed, cancelled or expired: a new payment
     raise UpstreamError("busy", "too many payments for the same details in one conversation")
 
 
+def _is_retry(turn: Turn, settings: Settings) -> bool:
+    """The "try the payment again" quick reply, offered after a failure that may pass."""
+    return fold(turn.query_text or "") == fold(settings.texts("retry_chip"))
+
+
 def pay_confirm(turn: Turn, settings: Settings) -> Reply:
-    """'Yes, pay now': make (or find) the payment and offer its link."""
+    """The resident's answer to the summary: a payment is made only after an unambiguous yes
+    (``kit.consent``: a negation anywhere is a decline; unclear asks again)."""
     t, s = settings.texts, settings.process["payments"]
     if not s.get("base_url"):
         return _page(settings, turn)
     state = _state(turn, _prepared(settings).account)
     if state.account is None or state.pence is None:  # the flow was left, or never started
         return _next_step(settings, state, details.Details(), s["account_reference"]["example"])
-    confirmed = State(state.account, state.pence, "confirm")
+    answer = consent(turn)
+    if answer is False:
+        return _declined(settings)
+    if answer is None and not (state.step == "retry" and _is_retry(turn, settings)):
+        summary = State(state.account, state.pence, "confirm", state.replace)
+        return Reply(
+            [t("confirm_unclear"), t("confirm", amount=pounds(state.pence), account=state.account)],
+            quick_replies=_confirm_chips(settings),
+            contexts=[summary.context()],
+        )
+    confirmed = State(state.account, state.pence, "confirm", state.replace)
     try:
         outcome, payment = _make_payment(turn, settings, confirmed)
-    except (UpstreamError, ValueError):
+    except (UpstreamError, ValueError) as e:
         reach, links = how_to_reach(settings.council, turn.language)
+        if isinstance(e, UpstreamError) and e.permanent:
+            # refused for good (a bad key, a refused value): no retry, and no "can't reach" either
+            return Reply(
+                [t("pay_refused"), reach],
+                links=[Link(t("pay_page_link"), s["page"]), *links],
+                contexts=[OutputContext(PAYMENT, 0)],
+            )
         return Reply(
             [t("pay_failed"), reach],
             quick_replies=[t("retry_chip")],
             links=[Link(t("pay_page_link"), s["page"]), *links],
-            contexts=[confirmed.context()],
+            contexts=[State(state.account, state.pence, "retry").context()],
         )
     amount = pounds(state.pence)
     paid = OutputContext(
@@ -505,12 +567,27 @@ def pay_confirm(turn: Turn, settings: Settings) -> Reply:
             links=[Link(t("pay_page_link"), s["page"])],
             contexts=[State(state.account, None, "amount").context(), paid],
         )
+    if outcome == "cancelled":
+        replace = State(state.account, state.pence, "confirm", payment["payment_id"])
+        return Reply(
+            [t("payment_cancelled", amount=amount, account=state.account), t("payment_replace_ask")],
+            quick_replies=[t("confirm_yes"), t("confirm_no")],
+            contexts=[replace.context(), paid],
+        )
+    lead = [t("payment_renewed")] if outcome == "renewed" else []
     key = "payment_again" if outcome == "again" else "payment_ready"
     return Reply(
-        [t(key, amount=amount, account=state.account)],
+        [*lead, t(key, amount=amount, account=state.account)],
         links=[Link(t("payment_link", amount=amount), payment["next_url"])],
-        contexts=[confirmed.context(), paid],
+        contexts=[State(state.account, state.pence, "confirm").context(), paid],
     )
+
+
+def pay_decline(turn: Turn, settings: Settings) -> Reply:
+    """ "No, don't", "forget it", "changed my mind": nothing is sent."""
+    if not settings.process["payments"].get("base_url"):
+        return _page(settings, turn)
+    return _declined(settings)
 
 
 ACTIONS = {
@@ -523,6 +600,7 @@ ACTIONS = {
     "pay": pay,
     "pay_details": pay_details,
     "pay_confirm": pay_confirm,
+    "pay_decline": pay_decline,
 }
 
 

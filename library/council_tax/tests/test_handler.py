@@ -290,7 +290,7 @@ def test_the_flow_asks_for_the_account_then_the_amount_then_confirms(paying):
     assert reply.text == ("How much would you like to pay? For example, £120.50.",)
     reply = ask("pay_details", text="120", settings=s, contexts=contexts_of(reply))
     assert reply.text == ("You're paying £120.00 towards council tax account 12345678. Is that right?",)
-    assert reply.quick_replies == ("Yes, pay now", "No, change details")
+    assert reply.quick_replies == ("Yes, send me the link", "No, don't", "Change details")
     assert contexts_of(reply) == confirmed("12345678", 12000)
 
 
@@ -413,6 +413,7 @@ def test_after_paying_the_same_details_are_not_paid_again(paying, served_fakes):
 
 @pytest.mark.parametrize("ending", ["cancel", "expire"])
 def test_a_cancelled_or_expired_payment_is_replaced(paying, served_fakes, ending):
+    """An expired link is replaced at once; one the resident cancelled only after saying so."""
     account = str(next(_accounts))
     s = paying()
     first = ask("pay_confirm", text="yes", settings=s, contexts=confirmed(account, 5000))
@@ -430,6 +431,15 @@ def test_a_cancelled_or_expired_payment_is_replaced(paying, served_fakes, ending
             timeout=5,
         )
     again = ask("pay_confirm", text="yes", settings=s, contexts=contexts_of(first))
+    if ending == "cancel":
+        assert again.text == (
+            f"You cancelled the payment of £50.00 for account {account} on GOV.UK Pay, so that link won't work "
+            "any more. Nothing was taken.",
+            "Would you like a new payment link?",
+        )
+        assert again.links == () and again.quick_replies == ("Yes, send me the link", "No, don't")
+        assert len(posts(served_fakes, account)) == 1  # nothing made before they say they want one
+        again = ask("pay_confirm", text="yes please", settings=s, contexts=contexts_of(again))
     assert again.text[0].startswith("Your payment of £50.00") and again.links != first.links
     third = ask("pay_confirm", text="yes", settings=s, contexts=contexts_of(again))
     assert third.text[0].startswith("You already have a payment link") and third.links == again.links
@@ -475,7 +485,8 @@ def test_when_pay_fails_the_resident_gets_the_payment_page_and_contact_details(p
     )
     assert reply.links[0] == Link("Pay council tax online", "https://example.org/demo/oxford/council-tax/pay")
     assert reply.quick_replies == ("Try the payment again",)
-    assert contexts_of(reply) == confirmed(account, amount)  # the resident can try again
+    retry = {"council_tax-payment": {**confirmed(account, amount)["council_tax-payment"], "payment_step": "retry"}}
+    assert contexts_of(reply) == retry  # the resident can try again
 
 
 def test_a_missing_api_key_is_a_failure_not_a_crash(paying, tmp_path):
@@ -486,7 +497,8 @@ def test_a_missing_api_key_is_a_failure_not_a_crash(paying, tmp_path):
 
     s = replace(s, upstream=Upstream("oxford", s.upstream.http, lambda name: None, s.upstream.side_effects))
     reply = ask("pay_confirm", text="yes", settings=s, contexts=confirmed("12345678", 5000))
-    assert reply.text[0].startswith("Sorry, I couldn't set up your payment")
+    assert reply.text[0] == REFUSED  # the council's own set-up: no retry, not "can't reach"
+    assert reply.quick_replies == ()
 
 
 def test_without_gov_uk_pay_the_councils_payment_page_is_offered():
@@ -516,3 +528,120 @@ def test_context_values_that_do_not_check_out_are_dropped(paying, served_fakes):
         contexts={"council_tax-payment": {"payment_account": "12345678", "payment_pence": 99.5}},
     )
     assert reply.text == ("How much would you like to pay? For example, £120.50.",)
+
+
+REFUSED = (
+    "Sorry, the council's payment system could not take this payment. Please pay on our payment page or contact us."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "tenant"),
+    [
+        ("No, don't", "en", "oxford"),
+        ("hmm yes... actually no, don't send it", "en", "oxford"),
+        ("wait don't do it yet", "en", "oxford"),
+        ("Na, peidiwch", "cy", "cardiff"),
+        ("ie... na, gad e", "cy", "cardiff"),
+    ],
+)
+def test_any_negation_at_the_summary_is_a_decline_and_nothing_is_sent(paying, served_fakes, text, language, tenant):
+    account = str(next(_accounts)) + ("0" if tenant == "cardiff" else "")
+    s = paying(tenant, language)
+    for intent in ("pay_confirm", "pay_decline"):
+        reply = ask(intent, text=text, settings=s, contexts=confirmed(account, 2500), language=language)
+        assert [c.name for c in reply.contexts if c.lifespan == 0] == ["council_tax-payment", "council_tax-paid"]
+        assert not reply.links
+    assert posts(served_fakes, account) == []
+
+
+def test_an_unclear_answer_asks_again_with_both_quick_replies(paying, served_fakes):
+    account = str(next(_accounts))
+    for text in ("hmm", "maybe", "is that right?", "ta"):
+        reply = ask("pay_confirm", text=text, settings=paying(), contexts=confirmed(account, 2600))
+        assert reply.text[0] == "Sorry, I need a clear yes or no before I make a payment link."
+        assert reply.quick_replies[:2] == ("Yes, send me the link", "No, don't")
+        assert contexts_of(reply) == confirmed(account, 2600)
+    assert posts(served_fakes, account) == []
+    welsh = ask("pay_confirm", text="efallai", settings=paying("cardiff", "cy"), contexts=confirmed("600123456", 2600))
+    assert welsh.quick_replies[:2] == ("Ie, anfonwch y ddolen", "Na, peidiwch")
+
+
+def test_no_at_the_summary_through_pay_details_is_a_decline_but_a_correction_is_not(paying):
+    reply = ask("pay_details", text="no dont bother", settings=paying(), contexts=confirmed("12345678", 2700))
+    assert reply.text[0].startswith("OK, I haven't made a payment link")
+    reply = ask("pay_details", text="no, the amount is wrong", settings=paying(), contexts=confirmed("12345678", 2700))
+    assert reply.text[0].startswith("No problem. Type the right account number or amount")
+
+
+def test_a_link_gov_uk_pay_no_longer_knows_is_replaced_and_the_resident_told(paying, served_fakes):
+    account = str(next(_accounts))
+    s = paying()
+    first = ask("pay_confirm", text="yes", settings=s, contexts=confirmed(account, 5200))
+    gone = contexts_of(first)["council_tax-paid"]["payment_id"]
+    assert requests.post(f"{served_fakes.url}/pay/_fake/payments/{gone}/forget", timeout=5).status_code == 204
+    again = ask("pay_confirm", text="yes", settings=s, contexts=contexts_of(first))
+    assert again.text[0] == (
+        "The payment link I gave you earlier no longer works on GOV.UK Pay, so I've made a new one."
+    )
+    assert again.text[1].startswith("Your payment of £52.00")
+    assert again.links != first.links
+    assert contexts_of(again)["council_tax-paid"]["payment_id"] != gone
+    assert len(posts(served_fakes, account)) == 2
+
+
+def test_a_permanent_refusal_offers_no_retry(paying, served_fakes):
+    account = str(next(_accounts))
+    reply = ask("pay_confirm", text="yes", settings=paying(), contexts=confirmed(account, 99995))
+    assert reply.text[0] == REFUSED
+    assert "01632 960001" in reply.text[1]
+    assert reply.quick_replies == ()
+    assert reply.links[0] == Link("Pay council tax online", "https://example.org/demo/oxford/council-tax/pay")
+    assert [c.name for c in reply.contexts if c.lifespan == 0] == ["council_tax-payment"]
+
+
+def test_a_bad_api_key_is_a_permanent_refusal(paying, served_fakes):
+    from dataclasses import replace
+
+    from townhall.upstream import Upstream
+
+    s = paying()
+    s = replace(s, upstream=Upstream("oxford", s.upstream.http, lambda name: "not-a-key", s.upstream.side_effects))
+    reply = ask("pay_confirm", text="yes", settings=s, contexts=confirmed(str(next(_accounts)), 5300))
+    assert reply.text[0] == REFUSED and reply.quick_replies == ()
+
+
+def test_the_retry_quick_reply_after_a_failure_tries_again(paying, served_fakes):
+    account = str(next(_accounts))
+    failed = ask("pay_confirm", text="yes", settings=paying(), contexts=confirmed(account, 99999))
+    again = ask("pay_confirm", text="Try the payment again", settings=paying(), contexts=contexts_of(failed))
+    assert again.text[0].startswith("Sorry, I couldn't set up your payment")
+    assert (
+        len(
+            [
+                r
+                for r in requests.get(f"{served_fakes.url}/pay/_fake/requests", timeout=5).json()
+                if isinstance(r["body"], dict) and r["body"].get("reference") == account
+            ]
+        )
+        == 2
+    )
+
+
+def test_no_to_a_new_link_after_a_cancelled_payment_sends_nothing(paying, served_fakes):
+    account = str(next(_accounts))
+    s = paying()
+    first = ask("pay_confirm", text="yes", settings=s, contexts=confirmed(account, 5400))
+    token = first.links[0].url.rsplit("/", 1)[1]
+    requests.post(
+        f"{served_fakes.url}/pay/secure",
+        data={"chargeTokenId": token, "decision": "cancel"},
+        allow_redirects=False,
+        timeout=5,
+    )
+    asked = ask("pay_confirm", text="yes", settings=s, contexts=contexts_of(first))
+    assert asked.text[1] == "Would you like a new payment link?"
+    for text, intent in (("No, don't", "pay_decline"), ("no thanks", "pay_confirm")):
+        reply = ask(intent, text=text, settings=s, contexts=contexts_of(asked))
+        assert reply.text[0].startswith("OK, I haven't made a payment link")
+    assert len(posts(served_fakes, account)) == 1
