@@ -3,6 +3,8 @@
 #   make test   run the whole suite (starts and stops the Firestore emulator itself)
 #   make bench  measure throughput, latency, cold import and settings reads against baselines,
 #               and the simulator classifier's speed and held-out accuracy
+#   make soak   hostile traffic, a sick upstream and oversized bodies against a real server, with
+#               the figures docs/reliability.md keeps (a few minutes; not part of make test)
 #   make bundle build/function/ and build/function.zip, the webhook's Cloud Functions source
 #   make plan   terraform init and validate (and plan, with TOWNHALL_STATE_BUCKET set): infra/README.md
 
@@ -18,7 +20,7 @@ FAKES_PORT ?= 8090
 # connections cannot take every thread (docs/reliability.md).
 THREADS ?= 20
 
-.PHONY: run serve test lint bench bundle plan clean
+.PHONY: run serve test lint bench soak bundle plan clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +65,12 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(BIN)/python bench/nlu.py
 	$(BIN)/python bench/run.py
+
+# Each part stops on its own within about three minutes; loopback only (docs/reliability.md).
+soak: $(STAMP)
+	$(BIN)/python bench/soak_fuzz.py
+	$(BIN)/python bench/soak_sick.py
+	$(BIN)/python bench/soak_memory.py
 
 bundle:
 	$(PYTHON) infra/scripts/bundle.py

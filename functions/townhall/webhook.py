@@ -487,24 +487,52 @@ def reset() -> None:
 # server's own drain (which would append a second answer); the server drains a little more and
 # closes the connection when a body is longer still.
 DRAIN = 256 * 1024
+DRAIN_SECONDS = 0.5
+BODY_SECONDS = 2.0  # a body not arrived by then is refused: Dialogflow sends its few KiB at once
 
 
 class _Body:
     """Reads a Flask request's body once, at most ``MAX_BODY + 1`` bytes, straight from the
-    stream (never buffered whole); a body that cannot be read is refused as ``UnreadableBody``."""
+    stream (never buffered whole); a body that cannot be read, or does not arrive within
+    ``BODY_SECONDS``, is refused as ``UnreadableBody``."""
 
     def __init__(self, request):
         self.stream = request.stream  # werkzeug: Content-Length bytes at most, or the chunked body
         length = request.environ.get("CONTENT_LENGTH")  # PEP 3333: absent or empty when unknown
         self.length = int(length) if length and length.isdigit() else None
+        sock = request.environ.get("gunicorn.socket")  # the client's socket, under gunicorn
+        self.sock = sock if hasattr(sock, "settimeout") else None
         self.done = False
 
+    def _read(self, deadline: float) -> Callable[[int], bytes]:
+        """The stream's read, each call bounded by what is left until ``deadline``."""
+
+        def read(size: int) -> bytes:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the body did not arrive in time")
+            if self.sock is not None:
+                self.sock.settimeout(left)
+            return self.stream.read(size)
+
+        return read
+
+    def _restore(self, prior) -> None:
+        if self.sock is not None:
+            try:
+                self.sock.settimeout(prior)
+            except OSError:
+                pass
+
     def __call__(self) -> bytes:
+        prior = self.sock.gettimeout() if self.sock is not None else None
         try:
-            raw = _read_at_most(self.stream.read, MAX_BODY + 1)
-        except Exception as e:  # broken chunking, a lying Content-Length, a client that went away
+            raw = _read_at_most(self._read(time.monotonic() + BODY_SECONDS), MAX_BODY + 1)
+        except Exception as e:  # broken chunking, a stalled or lying client, one that went away
             self.done = True  # the server's parser knows the body failed and closes the connection
             raise UnreadableBody(f"the request body could not be read ({_reason(e)}): send it whole") from None
+        finally:
+            self._restore(prior)
         self.done = len(raw) <= MAX_BODY
         if self.length is not None and len(raw) < min(self.length, MAX_BODY + 1):
             raise UnreadableBody(
@@ -513,18 +541,21 @@ class _Body:
         return raw
 
     def drain(self) -> None:
-        """Read and throw away what is left of the body, ``DRAIN`` bytes at most."""
+        """Read and throw away what is left of the body: ``DRAIN`` bytes, ``DRAIN_SECONDS`` at most."""
         if self.done:
             return
-        left = DRAIN
+        prior = self.sock.gettimeout() if self.sock is not None else None
+        read, left = self._read(time.monotonic() + DRAIN_SECONDS), DRAIN
         try:
             while left > 0:
-                chunk = self.stream.read(min(left, 64 * 1024))
+                chunk = read(min(left, 64 * 1024))
                 if not chunk:
                     break
                 left -= len(chunk)
-        except Exception:  # broken: nothing more to read, the server closes the connection
+        except Exception:  # broken or stalled: the server closes the connection
             pass
+        finally:
+            self._restore(prior)
 
 
 def _reason(error: Exception) -> str:
