@@ -412,3 +412,13 @@ def test_the_example_request_file_works(http):
     answer = http.post(copy.deepcopy(body))
     assert answer.status == 200
     assert "opening hours" in answer.json["fulfillmentText"]
+
+
+def test_a_body_that_stops_arriving_is_refused_and_frees_its_thread(served):
+    """The client announces 500 bytes, sends 20 and waits without closing: the webhook stops
+    waiting for the rest (it does not hold a server thread for as long as the client likes)."""
+    status, headers, body, _ = one_answer(
+        send_raw(served, head_for(framing="Content-Length: 500"), b'{"session": "projects', hang_up=False)
+    )
+    assert status == 400 and headers["content-type"] == "application/json"
+    assert "could not be read" in json.loads(body)["error"]
