@@ -55,13 +55,15 @@ def _name(text: str) -> str:
 
 
 def _details(turn: Turn) -> dict[str, str]:
+    """What was collected, kept in the context under ``given_<step>``: never under an intent's
+    parameter name, which Dialogflow would overwrite with whatever the next message carries."""
     context = turn.context(CONTEXT)
     kept = dict(context.parameters) if context else {}
-    return {k: kept[k] for k in STEPS if isinstance(kept.get(k), str) and kept[k]}
+    return {k: kept[f"given_{k}"] for k in STEPS if isinstance(kept.get(f"given_{k}"), str) and kept[f"given_{k}"]}
 
 
 def _keep(details: dict[str, str], step: str) -> OutputContext:
-    return OutputContext(CONTEXT, LIFESPAN, {**details, "step": step})
+    return OutputContext(CONTEXT, LIFESPAN, {**{f"given_{k}": v for k, v in details.items()}, "step": step})
 
 
 def _ask(t: Texts, details: dict[str, str], step: str, lead: list[str] | None = None) -> Reply:

@@ -26,6 +26,7 @@ from .hours import WEEKDAYS, Closure, Hours
 
 DATE_CONTEXT = "contact-date"
 DATE_LIFESPAN = 2
+FURTHEST_DAYS = 800  # a day further off than this (a misread year) gets the week's hours
 
 
 def clock(t: Texts, value: time) -> str:
@@ -177,7 +178,7 @@ def day_asked(turn: Turn, settings: Settings) -> Reply:
     hours, today = prepared.hours, turn.now.date()
     names = _holiday_names(t, hours)
     day = asked_day(turn.query_text, today, turn.param("date"), names)
-    if day is None:
+    if day is None or abs((day - today).days) > FURTHEST_DAYS:
         return Reply([t("which_day"), prepared.week], contexts=[OutputContext(DATE_CONTEXT, DATE_LIFESPAN)])
     keep = [OutputContext(DATE_CONTEXT, DATE_LIFESPAN, {"date": day.isoformat()})]
     if day < today:

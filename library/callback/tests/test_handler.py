@@ -12,7 +12,12 @@ from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, t
 PROCESS = default_library().processes["callback"]
 handle = PROCESS.handler
 module = __import__(handle.__module__, fromlist=["phone_in"])
-DETAILS = {"name": "Sam Patel", "phone": "07700 900123", "time": "mornings", "topic": "my council tax"}
+DETAILS = {
+    "given_name": "Sam Patel",
+    "given_phone": "07700 900123",
+    "given_time": "mornings",
+    "given_topic": "my council tax",
+}
 
 
 @pytest.fixture
@@ -57,14 +62,14 @@ def test_a_form_url_is_linked_and_nothing_is_collected(ask):
 def test_the_details_are_asked_one_at_a_time_and_a_number_given_first_is_kept(ask):
     reply = ask("request", text="can you ring me back on 01632 960 123")
     assert reply.text[-1] == "What's your name?"
-    assert kept(reply) == {"phone": "01632 960123", "step": "name"}
+    assert kept(reply) == {"given_phone": "01632 960123", "step": "name"}
     reply = ask("answer", text="my name is Jane Smith", context=kept(reply))
-    assert kept(reply)["name"] == "Jane Smith"
+    assert kept(reply)["given_name"] == "Jane Smith"
     assert reply.text[-1].startswith("When's a good time")
 
 
 def test_a_number_that_is_not_one_is_asked_again_with_the_format(ask):
-    reply = ask("answer", text="0770", context={"name": "Jo", "step": "phone"})
+    reply = ask("answer", text="0770", context={"given_name": "Jo", "step": "phone"})
     assert "doesn't look like a UK phone number" in reply.text[0]
     assert kept(reply)["step"] == "phone"
 
@@ -83,6 +88,14 @@ def test_a_number_that_is_not_one_is_asked_again_with_the_format(ask):
 def test_phone_numbers_are_read_from_the_words_too(text, parameter, expected):
     given = turn("callback.answer", {"phone": parameter} if parameter else None, text=text)
     assert module.phone_in(given) == expected
+
+
+def test_a_number_dialogflow_puts_in_the_context_does_not_replace_the_one_given(ask):
+    """Dialogflow adds a matched intent's parameters (``phone``) to the active contexts."""
+    context = {"given_name": "Jo", "given_phone": "07700 900123", "phone": "01632 960999", "step": "time"}
+    reply = ask("answer", {"phone": "01632 960999"}, text="after 3, or ring 01632 960999", context=context)
+    assert kept(reply)["given_phone"] == "07700 900123"
+    assert kept(reply)["given_time"] == "after 3, or ring 01632 960999"
 
 
 def test_the_summary_offers_yes_and_no_in_the_turn_s_language(ask):
@@ -123,7 +136,7 @@ def test_nothing_is_sent_without_an_unambiguous_yes(ask, served_fakes, intent, t
 
 
 def test_a_decline_while_a_detail_is_asked_ends_the_journey(ask):
-    reply = ask("decline", text="never mind", context={"name": "Jo", "step": "phone"})
+    reply = ask("decline", text="never mind", context={"given_name": "Jo", "step": "phone"})
     assert reply.text[0] == "OK, I haven't sent anything."
     assert kept(reply) == {}
 

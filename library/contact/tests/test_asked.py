@@ -99,6 +99,11 @@ def test_no_day_asks_which_and_gives_the_week():
     assert "Friday: 9am to 4:30pm" in reply.text[1]
 
 
+@pytest.mark.parametrize("far", ["9999-12-31T12:00:00+00:00", "0001-01-01T12:00:00+00:00"])
+def test_a_day_years_away_gets_the_week(far):
+    assert _ask("open then?", parameters={"date": far}).text[0].startswith("Which day")
+
+
 def test_a_passed_day_says_so():
     reply = _ask("were you open", parameters={"date": "2026-11-30T12:00:00+00:00"})
     assert reply.text[0] == "Monday 30 November has already passed."
