@@ -304,7 +304,7 @@ def _place(turn: Turn, settings: Settings, postcode: str) -> postcodes.Place | R
 
 def _answered(reply: Reply, turn: Turn, postcode: str) -> Reply:
     """The answer, remembering the postcode for follow-ups and closing the "what's the postcode?"."""
-    contexts = [OutputContext(PLACE, PLACE_LIFESPAN, {"postcode": postcode})]
+    contexts = [OutputContext(PLACE, PLACE_LIFESPAN, {"place_postcode": postcode})]
     if turn.context(CONTEXT) is not None:
         contexts.append(OutputContext(CONTEXT, 0))
     return Reply(reply.text, links=reply.links, contexts=contexts)
@@ -356,7 +356,7 @@ def followup(turn: Turn, settings: Settings) -> Reply:
     if postcode(turn):  # a new postcode: answer about that one
         return lookup(turn, settings)
     context = turn.context(PLACE)
-    kept = (context.parameters.get("postcode") if context else None) or ""
+    kept = (context.parameters.get("place_postcode") if context else None) or ""
     if not isinstance(kept, str) or not kept:
         return _keep(t("ask_postcode"))
     place = _place(turn, settings, kept)
