@@ -584,9 +584,19 @@ def pay_confirm(turn: Turn, settings: Settings) -> Reply:
 
 
 def pay_decline(turn: Turn, settings: Settings) -> Reply:
-    """ "No, don't", "forget it", "changed my mind": nothing is sent."""
+    """A refusal or a change of mind ("No, don't", "forget it"): nothing is sent. Words that are a
+    clear yes (no negation anywhere) were matched here by mistake: the summary is asked again."""
     if not settings.process["payments"].get("base_url"):
         return _page(settings, turn)
+    state = _state(turn, _prepared(settings).account)
+    if consent(turn) is True and state.account is not None and state.pence is not None:
+        t = settings.texts
+        summary = State(state.account, state.pence, "confirm", state.replace)
+        return Reply(
+            [t("confirm_unclear"), t("confirm", amount=pounds(state.pence), account=state.account)],
+            quick_replies=_confirm_chips(settings),
+            contexts=[summary.context()],
+        )
     return _declined(settings)
 
 

@@ -14,4 +14,4 @@ def _is_system(name: str) -> bool:
 def handle(turn: Turn, settings: Settings) -> Reply:
     t = settings.texts
     cleared = [OutputContext(name, 0) for name in sorted(turn.contexts) if not _is_system(name) and name not in KEEP]
-    return Reply([t("thanks", council=settings.council.name), t("goodbye")], contexts=cleared)
+    return Reply([t("thanks"), t("goodbye")], contexts=cleared)

@@ -541,7 +541,7 @@ REFUSED = (
         ("No, don't", "en", "oxford"),
         ("hmm yes... actually no, don't send it", "en", "oxford"),
         ("wait don't do it yet", "en", "oxford"),
-        ("Na, peidiwch", "cy", "cardiff"),
+        ("Na, dim dolen dalu", "cy", "cardiff"),
         ("ie... na, gad e", "cy", "cardiff"),
     ],
 )
@@ -564,7 +564,7 @@ def test_an_unclear_answer_asks_again_with_both_quick_replies(paying, served_fak
         assert contexts_of(reply) == confirmed(account, 2600)
     assert posts(served_fakes, account) == []
     welsh = ask("pay_confirm", text="efallai", settings=paying("cardiff", "cy"), contexts=confirmed("600123456", 2600))
-    assert welsh.quick_replies[:2] == ("Ie, anfonwch y ddolen", "Na, peidiwch")
+    assert welsh.quick_replies[:2] == ("Ie, anfonwch y ddolen", "Na, dim dolen dalu")
 
 
 def test_no_at_the_summary_through_pay_details_is_a_decline_but_a_correction_is_not(paying):
@@ -645,3 +645,13 @@ def test_no_to_a_new_link_after_a_cancelled_payment_sends_nothing(paying, served
         reply = ask(intent, text=text, settings=s, contexts=contexts_of(asked))
         assert reply.text[0].startswith("OK, I haven't made a payment link")
     assert len(posts(served_fakes, account)) == 1
+
+
+def test_a_clear_yes_matched_as_a_decline_asks_again_and_sends_nothing(paying, served_fakes):
+    account = str(next(_accounts))
+    reply = ask(
+        "pay_decline", text="yes send me the payment link", settings=paying(), contexts=confirmed(account, 2800)
+    )
+    assert reply.text[0] == "Sorry, I need a clear yes or no before I make a payment link."
+    assert contexts_of(reply) == confirmed(account, 2800)
+    assert posts(served_fakes, account) == []

@@ -20,6 +20,7 @@ QUICK_REPLIES = {
     "move_out_chip": "council_tax.moving",
     "move_within_chip": "council_tax.moving",
     "confirm_yes": "council_tax.pay_confirm",
+    "confirm_no": "council_tax.pay_decline",
     "confirm_change": "council_tax.pay_details",
     "retry_chip": "council_tax.pay_confirm",
 }

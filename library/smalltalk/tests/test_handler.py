@@ -12,5 +12,4 @@ def test_thanks_in_each_language_clears_process_contexts_but_keeps_the_language(
         contexts = {"council_tax-payment": {"payment_step": "confirm"}, "townhall-language": {"language": language}}
         reply = PROCESS.handler(turn("smalltalk.thanks", language=language, contexts=contexts), settings)
         assert word in reply.text[0]
-        assert language == "cy" or settings.council.name in reply.text[0]
         assert [(c.name, c.lifespan) for c in reply.contexts] == [("council_tax-payment", 0)]
