@@ -734,9 +734,7 @@ SERVICES = (
         words={
             "en": [
                 "premises licence",
-                "premises license",
                 "alcohol licence",
-                "alcohol license",
                 "licence to sell alcohol",
                 "liquor licence",
                 "personal licence",
@@ -764,12 +762,10 @@ SERVICES = (
         words={
             "en": [
                 "taxi licence",
-                "taxi license",
                 "taxi licensing",
                 "taxi driver licence",
                 "taxi badge",
                 "private hire licence",
-                "private hire license",
                 "hackney carriage",
                 "become a taxi driver",
                 "uber licence",
