@@ -366,7 +366,7 @@ def test_the_circuit_breaker_opens_rests_probes_and_closes(faults):
     time.sleep(0.6)  # the cool-down passes: one probe goes through, and closes the breaker
     assert http.get(faults.url + "/switch", deadline=Deadline.after(2)).json() == {"ok": True}
     assert http.get(faults.url + "/switch", deadline=Deadline.after(2)).json() == {"ok": True}
-    assert not http.breakers.is_open(("oxford", "127.0.0.1"))
+    assert not http.breakers.is_open(("oxford", f"{faults.url.split('//')[1]}/switch"))
 
 
 def test_a_failed_probe_opens_the_breaker_again(faults):
@@ -592,3 +592,15 @@ def test_a_missing_secret_is_an_error_at_the_first_turn_that_needs_it(make_app, 
     (missing,) = [line for line in lines if line["message"] == "upstream secret missing"]
     assert missing["severity"] == "ERROR" and missing["secret"] == "democracy-club-api-key"
     assert (missing["tenant"], missing["process"]) == ("oxford", "polling_station")
+
+
+def test_an_open_breaker_is_logged_with_its_host(faults, captured_logs):
+    from townhall.upstream import Breakers
+
+    http = Http(breakers=Breakers(failures=1, cool_down=5)).for_tenant("cardiff")
+    with pytest.raises(UpstreamError):
+        http.get(faults.url + "/fail", deadline=Deadline.after(2), retry=False)
+    (line,) = [line for line in captured_logs() if line["message"] == "upstream circuit breaker open"]
+    assert (line["severity"], line["host"], line["tenant"]) == ("ERROR", "127.0.0.1", "cardiff")
+    # Another API on the same host has its own breaker.
+    assert http.get(faults.url + "/ok", deadline=Deadline.after(2)).json() == {"ok": True}

@@ -13,7 +13,8 @@ Rules every upstream call follows (docs/processes.md, docs/reliability.md):
   watchdog shuts the socket at the deadline, so an upstream that drips its answer a byte at a
   time is cut off as surely as one that never answers;
 - a bounded body (``max_body``, 1 MiB unless the client says less): a longer answer is refused;
-- a circuit breaker per tenant and upstream host: after ``BREAKER_FAILURES`` failures in a row
+- a circuit breaker per tenant and upstream (host, port and first path segment: ``upstream_of``):
+  after ``BREAKER_FAILURES`` failed attempts in a row
   (timeouts, connection errors, 429 and 5xx) calls are refused at once (``UpstreamError("open")``)
   for ``BREAKER_COOL_DOWN`` seconds; then one probe goes through, and its success closes it;
 - every failure is logged (WARNING, or ERROR for a permanent refusal or a missing secret) with
@@ -50,9 +51,9 @@ MAX_BODY = 1024 * 1024  # an upstream answer larger than this is not one we aske
 CONNECT_TIMEOUT = 1.0
 MARGIN = 0.15  # kept back from the deadline for recording the outcome and turning it into a reply
 USER_AGENT = "Townhall (council chatbot; https://github.com/townhall-uk)"
-BREAKER_FAILURES = 5  # failures in a row (per tenant and host) that open the breaker
+BREAKER_FAILURES = 5  # failed attempts in a row (per tenant and upstream) that open the breaker
 BREAKER_COOL_DOWN = 30.0  # seconds an open breaker refuses calls before letting one probe through
-BREAKER_ENTRIES = 1024  # (tenant, host) pairs remembered, least recently used dropped first
+BREAKER_ENTRIES = 1024  # (tenant, upstream) pairs remembered, least recently used dropped first
 
 # Statuses that say "not now" rather than "never": retrying later may work.
 TRANSIENT_STATUSES = frozenset({408, 429})
@@ -220,7 +221,7 @@ def effect(effect_id: str) -> Iterator[Effect]:
 
 
 class Breakers:
-    """One circuit breaker per (tenant, host), at most ``size`` of them (LRU)."""
+    """One circuit breaker per (tenant, upstream), at most ``size`` of them (LRU)."""
 
     def __init__(
         self, failures: int = BREAKER_FAILURES, cool_down: float = BREAKER_COOL_DOWN, size: int = BREAKER_ENTRIES
@@ -509,7 +510,7 @@ class Http:
     def _request(self, method, url, parts, deadline, body, headers, ok, retry, max_body) -> Response:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UpstreamError("unconfigured", f"not an http(s) URL: {parts.scheme}://{parts.hostname}")
-        key = (self.tenant or "", parts.hostname)
+        key = (self.tenant or "", upstream_of(parts))
         breakers = self._shared.breakers
         attempts = 2 if retry else 1
         for attempt in range(attempts):
@@ -552,7 +553,7 @@ class Http:
             logs.event(
                 "ERROR",
                 "upstream circuit breaker open",
-                host=key[1],
+                host=key[1].split("/", 1)[0].rpartition(":")[0] or key[1].split("/", 1)[0],
                 tenant=key[0] or None,
                 cool_down_s=self._shared.breakers.cool_down,
             )
@@ -639,6 +640,13 @@ class Http:
                 status=status,
                 latency_ms=round((time.monotonic() - started) * 1000, 1),
             )
+
+
+def upstream_of(parts: Any) -> str:
+    """The upstream a URL belongs to, for its circuit breaker: host and port, and the first path
+    segment (one gateway host may front several APIs: ``council.example.org/open311``)."""
+    segment = parts.path.lstrip("/").split("/", 1)[0]
+    return f"{parts.netloc.rpartition('@')[2]}/{segment}"
 
 
 def _error_body(response: Response) -> Any:
