@@ -311,6 +311,13 @@ def main() -> int:
     print(f"  {'all':15} " + ", ".join(f"{s}: {n}" for s, n in sorted(every.items())))
     print(f"  server worker threads at the end: {threads}; tracebacks in the server log: {log.count('Traceback')}")
     print(f"  responses >= 500: {sum(n for s, n in every.items() if s >= 500)}")
+    errors = Counter()
+    for row in log.splitlines():
+        if row.startswith("{") and "Traceback" in row:
+            message = json.loads(row).get("message", "").strip().splitlines()
+            errors[f"{message[0][:70]} ... {message[-1][:90]}"] += 1
+    for what, n in errors.most_common(8):
+        print(f"  ERROR x{n}: {what}")
     if problems:
         print("PROBLEMS:")
         for what, n in problems.most_common():

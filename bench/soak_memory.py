@@ -50,8 +50,19 @@ def main() -> int:
         FakesServer() as fakes,
         served(Path(tmp), {"oxford": fakes.url, "cardiff": fakes.url}, source=args.source) as server,
     ):
-        for _ in range(20):  # warm: settings read, a few turns served
-            post_json(server.port, "oxford", webhook_request("oxford", "contact.opening_hours"))
+        warm = [  # warm: settings read, every server thread started by turns served at once
+            threading.Thread(
+                target=lambda: [
+                    post_json(server.port, "oxford", webhook_request("oxford", "contact.opening_hours"))
+                    for _ in range(5)
+                ]
+            )
+            for _ in range(args.clients)
+        ]
+        for w in warm:
+            w.start()
+        for w in warm:
+            w.join(60)
         time.sleep(1)
         idle = server.status("VmRSS")
         server.reset_peak()

@@ -4,7 +4,8 @@
 Oxford's upstream addresses point at a fault-injecting loopback server (soak_support.SickUpstream:
 every other connection hangs, the rest drip one byte every 0.3 s); Cardiff's at the upstream fakes.
 First Cardiff's turns are measured alone (quiet), then again while ``--sick-connections`` clients
-(32) send Oxford turns that call upstream services, back to back. Prints Cardiff's p50/p99 quiet
+(32) send Oxford turns that call upstream services, each at a resident's pace (``--pace``: one
+turn a second at most, so 32 turns a second; ``--pace 0`` sends them back to back). Prints Cardiff's p50/p99 quiet
 and during (goal: p99 within 2x), Oxford's slowest reply against the turn's budget, the answers
 Oxford got, and the server worker's thread count (sampled; bounded).
 
@@ -63,6 +64,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=40.0, help="each of the quiet and the sick phase")
     parser.add_argument("--sick-connections", type=int, default=32)
     parser.add_argument("--clients", type=int, default=4, help="Cardiff's clients")
+    parser.add_argument(
+        "--pace", type=float, default=1.0, help="each Oxford client starts a turn at most this often (seconds)"
+    )
     parser.add_argument("--source", type=Path, help="serve this copy of functions/ instead (before/after)")
     args = parser.parse_args()
     from soak_support import SickUpstream
@@ -89,6 +93,7 @@ def main() -> int:
         def oxford(seed: int) -> None:
             rng = random.Random(seed)
             while not stop.is_set():
+                began = time.monotonic()
                 _, intent, params, language = rng.choice(oxford_turns)
                 answer, took = post_json(
                     server.port, "oxford", webhook_request("oxford", intent, params, language), timeout=60
@@ -98,6 +103,7 @@ def main() -> int:
                 oxford_answers[
                     (answer.status, "taking longer" in text or "at the moment" in text or "right now" in text)
                 ] += 1
+                stop.wait(max(0.0, began + args.pace - time.monotonic()))  # a resident's pace, not a flood
 
         def sample() -> None:
             while not stop.is_set():
@@ -114,6 +120,12 @@ def main() -> int:
         for w in workers:
             w.join(90)
         end_threads = server.status("Threads")
+        outcomes: Counter = Counter()
+        for row in server.log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if row.startswith("{") and '"turn"' in row:
+                turn = json.loads(row)
+                if turn.get("message") == "turn":
+                    outcomes[(turn.get("tenant"), turn.get("outcome"))] += 1
 
     def line(name, values):
         return f"{name}: n={len(values)} p50={percentile(values, 50) * 1000:.0f} ms p99={percentile(values, 99) * 1000:.0f} ms max={max(values) * 1000:.0f} ms"
@@ -136,6 +148,7 @@ def main() -> int:
         f"  Oxford answers (status, apology/fallback): {dict(oxford_answers)}; upstream connections made: {sick.connections}"
     )
     print(f"  server worker threads: peak {max(peak_threads)}, at the end {end_threads}")
+    print("  turn outcomes (server log): " + ", ".join(f"{t} {o}: {n}" for (t, o), n in sorted(outcomes.items())))
     failed = max(oxford_times) > budget + 1 or any(s >= 500 or s == 0 for s in during["statuses"])
     return 1 if failed else 0
 
