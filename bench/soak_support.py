@@ -28,6 +28,9 @@ FUNCTIONS = ROOT / "functions"
 TENANTS = ROOT / "infra" / "tenants"
 sys.path[:0] = [str(FUNCTIONS), str(ROOT / "tools")]
 
+# A soak stopped from outside (timeout, Ctrl-C) still stops the servers it started.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
 PASSWORDS = {"oxford": "townhall-dev-oxford", "cardiff": "townhall-dev-cardiff"}  # demo values
 THREADS = "20"  # as production (infra: function.concurrency) and make run
 
