@@ -63,6 +63,7 @@ from .tenants import Served, Tenant
 from .upstream import Http, Upstream
 
 MAX_BODY = 256 * 1024
+STEP = 64 * 1024  # how much of a body is asked for at once
 LONDON = ZoneInfo("Europe/London")
 INTENT_NAME = re.compile(r"^[A-Za-z0-9_]{1,60}\.[A-Za-z0-9_.]{1,100}$")
 JSON = "application/json"
@@ -169,10 +170,11 @@ _DEGRADED = {  # TurnFailures.worst -> the turn's outcome
 
 
 def _read_at_most(read, limit: int) -> bytes:
-    """Read the body up to ``limit`` bytes, however the server hands it over."""
+    """Read the body up to ``limit`` bytes, however the server hands it over, 64 KiB at a time
+    (the server's reader buffers what it is asked for: small steps keep its copies small)."""
     chunks, size = [], 0
     while size < limit:
-        chunk = read(limit - size)
+        chunk = read(min(STEP, limit - size))
         if not chunk:
             break
         chunks.append(chunk)
@@ -541,14 +543,15 @@ class _Body:
         return raw
 
     def drain(self) -> None:
-        """Read and throw away what is left of the body: ``DRAIN`` bytes, ``DRAIN_SECONDS`` at most."""
-        if self.done:
+        """Read and throw away what is left of a chunked body: ``DRAIN`` bytes, ``DRAIN_SECONDS``
+        at most. A body with a Content-Length cannot be broken that way: the server drains it."""
+        if self.done or self.length is not None:
             return
         prior = self.sock.gettimeout() if self.sock is not None else None
         read, left = self._read(time.monotonic() + DRAIN_SECONDS), DRAIN
         try:
             while left > 0:
-                chunk = read(min(left, 64 * 1024))
+                chunk = read(min(left, 8 * 1024))
                 if not chunk:
                     break
                 left -= len(chunk)
