@@ -490,6 +490,10 @@ def reset() -> None:
 # closes the connection when a body is longer still.
 DRAIN = 256 * 1024
 DRAIN_SECONDS = 0.5
+# Chunked bodies read at once: the server buffers a chunk as large as the client declares it, so
+# many at once (huge ones, to be refused) would cost the worker memory; Dialogflow sends a
+# Content-Length, so these are rare.
+CHUNKED_READS = threading.BoundedSemaphore(4)
 BODY_SECONDS = 2.0  # a body not arrived by then is refused: Dialogflow sends its few KiB at once
 
 
@@ -527,9 +531,21 @@ class _Body:
                 pass
 
     def __call__(self) -> bytes:
+        deadline = time.monotonic() + BODY_SECONDS
+        if self.length is not None:
+            return self._read_all(deadline)
+        if not CHUNKED_READS.acquire(timeout=BODY_SECONDS):
+            self.done = True
+            raise UnreadableBody("the request body could not be read in time: send it with a Content-Length")
+        try:
+            return self._read_all(deadline)
+        finally:
+            CHUNKED_READS.release()
+
+    def _read_all(self, deadline: float) -> bytes:
         prior = self.sock.gettimeout() if self.sock is not None else None
         try:
-            raw = _read_at_most(self._read(time.monotonic() + BODY_SECONDS), MAX_BODY + 1)
+            raw = _read_at_most(self._read(deadline), MAX_BODY + 1)
         except Exception as e:  # broken chunking, a stalled or lying client, one that went away
             self.done = True  # the server's parser knows the body failed and closes the connection
             raise UnreadableBody(f"the request body could not be read ({_reason(e)}): send it whole") from None
@@ -545,8 +561,14 @@ class _Body:
     def drain(self) -> None:
         """Read and throw away what is left of a chunked body: ``DRAIN`` bytes, ``DRAIN_SECONDS``
         at most. A body with a Content-Length cannot be broken that way: the server drains it."""
-        if self.done or self.length is not None:
-            return
+        if self.done or self.length is not None or not CHUNKED_READS.acquire(timeout=DRAIN_SECONDS):
+            return  # (when too many are being read, the server drains a little and closes)
+        try:
+            self._drain()
+        finally:
+            CHUNKED_READS.release()
+
+    def _drain(self) -> None:
         prior = self.sock.gettimeout() if self.sock is not None else None
         read, left = self._read(time.monotonic() + DRAIN_SECONDS), DRAIN
         try:
