@@ -53,7 +53,7 @@ serve:
 	for i in $$(seq 150); do ls $(SANDBOX)/*.yaml >/dev/null 2>&1 && break; \
 	  kill -0 $$fakes 2>/dev/null || { echo "the upstream fakes did not start (is port $(FAKES_PORT) free?)" >&2; exit 1; }; \
 	  sleep 0.1; done; \
-	THREADS=$(THREADS) TOWNHALL_SETTINGS_BACKEND=files TOWNHALL_TENANTS_DIR=$(SANDBOX) TOWNHALL_DEV_CLOCK=1 $(BIN)/functions-framework --target webhook --source functions/main.py --host $(HOST) --port $(PORT)
+	THREADS=$(THREADS) MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 TOWNHALL_SETTINGS_BACKEND=files TOWNHALL_TENANTS_DIR=$(SANDBOX) TOWNHALL_DEV_CLOCK=1 $(BIN)/functions-framework --target webhook --source functions/main.py --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -101,6 +101,8 @@ def served(workdir: Path, upstream_for: dict[str, str], env: dict | None = None,
     environ = {
         **os.environ,
         "THREADS": THREADS,
+        "MALLOC_ARENA_MAX": "2",  # as production (infra) and make run
+        "MALLOC_MMAP_THRESHOLD_": "131072",
         "TOWNHALL_SETTINGS_BACKEND": "files",
         "TOWNHALL_TENANTS_DIR": str(tenants),
         "TOWNHALL_STATE_DIR": str(workdir / "state"),

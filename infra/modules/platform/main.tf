@@ -188,6 +188,8 @@ resource "google_cloudfunctions2_function" "webhook" {
 
     # THREADS: functions-framework's gunicorn threads (its default is 4 per CPU), one per request
     # the instance is sent at once, so no request waits for a thread (docs/reliability.md).
+    # MALLOC_*: glibc keeps fewer per-thread heaps and returns large buffers at once, so bodies
+    # the webhook refuses do not stay in the worker's memory (docs/reliability.md).
     environment_variables = {
       TOWNHALL_SETTINGS_BACKEND      = "firestore"
       TOWNHALL_FIRESTORE_DATABASE    = google_firestore_database.settings.name
@@ -196,6 +198,8 @@ resource "google_cloudfunctions2_function" "webhook" {
       TOWNHALL_SECRETS_BACKEND       = "secretmanager"
       TOWNHALL_SECRETS_PROJECT       = var.project
       THREADS                        = tostring(var.function.concurrency)
+      MALLOC_ARENA_MAX               = "2"
+      MALLOC_MMAP_THRESHOLD_         = "131072"
     }
   }
 
