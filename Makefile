@@ -67,10 +67,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 # Each part stops on its own within about three minutes; loopback only (docs/reliability.md).
+# Every bench/soak_*.py is one part (soak_support.py is their shared code): a new part is a new file.
 soak: $(STAMP)
-	$(BIN)/python bench/soak_fuzz.py
-	$(BIN)/python bench/soak_sick.py
-	$(BIN)/python bench/soak_memory.py
+	@set -e; for part in $(filter-out bench/soak_support.py,$(sort $(wildcard bench/soak_*.py))); do \
+		echo "== $$part"; $(BIN)/python $$part; done
 
 bundle:
 	$(PYTHON) infra/scripts/bundle.py

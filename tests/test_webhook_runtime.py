@@ -3,6 +3,7 @@ failures inside handlers, deadlines, invalid or unreadable settings, and persona
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -215,13 +216,16 @@ def test_a_tenant_with_invalid_settings_gets_a_safe_fallback_others_unaffected(l
     assert "Cardiff Council" in fine.json["fulfillmentText"]
 
 
-def test_unreadable_settings_and_no_copy_get_the_generic_fallback(lab, captured_logs):
+def test_unreadable_settings_never_indexed_cannot_sign_in(lab):
+    # A tenant whose file never parsed was never in the tenant index: its credential cannot be
+    # verified, so it is refused (401), never served a reply.
     (lab.tenants / "oxford.yaml").write_text("id: oxford\nname: [unclosed\n")
-    answer = post(lab(), "oxford", "welcome.hello")
-    assert answer.status == 200
-    assert answer.json["fulfillmentText"].startswith("Sorry, I can't help with that right now")
-    failures = [line for line in captured_logs() if line["message"] == "settings backend read failed"]
-    assert failures and failures[0]["serving"] == "fallback"
+    app = lab()
+    answer = post(app, "oxford", "welcome.hello")
+    assert answer.status == 401
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.json == {"error": "wrong credentials"}
+    assert post(app, "cardiff", "welcome.hello").status == 200  # the other councils are untouched
 
 
 def test_disabled_process_gets_the_menu(lab):
@@ -541,3 +545,20 @@ def test_every_library_manifest_cache_is_one_the_runtime_honours():
 
     declared = {pid: replycache.rule(p.manifest, pid) for pid, p in default_library().processes.items()}
     assert declared["contact"] == "minute"
+
+
+@pytest.mark.parametrize("name", ["", "x" * 101, "Report Problem", "a/b", "caf\u00e9"])
+def test_contexts_no_process_could_have_named_are_not_handed_to_handlers(lab, name):
+    # Dialogflow lower-cases context ids; a context whose name no process could have set is not
+    # ours: it is left out of the turn, and the turn is served as if it were not there.
+    body = wire.build_request(PROJECTS["cardiff"], "smalltalk.thanks", text="thanks, bye")
+    session = body["session"]
+    body["queryResult"]["outputContexts"] = [
+        {"name": f"{session}/contexts/{name}", "lifespanCount": 2, "parameters": {}},
+        {"name": f"{session}/contexts/report_problem-report", "lifespanCount": 2, "parameters": {}},
+    ]
+    parsed = wire.parse_request(json.dumps(body).encode())
+    assert list(parsed.contexts) == ["report_problem-report"]
+    answer = lab().post(body, "cardiff")
+    assert answer.status == 200
+    assert "Sorry, I can't help with that right now" not in answer.json["fulfillmentText"]

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import msgspec
 import orjson
 
-from .contract import Context, Reply
+from .contract import CONTEXT_NAME, Context, Reply
 
 MAX_RESPONSE_BYTES = 64 * 1024
 
@@ -142,6 +142,8 @@ def parse_request(raw: bytes) -> Request:
         for ctx in result.outputContexts:
             if ctx.name.startswith(prefix):  # contexts of another session are not ours to read
                 short = ctx.name[len(prefix) :]
+                if not CONTEXT_NAME.match(short):  # no process names a context so: not ours either
+                    continue
                 contexts[short] = Context(short, int(ctx.lifespanCount), _present(ctx.parameters or {}))
     return Request(
         session,
