@@ -544,8 +544,11 @@ def pay_confirm(turn: Turn, settings: Settings) -> Reply:
                 links=[Link(t("pay_page_link"), s["page"]), *links],
                 contexts=[OutputContext(PAYMENT, 0)],
             )
+        # Sent but unanswered ("unknown"): the payment may exist; trying again asks GOV.UK Pay with
+        # the same Idempotency-Key, so it finds that payment and never makes a second one.
+        unknown = isinstance(e, UpstreamError) and e.kind == "unknown"
         return Reply(
-            [t("pay_failed"), reach],
+            [t("pay_unknown" if unknown else "pay_failed"), reach],
             quick_replies=[t("retry_chip")],
             links=[Link(t("pay_page_link"), s["page"]), *links],
             contexts=[State(state.account, state.pence, "retry").context()],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import itertools
 import re
+import time
 
 import pytest
 import requests
@@ -655,3 +656,19 @@ def test_a_clear_yes_matched_as_a_decline_asks_again_and_sends_nothing(paying, s
     assert reply.text[0] == "Sorry, I need a clear yes or no before I make a payment link."
     assert contexts_of(reply) == confirmed(account, 2800)
     assert posts(served_fakes, account) == []
+
+
+def test_a_payment_sent_but_unanswered_is_said_to_maybe_exist(paying, served_fakes):
+    # GOV.UK Pay's fake makes a payment for account 99999999, then answers past the turn's deadline.
+    s = paying()
+    first = ask("pay_confirm", text="yes", settings=s, contexts=confirmed("99999999", 4321), seconds_left=1.0)
+    assert first.text[0].startswith("Sorry, I didn't hear back from the payment system in time")
+    assert "Nothing has been taken" in first.text[0] and "never a second one" in first.text[0]
+    assert first.quick_replies == ("Try the payment again",)
+    made = []
+    for _ in range(40):  # the fake records the request once it has answered (4.5 s): 8 s at most
+        made = [r for r in posts(served_fakes, "99999999") if r["body"].get("amount") == 4321]
+        if made:
+            break
+        time.sleep(0.2)
+    assert len(made) == 1
