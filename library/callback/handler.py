@@ -173,8 +173,11 @@ def confirm(turn: Turn, settings: Settings) -> Reply:
         )
     if result is None or not result.sent:
         reach, links = how_to_reach(settings.council, turn.language)
+        # "unknown": sent, no answer in time. It may have reached the team; a "yes" looks it up by
+        # its reference first and never sends it twice.
+        failed = "send_unknown" if result is not None and result.problem == "unknown" else "send_failed"
         return Reply(
-            [t("send_failed"), reach],
+            [t(failed), reach],
             quick_replies=[t("yes_send"), t("no_send")],
             links=links,
             contexts=[_keep(details, "confirm")],

@@ -354,7 +354,8 @@ def contact(turn: Turn, settings: Settings) -> Reply:
         return Reply(
             [t("confirmation_sent", contact=found.display, reference=reference)], contexts=(OutputContext(REPORTED, 0),)
         )
-    return failed(turn, settings, "confirmation_failed", reference=reference)
+    unknown = result.problem == "unknown"  # sent, no answer in time: it may still arrive
+    return failed(turn, settings, "confirmation_unknown" if unknown else "confirmation_failed", reference=reference)
 
 
 ACTIONS = {

@@ -546,6 +546,8 @@ def _sent_text(
     except ValueError:  # a reference that could be personal data is never sent to Notify
         result = notify.Confirmation(False, flow.contact.channel, problem="reference")
     key = "confirmation_sent" if result.sent else "confirmation_failed"
+    if result.problem == "unknown":  # sent, no answer in time: it may still arrive
+        key = "confirmation_unknown"
     text.append(t(key, contact=flow.contact.display))
     return text
 

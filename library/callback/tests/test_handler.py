@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -147,3 +149,21 @@ def test_notify_failing_says_so_and_keeps_the_request(ask):
     assert reply.text[0].startswith("Sorry, I couldn't send your request")
     assert "01632 960001" in reply.text[1]
     assert kept(reply)["step"] == "confirm"
+
+
+def test_a_request_sent_but_unanswered_may_have_arrived_and_is_never_sent_twice(ask, served_fakes):
+    # The Notify fake sends to slow@example.org, then answers after the turn's deadline.
+    settings = {**tenant_doc("oxford")["processes"]["callback"], "team_email": "slow@example.org"}
+    before = len(sent_to(served_fakes, "slow@example.org"))
+    reply = ask("confirm", text="yes", context={**DETAILS, "step": "confirm"}, settings=settings, chat="late")
+    assert reply.text[0].startswith("Sorry, I didn't hear back in time, so your request may already have reached")
+    assert kept(reply)["step"] == "confirm"
+    soon = ask("confirm", text="Yes, send it", context={**DETAILS, "step": "confirm"}, settings=settings, chat="late")
+    assert soon.text[0] == reply.text[0]  # not found yet: still unknown, and not sent again
+    for _ in range(40):  # Notify has it once the fake has answered (4.5 s): 8 s at most
+        if len(sent_to(served_fakes, "slow@example.org")) > before:
+            break
+        time.sleep(0.2)
+    again = ask("confirm", text="Yes, send it", context={**DETAILS, "step": "confirm"}, settings=settings, chat="late")
+    assert "Your reference is CB-" in again.text[0]  # found by its reference, not sent again
+    assert len(sent_to(served_fakes, "slow@example.org")) == before + 1

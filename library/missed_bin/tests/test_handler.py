@@ -415,6 +415,15 @@ def test_no_thanks(ask):
         assert ask("contact", {}, text=text, contexts=REPORTED).text == ("OK. Your reference number is CAR-9001.",)
 
 
+def test_a_confirmation_sent_but_unanswered_may_still_arrive(ask):
+    # Notify's fake sends to slow@example.org, then answers after the turn's deadline.
+    reply = ask("contact", {"email": "slow@example.org"}, text="slow@example.org", contexts=REPORTED)
+    assert reply.text[0] == (
+        "Your report is in. A confirmation may be on its way, but I didn't hear back in time, "
+        "so please keep your reference number: CAR-9001."
+    )
+
+
 def test_notify_failing_never_loses_the_report(ask):
     reply = ask("contact", {"email": "fail-500@example.org"}, text="fail-500@example.org", contexts=REPORTED)
     assert reply.text == (

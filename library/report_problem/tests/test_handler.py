@@ -417,6 +417,16 @@ def test_a_failed_confirmation_still_gives_the_reference(served_fakes, tmp_path)
     assert "couldn't send a confirmation to fail-500@example.org" in chat.text and chat.step == "done"
 
 
+def test_a_confirmation_sent_but_unanswered_may_still_arrive(served_fakes, tmp_path):
+    # Notify's fake sends to slow@example.org, then answers after the turn's deadline.
+    marker = uuid.uuid4().hex
+    chat = Chat(settings(served_fakes, tmp_path)).say("pothole", "report", category="pothole")
+    to_confirm(chat, marker, "slow@example.org").say("Yes, send it", "confirm")
+    [post] = posts(served_fakes, marker)
+    assert f"Your reference is {post['service_request_id']}." in chat.text
+    assert "A confirmation to slow@example.org may be on its way" in chat.text and chat.step == "done"
+
+
 def test_without_notify_the_contact_goes_to_the_council_only(served_fakes, tmp_path):
     marker = uuid.uuid4().hex
     chat = Chat(settings(served_fakes, tmp_path, notify=None)).say("pothole", "report", category="pothole")
