@@ -16,8 +16,9 @@ report; GOV.UK Pay: the same Idempotency-Key) it stores what the check found as 
 otherwise, or when the check finds nothing, it raises ``UpstreamError("unknown")`` and the
 handler tells the resident it may have gone through and what happens next.
 
-Instances are stateless, so the records live next to the settings, chosen with them by
-``TOWNHALL_SETTINGS_BACKEND``:
+Instances are stateless, so the records live in a store of their own, chosen with the settings'
+backend (``TOWNHALL_SETTINGS_BACKEND``) but never in the settings themselves: the webhook may
+write the records and only read the settings (least privilege, docs/operations.md):
 
 - ``files``: one JSON file per key under ``TOWNHALL_STATE_DIR`` (default ``.townhall/state``),
   with an exclusive lock per key (one machine: laptops, tests, the sandbox).

@@ -154,7 +154,7 @@ resource "google_monitoring_alert_policy" "server_errors" {
   }
 
   documentation {
-    content   = "The webhook never answers 5xx itself, so these come from the platform: instances crashing, out of memory, failing to start, or no instance available. Dialogflow then gives residents its default response. See ${local.runbook}."
+    content   = "The webhook answers 5xx itself only with a JSON 503 when no tenant index was ever loaded (outcome credentials_unverifiable: the settings store unreadable since the instance started); otherwise these come from the platform: instances crashing, out of memory, failing to start, or no instance available. Dialogflow then gives residents the intents' static answers. See ${local.runbook}."
     mime_type = "text/markdown"
   }
 }
