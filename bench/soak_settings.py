@@ -46,6 +46,8 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(FUNCTIONS))
 sys.path.insert(0, str(ROOT / "tools"))
 
+from soak_support import free_port  # noqa: E402  (bench/, beside this file)
+
 PROJECT = "townhall-soak"
 # Demo credentials of the demo tenants (infra/tenants/*.yaml hold their hashes): not secrets.
 PASSWORDS = {"oxford": "townhall-dev-oxford", "cardiff": "townhall-dev-cardiff"}
@@ -64,12 +66,6 @@ class SoakError(Exception):
 
 def say(text: str) -> None:
     print(text, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port: int, proc: subprocess.Popen, seconds: float, log: Path) -> None:
