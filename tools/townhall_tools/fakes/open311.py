@@ -26,6 +26,7 @@ service_code or jurisdiction_id. Realtime services answer ``service_request_id``
 Magic inputs (in ``description``), for failure paths:
 
 - ``demo-fail-500``: 500 with an error body (the council's system is down);
+- ``demo-refuse-400``: 400 with an error body (the council's system refuses the report for good);
 - ``demo-slow``: the report is stored but the answer comes after ``SLOW_SECONDS``;
 - ``demo-token-stuck``: a batch token that never gets an id.
 
@@ -502,6 +503,8 @@ def app():
         text = form.get("description", "").lower()
         if "demo-fail-500" in text:
             return error(fmt, 500, "The council's case management system is not available (demo failure)")
+        if "demo-refuse-400" in text:
+            return error(fmt, 400, "Error in input for POST_Service_Request", "The report was refused (demo refusal)")
         with state.lock:
             number = state.next_id
             state.next_id += 1
