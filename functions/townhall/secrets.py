@@ -11,6 +11,8 @@ A process's settings say ``api_key_secret: pay-api-key``; the handler asks
 - ``secretmanager`` (production): Secret Manager secret ``townhall-<tenant-id>-<name>``, latest
   version, in ``TOWNHALL_SECRETS_PROJECT`` (default ``GOOGLE_CLOUD_PROJECT``): the platform project
   where the webhook runs. Values are cached for ``TOWNHALL_SECRETS_TTL`` seconds (default 300).
+- ``secretsmanager`` (AWS): AWS Secrets Manager secret ``townhall-<tenant-id>-<name>``, cached and
+  kept on errors the same way (``townhall.aws.secrets``, docs/aws.md).
 """
 
 from __future__ import annotations
@@ -79,14 +81,18 @@ class SecretManagerSecrets:
         now = time.monotonic()
         if held is not None and now - held[0] < self.ttl:
             return held[1]
-        path = f"projects/{self.project}/secrets/{secret_id(tenant, name)}/versions/latest"
         try:
-            value = self.client.access_secret_version(name=path, timeout=2.0).payload.data.decode("utf-8")
+            value = self._read(tenant, name)
         except Exception as e:  # not found, no version yet, permission, network
             logs.event("ERROR", f"secret {secret_id(tenant, name)} unreadable: {type(e).__name__}", tenant=tenant)
             return held[1] if held is not None else None  # the last good value keeps serving
         self._cache[key] = (now, value)
         return value
+
+    def _read(self, tenant: str, name: str) -> str:
+        """The secret's current value from the store; raises on any failure (the cache decides)."""
+        path = f"projects/{self.project}/secrets/{secret_id(tenant, name)}/versions/latest"
+        return self.client.access_secret_version(name=path, timeout=2.0).payload.data.decode("utf-8")
 
 
 def secrets_from_env(env: Mapping[str, str] = os.environ) -> Callable[[str, str], str | None]:
@@ -103,4 +109,10 @@ def secrets_from_env(env: Mapping[str, str] = os.environ) -> Callable[[str, str]
                 "or GOOGLE_CLOUD_PROJECT (the platform project holding the secrets)"
             )
         return SecretManagerSecrets(project, float(env.get("TOWNHALL_SECRETS_TTL", "300")))
-    raise ValueError(f"TOWNHALL_SECRETS_BACKEND={kind!r}: use 'files', 'env' or 'secretmanager'")
+    if kind == "secretsmanager":  # AWS (docs/aws.md): the same names, the same cache
+        from .aws.secrets import SecretsManagerSecrets
+
+        return SecretsManagerSecrets(float(env.get("TOWNHALL_SECRETS_TTL", "300")))
+    raise ValueError(
+        f"TOWNHALL_SECRETS_BACKEND={kind!r}: use 'files', 'env', 'secretmanager' (Google Cloud) or 'secretsmanager' (AWS)"
+    )

@@ -5,6 +5,8 @@ Backends (``TOWNHALL_SETTINGS_BACKEND``):
 - ``firestore``: collection ``tenants``, document id = tenant id. Project and database come from
   the usual Google environment; ``FIRESTORE_EMULATOR_HOST`` points at the emulator. The Firestore
   client is imported only when this backend is chosen.
+- ``dynamodb`` (AWS): one item per tenant in the table ``TOWNHALL_TENANTS_TABLE`` (default
+  ``townhall-tenants``), the tenant index an item beside them (``townhall.aws.dynamodb``).
 
 Each document read is validated and compiled once (``townhall.tenants.compile_tenant``): every
 enabled process's settings prepared in each of the council's languages. The cache holds each
@@ -285,7 +287,11 @@ def backend_from_env(env: Mapping[str, str] = os.environ) -> Backend:
         return FilesBackend(Path(env.get("TOWNHALL_TENANTS_DIR", "infra/tenants")))
     if kind == "firestore":
         return FirestoreBackend()
-    raise ValueError(f"TOWNHALL_SETTINGS_BACKEND={kind!r}: use 'files' or 'firestore'")
+    if kind == "dynamodb":  # AWS (docs/aws.md); boto3 is imported on the first read
+        from .aws.dynamodb import DynamoDBBackend
+
+        return DynamoDBBackend.from_env(env)
+    raise ValueError(f"TOWNHALL_SETTINGS_BACKEND={kind!r}: use 'files', 'firestore' or 'dynamodb'")
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ write the records and only read the settings (least privilege, docs/operations.m
   result. Firestore's TTL policy on ``expire_at`` (``infra/modules/platform``) deletes a record
   ``KEEP_FOR`` days on. Firestore failing before the action raises ``UpstreamError("connection")``:
   nothing was done.
+- ``dynamodb`` (AWS): the table ``TOWNHALL_SIDE_EFFECTS_TABLE`` (default
+  ``townhall-side-effects``), the same states with conditional writes (``townhall.aws.sideeffects``).
 
 Keys are made by handlers from the conversation and the confirmed details (``Upstream.once``).
 """
@@ -237,4 +239,8 @@ def side_effects_from_env(settings_backend: Any, env: Mapping[str, str] = os.env
 
         database = env.get("TOWNHALL_SIDE_EFFECTS_DATABASE") or SIDE_EFFECTS_DATABASE
         return FirestoreSideEffects(lambda: settings_backend.client_for(database))
+    if getattr(settings_backend, "name", "") == "dynamodb":  # AWS: a table of their own
+        from .aws.sideeffects import DynamoDBSideEffects
+
+        return DynamoDBSideEffects.from_env(env)
     return FilesSideEffects(Path(env.get("TOWNHALL_STATE_DIR", ".townhall/state")))

@@ -14,6 +14,11 @@ there) and is logged as one JSON line. A request that is not served is refused b
 ``handle_http``: an unexpected error anywhere becomes a polite 200 (or a short JSON 4xx), never a
 5xx or a stack trace.
 
+Each platform adapts its own request to one ``HttpRequest`` (method, headers, a body reader,
+the client's address, the platform's deadline) and the one ``Runtime.serve`` checks and answers
+it: ``handle_http`` for functions-framework (Cloud Functions, ``functions/main.py``) and
+``functions/lambda_main.py`` for AWS Lambda. The HTTP checks live here only.
+
 The tenant comes compiled from the settings cache (``townhall.tenants``): the council and every
 enabled process's settings in each language are prepared when its settings are loaded, so a turn
 only looks them up. Replies of processes that declare ``cache`` in their manifest are kept
@@ -169,6 +174,65 @@ _DEGRADED = {  # TurnFailures.worst -> the turn's outcome
 }
 
 
+class HttpRequest:
+    """One HTTP request as the runtime reads it, whatever platform brought it.
+
+    ``headers.get(name)`` answers by lower-case header name (``content-type``, ``authorization``);
+    ``read_body()`` returns at most ``MAX_BODY + 1`` bytes of the body (called only once the request
+    passed the checks before it; it may raise ``UnreadableBody``); ``arrived`` is when the request
+    arrived (``time.monotonic()``, default: when the runtime got it); ``deadline`` is when the
+    platform stops waiting for the answer (monotonic; None when only the turn budget bounds it)."""
+
+    __slots__ = ("method", "headers", "read_body", "remote_addr", "arrived", "deadline")
+
+    def __init__(
+        self,
+        method: str,
+        headers: Mapping[str, str],
+        read_body: Callable[[], bytes],
+        remote_addr: str | None = None,
+        arrived: float | None = None,
+        deadline: float | None = None,
+    ):
+        self.method = method
+        self.headers = headers
+        self.read_body = read_body
+        self.remote_addr = remote_addr
+        self.arrived = arrived
+        self.deadline = deadline
+
+
+class WsgiHeaders(Mapping):
+    """A WSGI environ's headers by lower-case name (PEP 3333 keeps them as ``HTTP_*``, and
+    ``CONTENT_TYPE``/``CONTENT_LENGTH``), read where they are: nothing is copied per request."""
+
+    __slots__ = ("environ",)
+    _PLAIN = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
+
+    def __init__(self, environ: Mapping[str, Any]):
+        self.environ = environ
+
+    @classmethod
+    def key(cls, name: str) -> str:
+        return cls._PLAIN.get(name) or "HTTP_" + name.upper().replace("-", "_")
+
+    def __getitem__(self, name: str) -> str:
+        return self.environ[self.key(name)]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.environ.get(self.key(name), default)
+
+    def __iter__(self):
+        for key in self.environ:
+            if key.startswith("HTTP_"):
+                yield key[5:].lower().replace("_", "-")
+            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                yield key.lower().replace("_", "-")
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def _read_at_most(read, limit: int) -> bytes:
     """Read the body up to ``limit`` bytes, however the server hands it over, 64 KiB at a time
     (the server's reader buffers what it is asked for: small steps keep its copies small)."""
@@ -217,9 +281,9 @@ class Runtime:
                     )
         return found
 
-    def _now(self, environ) -> datetime:
+    def _now(self, headers: Mapping[str, str]) -> datetime:
         if self.dev_clock:
-            given = environ.get("HTTP_X_TOWNHALL_NOW")
+            given = headers.get("x-townhall-now")
             if given:
                 try:
                     now = datetime.fromisoformat(given)
@@ -232,11 +296,15 @@ class Runtime:
     def handle(self, environ: Mapping[str, Any], read_body: Callable[[], bytes]) -> HttpResult:
         """One HTTP request, given as its WSGI environ (PEP 3333) and a function that reads its
         body (at most ``MAX_BODY + 1`` bytes; called only once the request passed the checks)."""
+        return self.serve(HttpRequest(environ.get("REQUEST_METHOD") or "", WsgiHeaders(environ), read_body))
+
+    def serve(self, request: HttpRequest) -> HttpResult:
+        """One HTTP request from any platform: (status, body, headers). Nothing raises out."""
         started_ns = time.monotonic_ns()
-        trace = environ.get("HTTP_X_CLOUD_TRACE_CONTEXT")
+        trace = request.headers.get("x-cloud-trace-context")
         log = {"tenant": None, "intent": None, "outcome": None, "trace": trace}
         try:
-            result = self._handle(environ, read_body, started_ns / 1e9, log)
+            result = self._handle(request, started_ns / 1e9 if request.arrived is None else request.arrived, log)
         except Refusal as refusal:
             log["outcome"] = refusal.outcome
             result = refusal_response(refusal)
@@ -256,20 +324,21 @@ class Runtime:
         )
         return result
 
-    def _handle(self, environ, read_body, started: float, log: dict) -> HttpResult:
-        if environ.get("REQUEST_METHOD") != "POST":
+    def _handle(self, http: HttpRequest, started: float, log: dict) -> HttpResult:
+        if http.method != "POST":
             raise MethodNotAllowed("use POST")
-        media = environ.get("CONTENT_TYPE") or ""
+        headers = http.headers
+        media = headers.get("content-type") or ""
         if media != JSON and media.split(";", 1)[0].strip().lower() != JSON:  # "application/json; charset=utf-8" too
             raise UnsupportedMediaType("send the WebhookRequest as Content-Type: application/json")
-        length = environ.get("CONTENT_LENGTH")
+        length = headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY:  # refused before it is read
             raise TooLarge(f"request body over {MAX_BODY // 1024} KiB ({MAX_BODY} bytes)")
-        raw = read_body()
+        raw = http.read_body()
         if len(raw) > MAX_BODY:
             raise TooLarge(f"request body over {MAX_BODY // 1024} KiB ({MAX_BODY} bytes)")
 
-        credential = auth.parse_basic(environ.get("HTTP_AUTHORIZATION"))
+        credential = auth.parse_basic(headers.get("authorization"))
         if credential is None:
             raise Unauthenticated("HTTP Basic credentials required")
         tenant_id, password = credential
@@ -316,7 +385,7 @@ class Runtime:
         if served is None:
             log["outcome"] = Outcome.UNKNOWN_INTENT if process is None else Outcome.PROCESS_DISABLED
             return self._reply_result(self._menu(tenant, language), request, log, tenant)
-        now = self._now(environ)
+        now = self._now(headers)
         key = None
         if served.cache is not None:  # the process declared its replies may be kept
             key = (tenant.serial, request.intent, language, now.tzinfo, replycache.moment(served.cache, now))
@@ -325,7 +394,9 @@ class Runtime:
                 log["outcome"] = OK
                 return 200, body, JSON_HEADERS
         with logs.sensitive(request.query_text, request.parameters, request.contexts):
-            reply = self._dispatch(tenant, served, request, language, started + self.handler_budget, log, now)
+            # The turn ends at its budget from arrival, or sooner when the platform stops waiting.
+            ends = started + self.budget if http.deadline is None else min(started + self.budget, http.deadline)
+            reply = self._dispatch(tenant, served, request, language, ends - self.margin, log, now)
             result = self._reply_result(reply, request, log, tenant)
         if key is not None and log["outcome"] is OK and not reply.contexts and reply.event is None:
             self.replies.put(key, result[1])
@@ -589,17 +660,31 @@ def _reason(error: Exception) -> str:
     return f"{name}: {text}" if text else name
 
 
-def handle_http(request) -> tuple[bytes, int, dict]:
-    """Flask adapter: a functions-framework request in, a (body, status, headers) tuple out."""
+def serve(request: HttpRequest) -> HttpResult:
+    """One request from any platform's adapter, served by the process-wide runtime: (status, body,
+    headers). A runtime that cannot start answers the generic reply (200), logged CRITICAL."""
     try:
         current = runtime()
     except Exception:  # a broken deployment (library or settings configuration): say so loudly
         logs.event("CRITICAL", "the runtime cannot start\n" + traceback.format_exc())
         body = wire.encode(wire.render(Reply(runtime_texts("en")("unavailable")), "", "en"))
-        return body, 200, JSON_HEADERS
+        return 200, body, JSON_HEADERS
+    return current.serve(request)
+
+
+def handle_http(request) -> tuple[bytes, int, dict]:
+    """Flask adapter: a functions-framework request in, a (body, status, headers) tuple out."""
     body_reader = _Body(request)
+    environ = request.environ
     try:
-        status, body, headers = current.handle(request.environ, body_reader)
+        status, body, headers = serve(
+            HttpRequest(
+                environ.get("REQUEST_METHOD") or "",
+                WsgiHeaders(environ),
+                body_reader,
+                environ.get("REMOTE_ADDR"),
+            )
+        )
     finally:
         # The framework reads the whole body after the function returns (get_data, kept in
         # memory): the body is either read already or refused, so it finds it consumed.
