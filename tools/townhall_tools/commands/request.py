@@ -1,4 +1,9 @@
-"""``townhall request``: a WebhookRequest for a tenant, to send to a webhook with curl."""
+"""``townhall request``: a WebhookRequest for a tenant, to send to a webhook with curl.
+
+``--event lambda`` prints it wrapped as a Lambda Function URL event (payload format 2.0) with the
+tenant's webhook credential (a demo tenant's dev password, or ``--password-from-env``), to invoke
+``functions/lambda_main.handler`` with (docs/aws.md).
+"""
 
 from __future__ import annotations
 
@@ -68,6 +73,16 @@ def cmd_request(args) -> int:
         session_id=args.session_id,
         contexts=contexts,
     )
+    if args.event == "lambda":
+        from ..aws import basic, function_url_event
+        from ..simulator.chat import ChatError, password_for
+
+        try:
+            password = password_for(tenant_file(args, args.tenant), args.password_from_env)
+        except ChatError as e:
+            raise CommandError(f"request {args.tenant} --event lambda: {e}", 2) from None
+        headers = {"Content-Type": "application/json", "Authorization": basic(args.tenant, password)}
+        body = function_url_event(json.dumps(body, ensure_ascii=False), headers)
     print(json.dumps(body, indent=2, ensure_ascii=False))
     return 0
 
@@ -87,3 +102,15 @@ def register(sub) -> None:
     r.add_argument("--text", default="", help="what the resident typed")
     r.add_argument("--lang", default="en", help="language code (en, cy, en-gb...)")
     r.add_argument("--session-id", help="session id (default: a new random one)")
+    r.add_argument(
+        "--event",
+        choices=("webhook", "lambda"),
+        default="webhook",
+        help="webhook: the WebhookRequest (default); lambda: a Lambda Function URL event (payload 2.0) carrying it "
+        "with the tenant's credential",
+    )
+    r.add_argument(
+        "--password-from-env",
+        metavar="VAR",
+        help="with --event lambda: the webhook password from this variable (demo tenants: their dev password)",
+    )

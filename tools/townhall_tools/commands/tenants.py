@@ -4,6 +4,10 @@
 index (``townhall/tenant-index``: every tenant's id, password hash and project) from the tenants
 collection in one transaction, so the index the webhook checks credentials against always matches
 the per-tenant documents, including tenants pushed earlier or by another run.
+
+With ``--backend dynamodb`` (AWS, docs/aws.md) the same goes to the tenants table (one item per
+tenant, and the index item ``#tenant-index``, rewritten with a conditional write);
+``--create-tables`` makes both tables first where they are missing (local and test use).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import sys
 from townhall.settings import INDEX_COLLECTION, INDEX_DOCUMENT, BackendError, FirestoreBackend
 
 from .. import delivery, onboarding
-from ..options import command, group, library, library_dir, tenant_file, tenant_files, tenants_dir
+from ..options import CommandError, command, group, library, library_dir, tenant_file, tenant_files, tenants_dir
 from ..tenantfiles import check_files
 
 
@@ -57,7 +61,7 @@ def cmd_push(args) -> int:
         return 1
     if args.project:
         os.environ["GOOGLE_CLOUD_PROJECT"] = args.project
-    backend = FirestoreBackend()
+    backend, index_name = _backend(args)
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     total = len(docs)
     for i, (tenant_id, doc) in enumerate(sorted(docs.items()), 1):
@@ -77,7 +81,7 @@ def cmd_push(args) -> int:
         print(f"{e}\nthe tenant documents are written; run settings push again to write the index", file=sys.stderr)
         return 1
     print(
-        f"tenant index {INDEX_COLLECTION}/{INDEX_DOCUMENT}: {index_state}, {indexed} tenant(s) can sign in"
+        f"tenant index {index_name}: {index_state}, {indexed} tenant(s) can sign in"
         f"{' (dry run)' if args.dry_run and index_state != 'unchanged' else ''}",
         file=sys.stderr,
     )
@@ -86,6 +90,28 @@ def cmd_push(args) -> int:
         f"{counts['unchanged']} unchanged{' (dry run, nothing written)' if args.dry_run else ''}"
     )
     return 0
+
+
+def _backend(args):
+    """The settings backend to push to, and how its tenant index is named."""
+    if getattr(args, "backend", "firestore") != "dynamodb":
+        if getattr(args, "create_tables", False):
+            raise CommandError("--create-tables is for --backend dynamodb", 2)
+        return FirestoreBackend(), f"{INDEX_COLLECTION}/{INDEX_DOCUMENT}"
+    from townhall import aws
+    from townhall.aws.dynamodb import INDEX_ID, DynamoDBBackend, table_names
+
+    from ..aws import create_tables
+
+    tenants_table, side_effects_table = table_names()
+    if args.create_tables and not args.dry_run:
+        try:
+            made = create_tables(aws.client("dynamodb"), tenants_table, side_effects_table)
+        except Exception as e:
+            raise BackendError(f"dynamodb: tables {tenants_table}, {side_effects_table} not made: {e}") from e
+        for name in made:
+            print(f"table {name}: created", file=sys.stderr)
+    return DynamoDBBackend(tenants_table), f"{tenants_table}/{INDEX_ID}"
 
 
 def register(sub) -> None:
@@ -111,17 +137,30 @@ def register(sub) -> None:
     ch.add_argument("--write", metavar="FILE", help="write the current fingerprints here (for the next run)")
     ch.add_argument("--demo", action="store_true", help="include demo tenants")
 
-    settings = group(sub, "settings", "settings in Firestore")
+    settings = group(sub, "settings", "settings in Firestore or DynamoDB")
     push = command(
         settings,
         "push",
         cmd_push,
-        "validate tenant files and write them and the tenant index to Firestore (idempotent)",
+        "validate tenant files and write them and the tenant index to Firestore or DynamoDB (idempotent)",
         files=None,
     )
     push.add_argument("--tenant", action="append", help="only this tenant (repeatable)")
     push.add_argument("--project", help="Google Cloud project of the Firestore database")
     push.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    push.add_argument(
+        "--backend",
+        choices=("firestore", "dynamodb"),
+        default="firestore",
+        help="where settings go: Firestore (Google Cloud, the default) or DynamoDB (AWS: the table "
+        "TOWNHALL_TENANTS_TABLE, default townhall-tenants; endpoint and region from the AWS environment)",
+    )
+    push.add_argument(
+        "--create-tables",
+        action="store_true",
+        help="with --backend dynamodb: make the tenants and side-effect tables where missing (local and "
+        "test use; in production Terraform makes them)",
+    )
     push.add_argument(
         "--webhook-hashes",
         metavar="FILE",
