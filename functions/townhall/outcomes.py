@@ -250,3 +250,80 @@ def refusal_response(refusal: Refusal) -> tuple[int, bytes, dict]:
     """The HTTP answer to a refusal: its outcome's status, a short JSON body, its own headers."""
     body = json.dumps({"error": refusal.message}).encode()
     return refusal.outcome.status, body, {**JSON_HEADERS, **refusal.headers}
+
+
+class ChatOutcome(enum.Enum):
+    """How a request to the residents' chat gateway (``townhall/gateway``) ended: its ``chat`` log
+    line's ``outcome``, with the same fields as ``Outcome``. ``docs/operations.md`` ("Chat gateway
+    outcomes") explains each; the alert ``chat_dialogflow`` is appended to alerts.tf."""
+
+    #       value                     status  severity   alert              meaning
+    OK = ("ok", 200, "INFO", None, "the council's agent answered the resident (201 for a new conversation)")
+    PREFLIGHT = ("preflight", 204, "INFO", None, "a browser's CORS preflight from an allowed origin")
+    ASSET = ("asset", 200, "INFO", None, "a widget file (or, locally only, a demo page) was served")
+    DIALOGFLOW_FAILED = (
+        "dialogflow_failed",
+        200,
+        "WARNING",
+        "chat_dialogflow",
+        "detectIntent timed out, could not be reached, answered 5xx or 429, gave a body that is not a "
+        "DetectIntentResponse, or was resting behind its circuit breaker: the resident got the apology, "
+        "the council's contact details and the handoff actions (degraded)",
+    )
+    DIALOGFLOW_REFUSED = (
+        "dialogflow_refused",
+        200,
+        "ERROR",
+        "chat_dialogflow",
+        "detectIntent refused the call (401, 403, 404, 400: the chat service account lacks "
+        "roles/dialogflow.client on the council's agent project, no agent or environment, no "
+        "credentials): the resident got the apology, contact details and handoff actions (degraded)",
+    )
+    BAD_REQUEST = ("bad_request", 400, "WARNING", None, "a body or path the API does not accept")
+    TOO_LONG = ("too_long", 400, "INFO", None, "a message over the 256-character limit, refused before it was sent")
+    TOKEN_INVALID = (
+        "token_invalid",
+        401,
+        "WARNING",
+        None,
+        "no conversation token, or one changed, made for another council or signed with another key",
+    )
+    TOKEN_EXPIRED = ("token_expired", 401, "INFO", None, "the conversation's token expired: the widget starts anew")
+    ORIGIN_NOT_ALLOWED = (
+        "origin_not_allowed",
+        403,
+        "WARNING",
+        None,
+        "the request came from a web page whose origin is not in the council's chat.origins",
+    )
+    UNKNOWN_COUNCIL = (
+        "unknown_council",
+        404,
+        "WARNING",
+        None,
+        "no council by that id, or the council has no chat settings (404 for unknown paths too)",
+    )
+    METHOD_NOT_ALLOWED = ("method_not_allowed", 405, "WARNING", None, "a method the path does not take")
+    RATE_LIMITED = (
+        "rate_limited",
+        429,
+        "WARNING",
+        None,
+        "a conversation or a client address went over its rate (TOWNHALL_CHAT_SESSION_RATE, TOWNHALL_CHAT_IP_RATE)",
+    )
+    UNAVAILABLE = (
+        "unavailable",
+        503,
+        "ERROR",
+        None,
+        "the council's settings cannot be read, or no signing key is readable: nothing can be served safely",
+    )
+
+    def __new__(cls, value: str, status: int, severity: str, alert: str | None, meaning: str):
+        member = object.__new__(cls)
+        member._value_ = value
+        member.status = status
+        member.severity = severity
+        member.alert = alert
+        member.meaning = meaning
+        return member
