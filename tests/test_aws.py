@@ -328,7 +328,7 @@ def test_secrets_manager_values_are_cached_missing_ones_logged_and_kept_on_error
         secrets = SecretsManagerSecrets(ttl=300)
         assert secrets("oxford", "pay-api-key") == "demo-one"
         tags = client.describe_secret(SecretId="townhall-oxford-pay-api-key")["Tags"]
-        assert {"Key": "townhall", "Value": "true"} in tags
+        assert {"Key": "townhall", "Value": "upstream-key"} in tags
         put_secrets(client, {"oxford": {"pay-api-key": "demo-two"}})
         assert secrets("oxford", "pay-api-key") == "demo-one"  # cached for the TTL
         assert secrets("oxford", "notify-api-key") is None  # never set: secret_missing

@@ -70,7 +70,7 @@ def create_tables(client: Any, tenants: str, side_effects: str) -> list[str]:
 
 def put_secrets(client: Any, secrets: Mapping[str, Mapping[str, str]]) -> int:
     """``{tenant: {name: value}}`` into Secrets Manager as ``townhall-<tenant>-<name>``, tagged
-    ``townhall = true`` and ``tenant``; a secret that exists gets a new value. Returns how many."""
+    ``townhall = upstream-key`` and ``tenant`` (as infra/aws tags them); a secret that exists gets a new value. Returns how many."""
     count = 0
     for tenant, named in sorted(secrets.items()):
         for name, value in sorted((named or {}).items()):
@@ -79,7 +79,7 @@ def put_secrets(client: Any, secrets: Mapping[str, Mapping[str, str]]) -> int:
                 client.create_secret(
                     Name=sid,
                     SecretString=str(value),
-                    Tags=[{"Key": "townhall", "Value": "true"}, {"Key": "tenant", "Value": tenant}],
+                    Tags=[{"Key": "townhall", "Value": "upstream-key"}, {"Key": "tenant", "Value": tenant}],
                 )
             except client.exceptions.ResourceExistsException:
                 client.put_secret_value(SecretId=sid, SecretString=str(value))

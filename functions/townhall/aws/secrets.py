@@ -1,7 +1,7 @@
 """Tenant secrets from AWS Secrets Manager (``TOWNHALL_SECRETS_BACKEND=secretsmanager``).
 
 The secret ``townhall-<tenant-id>-<name>`` (``townhall.secrets.secret_id``, the same names as on
-Google Cloud; infra/aws/modules/tenant makes them, tagged ``townhall = "true"`` and ``tenant``),
+Google Cloud; infra/aws/modules/tenant makes them, tagged ``townhall = "upstream-key"`` and ``tenant``),
 its current version (``AWSCURRENT``), as ``SecretString``. The cache and the failure handling are
 ``SecretManagerSecrets``'s: values kept ``TOWNHALL_SECRETS_TTL`` seconds; a secret that cannot be
 read (not found, no value yet, access denied, network) is logged at ERROR and answers the last good

@@ -1,0 +1,9 @@
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = {
+      service = "townhall"
+    }
+  }
+}
