@@ -18,6 +18,9 @@ locals {
     if var.include_demo_tenants || !try(doc.demo, false)
   }
 
+  # Agent settings shared with `townhall agent build` (agent.json in the ZIP): one copy for both.
+  agent_settings = jsondecode(file("${path.module}/agent-settings.json"))
+
   source_zip = coalesce(var.function_source_zip, "${path.root}/../build/function.zip")
 }
 
@@ -30,6 +33,7 @@ module "platform" {
   source_zip                  = local.source_zip
   function                    = var.function
   alert_notification_channels = var.alert_notification_channels
+  alerts_enabled              = var.alerts_enabled
 }
 
 module "tenant" {
@@ -37,16 +41,20 @@ module "tenant" {
   for_each = local.tenants
 
   tenant = {
-    id        = each.value.id
-    name      = each.value.name
-    gss_code  = each.value.gss_code
-    languages = each.value.languages
-    project   = each.value.dialogflow.project
-    location  = try(each.value.dialogflow.location, null)
+    id              = each.value.id
+    name            = each.value.name
+    gss_code        = each.value.gss_code
+    languages       = each.value.languages
+    project         = each.value.dialogflow.project
+    location        = try(each.value.dialogflow.location, null)
+    edition         = try(each.value.dialogflow.edition, "essentials")
+    deletion_policy = try(each.value.dialogflow.deletion_policy, "abandon")
   }
 
+  agent = local.agent_settings
+
   platform = {
-    project                 = var.platform_project
+    project                 = module.platform.project
     region                  = var.region
     webhook_url             = module.platform.webhook_url
     webhook_service_account = module.platform.service_account_email

@@ -47,6 +47,12 @@ variable "alert_notification_channels" {
   default     = []
 }
 
+variable "alerts_enabled" {
+  description = "Create the alert policies on the log-based turn metric. False for a fresh platform's first apply: a new metric takes up to ten minutes to be visible to alert policies (docs/operations.md, \"First apply\")."
+  type        = bool
+  default     = true
+}
+
 variable "secret_adders" {
   description = "Per tenant id, the members (e.g. group:digital@council.example) who may add versions to that council's upstream key secrets."
   type        = map(list(string))

@@ -8,6 +8,7 @@ in CI and in `make plan` (infra/README.md, "Running Terraform").
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -112,7 +113,8 @@ def test_versions_are_pinned_in_every_module():
         }
         assert "google" in providers, name
         for provider, spec in providers.items():
-            assert re.fullmatch(r"~> \d+\.\d+", unquote(spec["version"])), f"{name}: pin {provider} with ~> X.Y"
+            # One minor release: the schema in infra/testing/schema/ is the one `make test` checks.
+            assert re.fullmatch(r"~> \d+\.\d+\.\d+", unquote(spec["version"])), f"{name}: pin {provider} with ~> X.Y.Z"
             assert unquote(spec["source"]).startswith("hashicorp/"), (name, provider)
     root = {k: v for b in tfdocs.parse(INFRA)["terraform"] for k, v in b.items()}
     assert "gcs" in {unquote(k) for b in root["backend"] for k in b}, "state goes to a GCS bucket"
@@ -235,14 +237,30 @@ def test_every_tenant_file_passes_the_modules_regex_validations():
 # -- Invariants of the tenant module ----------------------------------------------------------------------
 
 
-def test_agent_has_british_english_welsh_when_offered_and_london_time():
+def test_agent_settings_come_from_the_file_the_agent_build_reads():
+    """Language, names, time zone, threshold and logging: infra/agent-settings.json, read by both
+    Terraform and `townhall agent build` (tests/test_terraform_offline.py compares the results)."""
     agent = resources(MODULES["tenant"])[("google_dialogflow_agent", "agent")]
-    assert unquote(agent["default_language_code"]) == "en-gb"
-    assert unquote(agent["supported_language_codes"]) == 'local.welsh ? ["cy"] : []'
-    assert unquote(agent["time_zone"]) == "Europe/London"
-    assert agent["enable_logging"] is False, "Dialogflow's own logs would keep residents' words"
-    local = {k: unquote(v) for b in tfdocs.parse(MODULES["tenant"])["locals"] for k, v in b.items()}
-    assert local["welsh"] == 'contains(var.tenant.languages, "cy")'
+    assert unquote(agent["default_language_code"]) == "var.agent.language"
+    assert unquote(agent["supported_language_codes"]) == (
+        "[for language in var.tenant.languages : language if language != var.agent.language]"
+    )
+    for argument, setting in [
+        ("time_zone", "time_zone"),
+        ("classification_threshold", "classification_threshold"),
+        ("enable_logging", "interaction_logging"),
+    ]:
+        assert unquote(agent[argument]) == f"var.agent.{setting}", argument
+    assert unquote(agent["tier"]) == "var.agent.tiers[var.tenant.edition]"
+    assert unquote(agent["deletion_policy"]) == "upper(var.tenant.deletion_policy)"
+    settings = json.loads((INFRA / "agent-settings.json").read_text(encoding="utf-8"))
+    assert settings["interaction_logging"] is False, "Dialogflow's own logs would keep residents' words"
+    assert settings["time_zone"] == "Europe/London"
+    # Dialogflow ES tiers (provider 7.45.0): TIER_STANDARD is the trial edition, TIER_ENTERPRISE Essentials.
+    assert settings["tiers"] == {"essentials": "TIER_ENTERPRISE", "trial": "TIER_STANDARD"}
+    locals_ = {k: unquote(v) for b in tfdocs.parse(INFRA)["locals"] for k, v in b.items()}
+    assert locals_["agent_settings"] == 'jsondecode(file("${path.module}/agent-settings.json"))'
+    assert unquote(module_calls(INFRA)["tenant"]["agent"]) == "local.agent_settings"
 
 
 def test_fulfillment_uses_basic_auth_with_the_tenant_id_and_the_generated_secret():
@@ -308,7 +326,12 @@ def test_webhook_reads_exactly_the_upstream_secrets_and_nothing_project_wide():
 
 # Resources whose API takes no project: a bucket object (its bucket decides), a secret version (its
 # secret's full id decides), and Terraform's own random values.
-NO_PROJECT_ARGUMENT = {"google_storage_bucket_object", "google_secret_manager_secret_version", "random_password"}
+NO_PROJECT_ARGUMENT = {
+    "google_storage_bucket_object",
+    "google_storage_bucket_iam_member",
+    "google_secret_manager_secret_version",
+    "random_password",
+}
 
 
 def test_every_resource_names_its_project():
@@ -438,7 +461,7 @@ def test_alerts_documented_in_operations():
         if kind == "google_monitoring_alert_policy":
             title = unquote(body["display_name"])
             if title == "each.value.title":
-                assert unquote(body["for_each"]) == "local.turn_alerts", name
+                assert unquote(body["for_each"]) == "var.alerts_enabled ? local.turn_alerts : {}", name
                 titles += [unquote(alert["title"]) for alert in locals_["turn_alerts"].values()]
             else:
                 titles.append(title)

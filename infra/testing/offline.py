@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -60,6 +61,12 @@ def _terraform() -> str:
     return found
 
 
+def _target() -> str:
+    """Terraform's name of this platform (linux_amd64, darwin_arm64, ...)."""
+    machine = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), platform.machine())
+    return f"{platform.system().lower()}_{machine}"
+
+
 def prepare(work: Path, mutate: Callable[[Path], None] | None = None) -> dict[str, str]:
     """Copy infra/ into work/infra, set up the stand-in providers; the environment to run Terraform in."""
     ignore = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "terraform.tfstate*", "testing", "*.tfplan")
@@ -75,7 +82,7 @@ def prepare(work: Path, mutate: Callable[[Path], None] | None = None) -> dict[st
         schema = schema_file(provider)
         version = schema.stem.split("-", 1)[1]
         # The unpacked layout of a filesystem mirror: HOST/NAMESPACE/TYPE/VERSION/TARGET/executable.
-        folder = work / "mirror" / "registry.terraform.io" / "hashicorp" / provider / version / "linux_amd64"
+        folder = work / "mirror" / "registry.terraform.io" / "hashicorp" / provider / version / _target()
         folder.mkdir(parents=True)
         wrapper = folder / f"terraform-provider-{provider}_v{version}"
         wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STANDIN}" --schema "{schema}"\n', encoding="utf-8")

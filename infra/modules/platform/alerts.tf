@@ -21,6 +21,7 @@ locals {
       threshold = 5
       period    = "300s"
       meaning   = "More than 5 turns in 5 minutes for one council ended in a process failure or timeout: residents got the apology with the council's contact details."
+      group_by  = ["metric.label.tenant"]
     }
     settings = {
       title     = "Townhall: council settings invalid or unavailable"
@@ -28,13 +29,15 @@ locals {
       threshold = 0
       period    = "300s"
       meaning   = "A council's residents are getting the generic reply: its settings in Firestore are invalid, or Firestore cannot be read."
+      group_by  = ["metric.label.tenant"]
     }
     credentials = {
       title     = "Townhall: webhook credentials rejected"
       outcomes  = ["unauthenticated", "forbidden"]
       threshold = 10
       period    = "600s"
-      meaning   = "More than 10 requests in 10 minutes were refused (401/403) for one tenant name: usually a webhook secret and its hash out of step after a rotation, else someone probing the webhook."
+      meaning   = "More than 10 requests in 10 minutes were refused (401/403), over all tenants: a refused request names no tenant in its log line (the credential opened none), so the count is not per council. Usually a webhook secret and its hash out of step after a rotation, else someone probing the webhook."
+      group_by  = []
     }
     upstreams = {
       title     = "Townhall: upstream services failing"
@@ -42,6 +45,7 @@ locals {
       threshold = 5
       period    = "300s"
       meaning   = "More than 5 turns in 5 minutes for one council met an upstream service (Open311, GOV.UK Pay, Notify, postcodes.io, a bins feed) that timed out, could not be reached, answered 5xx or 429, or was resting behind its circuit breaker: residents got the process's fallback with the council's contact details. The WARNING lines \"upstream failed\" name the host and status class."
+      group_by  = ["metric.label.tenant"]
     }
     configuration = {
       title     = "Townhall: upstream refusing requests or a secret missing"
@@ -49,6 +53,7 @@ locals {
       threshold = 0
       period    = "300s"
       meaning   = "A council's upstream refused a request permanently (a bad API key, an unknown service code, a required attribute the settings cannot fill) or a secret its settings name is not set: every resident asking that process gets the fallback until the settings or the secret are fixed. The ERROR lines \"upstream refused\" or \"upstream secret missing\" name the host or secret."
+      group_by  = ["metric.label.tenant"]
     }
     unknown_side_effects = {
       title     = "Townhall: reports or payments whose answer never came"
@@ -56,6 +61,7 @@ locals {
       threshold = 0
       period    = "300s"
       meaning   = "A report, payment or message was sent but the upstream's answer never came within the turn: it may have been made. It is never re-sent blindly; the resident was told to wait for the council's email or to check before trying again. Check the upstream for the request and the upstream's latency."
+      group_by  = ["metric.label.tenant"]
     }
     mismatch = {
       title     = "Townhall: agent and webhook out of step"
@@ -63,6 +69,7 @@ locals {
       threshold = 10
       period    = "600s"
       meaning   = "More than 10 turns in 10 minutes for one council came with its own credential but could not be served: a request the webhook cannot read (400), or an intent no process in the deployed library declares (the council got the menu)."
+      group_by  = ["metric.label.tenant"]
     }
   }
 }
@@ -95,11 +102,17 @@ resource "google_logging_metric" "turns" {
     outcome = "EXTRACT(jsonPayload.outcome)"
     tenant  = "EXTRACT(jsonPayload.tenant)"
   }
+
+  depends_on = [google_project_service.apis]
 }
 
-# Alerts on turns, from the metric above: per council, so one council's trouble names it.
+# Alerts on turns, from the metric above: per council (but credentials, whose refused requests
+# name no tenant), so one council's trouble names it. A new log-based metric takes up to ten
+# minutes to be visible to alert policies (creating one before answers 404 "Cannot find metric"),
+# so a fresh platform's first apply runs with alerts_enabled = false and the next with true
+# (docs/operations.md, "First apply").
 resource "google_monitoring_alert_policy" "turns" {
-  for_each = local.turn_alerts
+  for_each = var.alerts_enabled ? local.turn_alerts : {}
 
   project               = var.project
   display_name          = each.value.title
@@ -119,7 +132,7 @@ resource "google_monitoring_alert_policy" "turns" {
         alignment_period     = each.value.period
         per_series_aligner   = "ALIGN_DELTA"
         cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["metric.label.tenant"]
+        group_by_fields      = each.value.group_by
       }
     }
   }
@@ -128,6 +141,8 @@ resource "google_monitoring_alert_policy" "turns" {
     content   = "${each.value.meaning} See ${local.runbook}."
     mime_type = "text/markdown"
   }
+
+  depends_on = [google_project_service.apis]
 }
 
 resource "google_monitoring_alert_policy" "server_errors" {
@@ -157,6 +172,8 @@ resource "google_monitoring_alert_policy" "server_errors" {
     content   = "The webhook answers 5xx itself only with a JSON 503 when no tenant index was ever loaded (outcome credentials_unverifiable: the settings store unreadable since the instance started); otherwise these come from the platform: instances crashing, out of memory, failing to start, or no instance available. Dialogflow then gives residents the intents' static answers. See ${local.runbook}."
     mime_type = "text/markdown"
   }
+
+  depends_on = [google_project_service.apis]
 }
 
 resource "google_monitoring_alert_policy" "latency" {
@@ -186,4 +203,6 @@ resource "google_monitoring_alert_policy" "latency" {
     content   = "Turns are getting close to Dialogflow's 5 s deadline (the webhook's own budget is 4 s): an upstream service is slow, cold starts are frequent, or instances are saturated. See ${local.runbook}."
     mime_type = "text/markdown"
   }
+
+  depends_on = [google_project_service.apis]
 }

@@ -1,3 +1,10 @@
+output "project" {
+  description = "The platform project, once its APIs are enabled: resources that use it (the tenants' secrets) wait for them."
+  value       = var.project
+
+  depends_on = [google_project_service.apis]
+}
+
 output "webhook_url" {
   description = "HTTPS address of the webhook function (every council's fulfillment URI)."
   value       = google_cloudfunctions2_function.webhook.service_config[0].uri

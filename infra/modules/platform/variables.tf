@@ -76,3 +76,9 @@ variable "alert_notification_channels" {
     error_message = "Each alert notification channel must be an id like projects/<project>/notificationChannels/<number> (gcloud beta monitoring channels list)."
   }
 }
+
+variable "alerts_enabled" {
+  description = "Create the alert policies on the log-based turn metric; false on a fresh platform's first apply, as a new metric takes up to ten minutes to be visible to alert policies."
+  type        = bool
+  default     = true
+}

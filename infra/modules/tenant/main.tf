@@ -11,7 +11,6 @@ locals {
   ])
 
   secret_prefix = "townhall-${var.tenant.id}"
-  welsh         = contains(var.tenant.languages, "cy")
 
   # Every secret of the council, by name: secret id townhall-<tenant>-<name>, label purpose.
   secrets = merge(
@@ -32,29 +31,42 @@ locals {
   }
 }
 
+# The council project's APIs. A fresh project needs serviceusage.googleapis.com (and
+# cloudresourcemanager.googleapis.com) on before Terraform can enable anything there, because the
+# provider names the resource's project as the quota project of each call
+# (docs/operations.md, "First apply", stage 0, enables them by hand once).
 resource "google_project_service" "apis" {
-  for_each = toset(["dialogflow.googleapis.com"])
+  for_each = toset(["serviceusage.googleapis.com", "cloudresourcemanager.googleapis.com", "dialogflow.googleapis.com"])
 
   project            = var.tenant.project
   service            = each.key
   disable_on_destroy = false
 }
 
+# Every setting the built agent ZIP (agent.json) also carries comes from infra/agent-settings.json,
+# the one copy `townhall agent build` reads too, so a deploy and the next plan never disagree. The
+# provider writes the whole agent on each update, so everything the ZIP sets is set here as well.
 resource "google_dialogflow_agent" "agent" {
+  #checkov:skip=CKV2_GCP_29:Dialogflow's conversation logs would keep residents' own words; the webhook logs outcomes without personal data instead (docs/architecture.md, "Logs").
   project      = var.tenant.project
-  display_name = "Townhall - ${var.tenant.name}"
-  description  = "Townhall agent of ${var.tenant.name} (${var.tenant.gss_code}), built from the shared process library."
+  display_name = replace(var.agent.display_name, "{name}", var.tenant.name)
+  description  = replace(replace(var.agent.description, "{name}", var.tenant.name), "{gss_code}", var.tenant.gss_code)
 
-  # en-gb cannot be changed once the agent exists; Welsh is added where the council offers it.
-  default_language_code    = "en-gb"
-  supported_language_codes = local.welsh ? ["cy"] : []
-  time_zone                = "Europe/London"
+  # The default language cannot change once the agent exists; Welsh is added where offered.
+  default_language_code    = var.agent.language
+  supported_language_codes = [for language in var.tenant.languages : language if language != var.agent.language]
+  time_zone                = var.agent.time_zone
   api_version              = "API_VERSION_V2"
-  tier                     = "TIER_STANDARD"
+  classification_threshold = var.agent.classification_threshold
+  tier                     = var.agent.tiers[var.tenant.edition]
 
   # Conversation logging in Dialogflow would store residents' own words: off. The webhook logs
   # outcomes without personal data instead.
-  enable_logging = false
+  enable_logging = var.agent.interaction_logging
+
+  # abandon (the default): removing the tenant file leaves the agent in the council's project,
+  # no longer managed; delete removes it and its intents; prevent makes such an apply fail.
+  deletion_policy = upper(var.tenant.deletion_policy)
 
   depends_on = [google_project_service.apis]
 }

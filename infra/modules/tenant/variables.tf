@@ -1,12 +1,14 @@
 variable "tenant" {
   description = "The council, as read from its tenant file: id, name, GSS code, languages and the project of its Dialogflow agent."
   type = object({
-    id        = string
-    name      = string
-    gss_code  = string
-    languages = list(string)
-    project   = string
-    location  = optional(string)
+    id              = string
+    name            = string
+    gss_code        = string
+    languages       = list(string)
+    project         = string
+    location        = optional(string)
+    edition         = optional(string, "essentials")
+    deletion_policy = optional(string, "abandon")
   })
 
   validation {
@@ -32,6 +34,34 @@ variable "tenant" {
   validation {
     condition     = var.tenant.location == null || var.tenant.location == "global"
     error_message = "dialogflow.location: google_dialogflow_agent only makes global ES agents; remove location from the tenant file, or create the regional agent by hand and leave this council out of Terraform."
+  }
+
+  validation {
+    condition     = contains(["essentials", "trial"], var.tenant.edition)
+    error_message = "dialogflow.edition must be essentials (production quotas, the default) or trial (Dialogflow ES's trial edition, low quotas)."
+  }
+
+  validation {
+    condition     = contains(["abandon", "delete", "prevent"], var.tenant.deletion_policy)
+    error_message = "dialogflow.deletion_policy must be abandon (keep the agent when the tenant file is removed, the default), delete or prevent."
+  }
+}
+
+variable "agent" {
+  description = "Settings of every council's Dialogflow agent shared with `townhall agent build`: infra/agent-settings.json, read by the root."
+  type = object({
+    language                 = string
+    time_zone                = string
+    display_name             = string
+    description              = string
+    classification_threshold = number
+    interaction_logging      = bool
+    tiers                    = map(string)
+  })
+
+  validation {
+    condition     = var.agent.classification_threshold >= 0 && var.agent.classification_threshold <= 1
+    error_message = "agent.classification_threshold (infra/agent-settings.json) must be between 0 and 1."
   }
 }
 

@@ -52,8 +52,27 @@ from townhall.library import SHARED, Library, LibraryError, Process, _import
 from townhall.tenants import Tenant, compile_tenant, validate
 from townhall.yamlio import YamlError, load_yaml
 
-TIMEZONE = "Europe/London"
-ML_MIN_CONFIDENCE = 0.3
+from ..paths import REPO
+
+# The agent settings Terraform's google_dialogflow_agent sets too (language, names, time zone,
+# classification threshold, logging): one copy, infra/agent-settings.json, read by both, so a
+# deploy and the next plan agree (tests/test_terraform_offline.py compares them).
+AGENT_SETTINGS = REPO / "infra" / "agent-settings.json"
+
+
+def agent_settings() -> dict:
+    try:
+        return json.loads(AGENT_SETTINGS.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise BuildError(
+            f"{AGENT_SETTINGS}: not readable JSON ({e}); it holds the agent settings Terraform shares"
+        ) from e
+
+
+def _fill(template: str, tenant: Tenant) -> str:
+    return template.replace("{name}", tenant.name).replace("{gss_code}", tenant.gss_code)
+
+
 NORMAL_PRIORITY, LOW_PRIORITY = 500000, 250000  # Dialogflow's "Normal" and "Low"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP entry can carry: same bytes every build
 # System entities Dialogflow may not extract in a language: their annotations are dropped there.
@@ -508,18 +527,22 @@ def _merge_entity(entities: dict[str, _Entity], name: str, entity: _Entity) -> N
 
 
 def agent_json(tenant: Tenant) -> dict:
-    default, *others = tenant.languages
+    shared = agent_settings()
+    default = shared["language"]
+    if default not in tenant.languages:
+        raise BuildError(f"tenant {tenant.id!r}: its languages must include {default!r}, the agents' default language")
+    others = [language for language in tenant.languages if language != default]
     return {
-        "description": f"{tenant.name}: built by Townhall from the shared process library",
+        "description": _fill(shared["description"], tenant),
         "language": default,
         "shortDescription": "",
         "examples": "",
         "linkToDocs": "",
-        "displayName": tenant.name,
+        "displayName": _fill(shared["display_name"], tenant),
         # Dialogflow's own history and logs would keep residents' words: both off (infra/modules/tenant).
-        "disableInteractionLogs": True,
+        "disableInteractionLogs": not shared["interaction_logging"],
         "disableStackdriverLogs": True,
-        "defaultTimezone": TIMEZONE,
+        "defaultTimezone": shared["time_zone"],
         # Off until `townhall agent deploy` sets the fulfillment (URL and credential, never here): a
         # restore of this ZIP alone answers with the intents' static texts, never an empty URL.
         "webhook": {
@@ -532,7 +555,7 @@ def agent_json(tenant: Tenant) -> dict:
             "cloudFunctionsInitialized": False,
         },
         "isPrivate": True,
-        "mlMinConfidence": ML_MIN_CONFIDENCE,
+        "mlMinConfidence": shared["classification_threshold"],
         "supportedLanguages": others,
         "enableOnePlatformApi": True,
         "onePlatformApiVersion": "v2",
