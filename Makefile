@@ -20,7 +20,7 @@ FAKES_PORT ?= 8090
 # connections cannot take every thread (docs/reliability.md).
 THREADS ?= 20
 
-.PHONY: run serve test lint bench soak bundle plan clean
+.PHONY: run serve test lint checkov bench soak bundle plan clean
 
 $(STAMP): requirements.txt requirements-aws.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,9 +55,26 @@ serve:
 	  sleep 0.1; done; \
 	THREADS=$(THREADS) MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 TOWNHALL_SETTINGS_BACKEND=files TOWNHALL_TENANTS_DIR=$(SANDBOX) TOWNHALL_DEV_CLOCK=1 $(BIN)/functions-framework --target webhook --source functions/main.py --host $(HOST) --port $(PORT)
 
-lint: $(STAMP)
+# IaC security scan of infra/ (Google Terraform) with checkov, in a virtualenv of its own under
+# .tools/ so that its many dependencies never meet ours. Every deliberate exception is a
+# #checkov:skip comment with its reason, in the resource itself (infra/README.md, "Security scan").
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .tools/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+
+$(CHECKOV_STAMP):
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	@rm -f $(CHECKOV_VENV)/.installed-*
+	@touch $@
+
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov -d infra --framework terraform --skip-path infra/aws --skip-download --quiet --compact
+
+lint: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@$(MAKE) --no-print-directory checkov
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
