@@ -76,8 +76,19 @@ lint: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff format --check .
 	@$(MAKE) --no-print-directory checkov
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser-deps
 	$(BIN)/python -m pytest
+
+# The chat widget's browser tests (tests/test_browser.py, docs/webchat.md): Debian's Chromium
+# (installed here when missing, as root or with sudo) and the npm packages pinned in package-lock.json.
+.PHONY: browser-deps
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -q && sudo apt-get install -y -q chromium; \
+	  else echo "The browser tests need Debian's Chromium at /usr/bin/chromium: run 'apt-get install chromium' as root" >&2; exit 1; fi; }
+	@command -v npm >/dev/null 2>&1 || { echo "The browser tests need Node.js and npm (apt-get install nodejs npm)" >&2; exit 1; }
+	@test node_modules/.package-lock.json -nt package-lock.json || npm ci --no-audit --no-fund --loglevel=error
 
 bench: $(STAMP)
 	$(BIN)/python bench/nlu.py

@@ -708,7 +708,8 @@
     messages.forEach(function (m) {
       if (!m || typeof m !== "object") return;
       var lang = msgLang(m);
-      if (m.type === "text" || !current) {
+      // one bot message per answer and language: its texts, links, options and handoff together
+      if (!current || current.lang !== lang) {
         if (current) items.push({ li: current, said: said });
         current = item("bot", lang);
         said = [];
