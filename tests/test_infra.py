@@ -467,7 +467,7 @@ def test_alerts_documented_in_operations():
                 titles.append(title)
             assert "${local.runbook}" in unquote(body["documentation"][0]["content"])
             assert unquote(body["notification_channels"]) == "var.alert_notification_channels"
-    assert len(titles) == 9  # 7 turn alerts (4 process and council, 3 upstream), 5xx, latency
+    assert len(titles) == 10  # 7 turn alerts (4 process and council, 3 upstream), 5xx, latency, chat degraded
     for title in titles:
         assert f"| {title} |" in operations, f"docs/operations.md, Alerts, must explain {title!r}"
 

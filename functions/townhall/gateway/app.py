@@ -167,7 +167,7 @@ class Gateway:
         if name == "start":
             council, chat = self._council(found["council"], line)
             cors = self._origin(chat, origin, request)
-            language = _language(body, council)
+            language = _language(body, council, cors=cors)
             conversation = tokens.Conversation.new(council.id, language)
             return self._answer(201, council, chat, conversation, {"event": "WELCOME"}, False, cors, line, started)
         token = tokens.bearer(request.headers.get("Authorization"))
@@ -184,9 +184,10 @@ class Gateway:
         except tokens.TokenError as e:
             raise Refused(ChatOutcome(e.code), e.message, cors=cors) from None
         if name == "restart":
-            language = _language(body, council, conversation.language)
+            language = _language(body, council, conversation.language, cors)
             fresh = tokens.Conversation.new(council.id, language)
             return self._answer(201, council, chat, fresh, {"event": "WELCOME"}, False, cors, line, started)
+        query = _query(body, cors)
         wait = self.limits.session.take(f"{council.id}/{conversation.session}")
         if wait:
             raise Refused(
@@ -195,11 +196,10 @@ class Gateway:
                 {"Retry-After": retry_after(wait)},
                 cors,
             )
-        query = _query(body, cors)
         language = conversation.language
         switched = False
         if "language" in body:
-            wanted = _language(body, council)
+            wanted = _language(body, council, cors=cors)
             switched, language = wanted != language, wanted
         conversation = tokens.Conversation(council.id, conversation.session, language)
         return self._answer(200, council, chat, conversation, query, switched, cors, line, started)
@@ -445,11 +445,13 @@ def _body(request) -> dict:
     return body
 
 
-def _language(body: dict, council, default: str | None = None) -> str:
+def _language(body: dict, council, default: str | None = None, cors: str | None = None) -> str:
     wanted = body.get("language", default or council.languages[0])
     if wanted not in council.languages:
         raise Refused(
-            ChatOutcome.BAD_REQUEST, f"language must be one of {', '.join(council.languages)} for this council"
+            ChatOutcome.BAD_REQUEST,
+            f"language must be one of {', '.join(council.languages)} for this council",
+            cors=cors,
         )
     return wanted
 
@@ -490,6 +492,12 @@ def gateway() -> Gateway:
             if _gateway is None:
                 _gateway = Gateway()
     return _gateway
+
+
+def reset() -> None:
+    """Forget the process-wide gateway (tests change the environment between apps)."""
+    global _gateway
+    _gateway = None
 
 
 def handle_http(request) -> tuple[bytes, int, dict]:

@@ -158,12 +158,13 @@ def _choices(options: list[str], lang: str) -> dict:
 def messages(result: Mapping[str, Any], lang: str) -> list[dict]:
     """The QueryResult's messages in the widget's compact forms, in order."""
     out: list[dict] = []
-    choices_given = False
+    choices_given = had_text = False
     raw = result.get("fulfillmentMessages")
     for message in raw if isinstance(raw, list) else []:
         if not isinstance(message, dict) or message.get("platform") not in (None, "", "PLATFORM_UNSPECIFIED"):
             continue
         if isinstance(message.get("text"), dict):
+            had_text = True
             out += [{"type": "text", "text": t, "lang": lang} for t in _strings(message["text"].get("text"))]
         elif isinstance(message.get("quickReplies"), dict):
             options = _strings(message["quickReplies"].get("quickReplies"))
@@ -209,7 +210,7 @@ def messages(result: Mapping[str, Any], lang: str) -> list[dict]:
             if postbacks and not choices_given:
                 out.append(_choices(postbacks, lang))
                 choices_given = True
-    if not any(m["type"] == "text" for m in out):
+    if not had_text:  # an agent's static answer may hold only fulfillmentText
         text = result.get("fulfillmentText")
         if isinstance(text, str) and text.strip():
             out[:0] = [{"type": "text", "text": t, "lang": lang} for t in text.split("\n\n") if t.strip()]

@@ -206,3 +206,40 @@ resource "google_monitoring_alert_policy" "latency" {
 
   depends_on = [google_project_service.apis]
 }
+
+# -- The residents' chat gateway (chat.tf): answers degraded because the council's agent failed ----
+# The gateway writes one `chat` line per request with its outcome (townhall/outcomes.py,
+# ChatOutcome); this alert counts those whose detectIntent call failed or was refused.
+
+resource "google_monitoring_alert_policy" "townhall_chat" {
+  project               = var.project
+  display_name          = "Townhall: chat answers degraded"
+  combiner              = "OR"
+  notification_channels = var.alert_notification_channels
+
+  conditions {
+    display_name = "dialogflow_failed or dialogflow_refused chat lines"
+
+    condition_matched_log {
+      filter = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.chat_function_name}\" AND jsonPayload.message=\"chat\" AND jsonPayload.outcome=(\"dialogflow_failed\" OR \"dialogflow_refused\")"
+      label_extractors = {
+        tenant  = "EXTRACT(jsonPayload.tenant)"
+        outcome = "EXTRACT(jsonPayload.outcome)"
+      }
+    }
+  }
+
+  alert_strategy {
+    notification_rate_limit {
+      period = "300s"
+    }
+    auto_close = "1800s"
+  }
+
+  documentation {
+    content   = "Residents chatting on a council's website got the apology with its contact details instead of the agent's answer: detectIntent failed (timeout, 5xx, 429) or was refused (401/403/404: the chat account lacks roles/dialogflow.client, or no agent). The chat lines' tenant and the WARNING/ERROR lines \"detectIntent failed\" say which council and how. See ${local.runbook}."
+    mime_type = "text/markdown"
+  }
+
+  depends_on = [google_project_service.apis]
+}

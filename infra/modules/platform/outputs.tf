@@ -34,3 +34,15 @@ output "side_effects_database" {
   description = "Firestore database id of the once-only side-effect records (collection side_effects), the only database the webhook may write."
   value       = google_firestore_database.side_effects.name
 }
+
+# -- The residents' chat gateway (chat.tf) -------------------------------------------------------------
+
+output "chat_url" {
+  description = "HTTPS address of the chat gateway function: the widget's base (its script is <chat_url>/widget/townhall-chat.js)."
+  value       = google_cloudfunctions2_function.chat.service_config[0].uri
+}
+
+output "chat_service_account_email" {
+  description = "Service account the chat gateway runs as (granted roles/dialogflow.client on each council's agent project by the tenant module)."
+  value       = google_service_account.chat.email
+}

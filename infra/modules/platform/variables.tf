@@ -82,3 +82,28 @@ variable "alerts_enabled" {
   type        = bool
   default     = true
 }
+
+# -- The residents' chat gateway (chat.tf) -------------------------------------------------------------
+
+variable "chat" {
+  description = "Sizing and rate limits of the chat gateway function: instances, requests per instance, memory, and the rates per conversation and per client address (N/S: N requests per S seconds, per instance)."
+  type = object({
+    min_instances = optional(number, 0)
+    max_instances = optional(number, 20)
+    concurrency   = optional(number, 40)
+    memory        = optional(string, "512Mi")
+    session_rate  = optional(string, "20/60")
+    ip_rate       = optional(string, "120/60")
+  })
+  default = {}
+
+  validation {
+    condition     = var.chat.max_instances >= 1 && var.chat.min_instances >= 0 && var.chat.min_instances <= var.chat.max_instances && var.chat.concurrency >= 1 && var.chat.concurrency <= 1000
+    error_message = "chat: need 0 <= min_instances <= max_instances, max_instances >= 1 and concurrency between 1 and 1000."
+  }
+
+  validation {
+    condition     = can(regex("^[0-9]+/[0-9]+$", var.chat.session_rate)) && can(regex("^[0-9]+/[0-9]+$", var.chat.ip_rate)) && can(regex("^[0-9]+(Mi|Gi)$", var.chat.memory))
+    error_message = "chat.session_rate and chat.ip_rate are N/S (e.g. 20/60: 20 requests a minute); chat.memory like 512Mi."
+  }
+}

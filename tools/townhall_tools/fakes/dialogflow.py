@@ -59,7 +59,8 @@ class StandIn:
             doc = load_yaml(path)
             if isinstance(doc, dict) and isinstance(doc.get("dialogflow"), dict):
                 self.by_project[doc["dialogflow"].get("project")] = path
-        self.requests: list[dict] = []
+        self.requests: list[dict] = []  # what the gateway sent (path, body), for tests
+        self.responses: list[dict] = []  # the DetectIntentResponses answered, for tests
         self._sessions: OrderedDict[str, Any] = OrderedDict()
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._nlus: dict[tuple[str, str], Any] = {}
@@ -254,7 +255,11 @@ def app(stand_in: StandIn | None = None):
             else:
                 event = query["event"]
                 result = session.event(event.get("name", ""), event.get("parameters") or {})
-            return jsonify(response(session, result, project))
+            answer = response(session, result, project)
+            with state._lock:
+                state.responses.append(answer)
+                del state.responses[:-1000]
+            return jsonify(answer)
 
     return flask_app
 
