@@ -1,5 +1,6 @@
 # Townhall: everything a newcomer needs is one of these targets.
-#   make run    serve the webhook on http://127.0.0.1:8080/ (files backend, example tenants)
+#   make run    serve the webhook on http://127.0.0.1:8080/ (files backend, example tenants), the
+#               upstream fakes on :8090 and the chat gateway with demo pages on :8081
 #   make test   run the whole suite (starts and stops the Firestore emulator itself)
 #   make bench  measure throughput, latency, cold import and settings reads against baselines,
 #               and the simulator classifier's speed and held-out accuracy
@@ -15,6 +16,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-aws.txt re
 HOST ?= 127.0.0.1
 PORT ?= 8080
 FAKES_PORT ?= 8090
+CHAT_PORT ?= 8081
 # Server threads (functions-framework's gunicorn reads THREADS): as many as the requests one
 # instance is sent at once in production (infra: function.concurrency), so a few idle or slow
 # connections cannot take every thread (docs/reliability.md).
@@ -41,6 +43,8 @@ serve:
 	@echo ""
 	@echo "Townhall webhook on http://$(HOST):$(PORT)/ (files backend: $(SANDBOX), copies of infra/tenants; demo tenants oxford and cardiff)"
 	@echo "Upstream fakes (the sandbox the demo tenants use) on http://$(HOST):$(FAKES_PORT)/"
+	@echo "Chat gateway (the residents' widget and its API) on http://$(HOST):$(CHAT_PORT)/ ; demo pages: http://$(HOST):$(CHAT_PORT)/demo/oxford and http://$(HOST):$(CHAT_PORT)/demo/cardiff"
+	@echo "  (the offline simulator stands in for Dialogflow at http://$(HOST):$(FAKES_PORT)/dialogflow; its classifiers take a few seconds to fit)"
 	@echo "What to try, per journey and language: docs/demo.md"
 	@echo "Send a first request from another terminal (dev password in README.md):"
 	@echo "  curl -s -u oxford:townhall-dev-oxford -H 'Content-Type: application/json' --data @examples/request.json http://$(HOST):$(PORT)/"
@@ -48,11 +52,12 @@ serve:
 	@echo "Or chat in the terminal (offline simulator, its own webhook): $(BIN)/townhall chat oxford   (or: cardiff --lang cy)"
 	@echo ""
 	@rm -f $(SANDBOX)/*.yaml
-	@$(BIN)/townhall fakes serve --host $(HOST) --port $(FAKES_PORT) --sandbox-tenants $(SANDBOX) & fakes=$$!; \
-	trap "kill $$fakes 2>/dev/null" EXIT INT TERM; \
+	@TOWNHALL_FAKE_DIALOGFLOW_WEBHOOK=http://$(HOST):$(PORT)/ TOWNHALL_FAKE_DIALOGFLOW_WARM=1 $(BIN)/townhall fakes serve --host $(HOST) --port $(FAKES_PORT) --sandbox-tenants $(SANDBOX) & fakes=$$!; \
+	trap 'kill $$fakes $$chat 2>/dev/null' EXIT INT TERM; \
 	for i in $$(seq 150); do ls $(SANDBOX)/*.yaml >/dev/null 2>&1 && break; \
 	  kill -0 $$fakes 2>/dev/null || { echo "the upstream fakes did not start (is port $(FAKES_PORT) free?)" >&2; exit 1; }; \
 	  sleep 0.1; done; \
+	TOWNHALL_SETTINGS_BACKEND=files TOWNHALL_TENANTS_DIR=$(SANDBOX) TOWNHALL_DIALOGFLOW_ENDPOINT=http://$(HOST):$(FAKES_PORT)/dialogflow TOWNHALL_CHAT_DEV=1 $(BIN)/functions-framework --target chat --source functions/main.py --host $(HOST) --port $(CHAT_PORT) & chat=$$!; \
 	THREADS=$(THREADS) MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 TOWNHALL_SETTINGS_BACKEND=files TOWNHALL_TENANTS_DIR=$(SANDBOX) TOWNHALL_DEV_CLOCK=1 $(BIN)/functions-framework --target webhook --source functions/main.py --host $(HOST) --port $(PORT)
 
 # IaC security scan of infra/ (Google Terraform) with checkov, in a virtualenv of its own under

@@ -5,8 +5,9 @@
 
 Layout of the bundle (what Cloud Functions builds and runs), an allow-list:
 
-    main.py            functions/main.py, entry point `webhook`
-    townhall/          the runtime package, functions/townhall: its modules and data files
+    main.py            functions/main.py, entry points `webhook` and `chat`
+    townhall/          the runtime package, functions/townhall: its modules and data files, and the
+                       chat gateway's widget files (townhall/gateway/static/)
     library/<id>/      each process's runtime files: manifest.yaml, schema.json, messages/*.yaml,
                        handler.py, checks.py, and the process modules those two import
     requirements.txt   the pinned runtime requirements, requirements.txt
@@ -34,6 +35,8 @@ REPO = Path(__file__).resolve().parents[2]
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # The runtime package's files, by pattern (relative to functions/townhall).
 RUNTIME_FILES = ("**/*.py", "schemas/*.json", "messages/*.yaml", "data/*.json", "upstreams/*/*.json")
+# The chat gateway's own replies and the widget it serves (its demo page is local only: left out).
+RUNTIME_FILES += ("gateway/messages/*.yaml", "gateway/static/*.js", "gateway/static/*.css")
 # A process's runtime files besides the modules they import (relative to library/<id>).
 PROCESS_FILES = ("manifest.yaml", "schema.json", "messages/*.yaml")
 PROCESS_ENTRY_MODULES = ("handler", "checks")  # imported by townhall/library.py
