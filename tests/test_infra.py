@@ -1,8 +1,8 @@
 """Terraform in infra/, checked without providers: formatting, types and descriptions, README tables,
 the tenant factory, and the invariants of secrets, IAM and projects.
 
-`terraform validate` and `plan` need the google provider, which cannot be downloaded here: they run
-in CI and in `make plan` (infra/README.md, "Running Terraform").
+`terraform validate` and `plan` against the pinned providers' schemas run offline in
+tests/test_terraform_offline.py (infra/README.md, "The offline validate and plan").
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@
 #   TOWNHALL_STATE_BUCKET           Terraform state bucket; unset, `plan` only validates
 #   TOWNHALL_INCLUDE_DEMO_TENANTS   true to deploy the demo tenants too (default false)
 #   TOWNHALL_GCLOUD_VERSION         gcloud release the test stage installs (default 528.0.0)
+#   TOWNHALL_ALERTS_ENABLED         true/false: create the turn alerts; unset, they are planned only
+#                                   once the state holds the turn metric (docs/operations.md, "First apply")
 #   TF_VAR_*                        any other Terraform input (infra/README.md lists them)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -112,6 +114,7 @@ stage_plan() {
   [[ -f build/function.zip ]] || stage_bundle
   terraform_init -backend-config="bucket=$TOWNHALL_STATE_BUCKET"
   "$tf" -chdir=infra validate
+  alerts_enabled "$tf"
   local options=()
   if [[ ${TOWNHALL_DEPLOY:-false} != true ]]; then
     # Pull request plans run as an account that reads the state and nothing else: no lock, no
@@ -121,6 +124,28 @@ stage_plan() {
   "$tf" -chdir=infra plan -input=false "${options[@]}" -out="$PWD/build/tfplan"
   "$tf" -chdir=infra show -no-color "$PWD/build/tfplan" > build/plan.txt
   echo "Plan written to build/plan.txt (an artifact of this build)."
+}
+
+# A new log-based metric takes up to ten minutes to be visible to alert policies: the first apply of
+# a platform makes the metric without the alerts on it, and a later build (ten minutes on) adds them.
+alerts_enabled() {
+  local tf=$1 listed
+  if [[ -n ${TOWNHALL_ALERTS_ENABLED:-} ]]; then
+    export TF_VAR_alerts_enabled=$TOWNHALL_ALERTS_ENABLED
+    return
+  fi
+  if ! listed=$("$tf" -chdir=infra state list); then
+    echo "ci.sh: cannot list the Terraform state to decide whether the turn alerts can be made;" \
+      "set TOWNHALL_ALERTS_ENABLED=true (or false on a platform's first apply)" >&2
+    exit 1
+  fi
+  if grep -qx 'module.platform.google_logging_metric.turns' <<< "$listed"; then
+    export TF_VAR_alerts_enabled=true
+  else
+    export TF_VAR_alerts_enabled=false
+    echo "The turn metric is not in the state yet (a first apply): the alerts on it are left for the" \
+      "next build at least ten minutes after this one (docs/operations.md, \"First apply\")."
+  fi
 }
 
 stage_apply() {
