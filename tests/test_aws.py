@@ -550,3 +550,21 @@ def test_the_replay_runs_on_the_aws_backends(lambda_on_moto, served_fakes):
     assert isinstance(served.side_effects, DynamoDBSideEffects)
     items = aws.client("dynamodb").scan(TableName="conversations-side-effects")["Items"]
     assert items and {i["state"]["S"] for i in items} <= {"done", "unknown"}
+
+
+def test_agent_deploy_points_the_fulfillment_at_the_function_url(monkeypatch, capsys):
+    """``townhall agent deploy --webhook-url`` takes the Function URL as Terraform outputs it."""
+    from fake_dialogflow import FakeDialogflow, Serving
+
+    url = "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-2.on.aws/"  # the output's shape
+    serving = Serving(FakeDialogflow(projects=set(PROJECTS.values())))
+    try:
+        monkeypatch.setenv("TOWNHALL_DIALOGFLOW_ENDPOINT", serving.endpoint)
+        monkeypatch.setenv("SECRET", PASSWORDS["cardiff"])
+        monkeypatch.chdir(REPO)
+        code = cli.main(["agent", "deploy", "cardiff", "--webhook-url", url, "--password-from-env", "SECRET"])
+        assert code == 0, capsys.readouterr().err
+        fulfillment = serving.fake.fulfillments[PROJECTS["cardiff"]]
+        assert fulfillment.generic_web_service.uri == url and fulfillment.generic_web_service.username == "cardiff"
+    finally:
+        serving.stop()
