@@ -1,7 +1,7 @@
 # Terraform and provider versions for the whole deployment. The modules repeat the same
 # constraints so that each can be planned on its own (see the modules' README.md). The providers
 # are pinned to one minor release: the schemas in infra/testing/schema/ (google-7.45.0.json,
-# random-3.8.1.json) are what `make test` checks the configuration against, so moving a pin means
+# random-3.7.2.json) are what `make test` checks the configuration against, so moving a pin means
 # re-extracting them (infra/testing/README.md).
 terraform {
   required_version = ">= 1.9.0, < 2.0.0"
@@ -13,7 +13,7 @@ terraform {
     }
     random = {
       source  = "hashicorp/random"
-      version = "~> 3.8.1"
+      version = "~> 3.7.2"
     }
   }
 
