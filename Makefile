@@ -98,6 +98,7 @@ browser-deps:
 bench: $(STAMP)
 	$(BIN)/python bench/nlu.py
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/chat.py
 	$(BIN)/python bench/aws.py
 
 # Each part stops on its own within about three minutes; loopback only (docs/reliability.md).
