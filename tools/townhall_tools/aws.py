@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -181,7 +180,6 @@ class MotoServer:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "false"},
         )
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
