@@ -192,3 +192,16 @@ def test_operations_guide_and_alerts_follow_the_chat_outcomes():
         if outcome.alert:
             block = alerts.split('"townhall_chat"', 1)[1]
             assert f'\\"{outcome.value}\\"' in block and outcome.alert == "chat_dialogflow", outcome
+
+
+def test_the_bundle_carries_the_widget_and_the_gateways_texts_but_no_demo_page():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bundle", REPO / "infra" / "scripts" / "bundle.py")
+    bundle = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bundle)
+    names = set(bundle.sources())
+    for name in ("townhall-chat.js", "townhall-chat.css"):
+        assert f"townhall/gateway/static/{name}" in names
+    assert {"townhall/gateway/messages/en.yaml", "townhall/gateway/messages/cy.yaml"} <= names
+    assert "townhall/gateway/app.py" in names and not any(n.endswith("demo.html") for n in names)
