@@ -145,6 +145,7 @@ def stack(tmp_path_factory):
                 proc.wait(5)
 
 
+@pytest.mark.timeout(300)  # the stack's start (classifiers fitted) and about 30 s in the browser
 def test_widget_in_chromium(stack):
     missing = _missing()
     if missing:

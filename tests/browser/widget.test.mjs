@@ -271,10 +271,24 @@ test("keyboard only: open, bin collection day through a quick reply, then a pers
     assert.equal(await page.locator("[data-thc-live]").getAttribute("aria-live"), "polite");
 
     // Escape closes and gives focus back to the launcher
+    const kept = await botCount(page);
     await page.keyboard.press("Escape");
     assert.ok(await page.locator(".thc-panel").isHidden());
     assert.ok((await active(page)).cls.includes("thc-launcher"));
     assert.equal(await page.locator(".thc-launcher").getAttribute("aria-expanded"), "false");
+
+    // open again, then Escape from the page behind the docked panel: it closes, focus stays put
+    await page.keyboard.press("Enter");
+    assert.ok(await page.locator(".thc-panel").isVisible());
+    assert.equal(await botCount(page), kept, "closing and opening keeps the conversation");
+    await page.locator("main a, main h1").first().evaluate((e) => {
+      if (e.tagName !== "A") e.tabIndex = -1;
+      e.focus();
+    });
+    const onPage = await active(page);
+    await page.keyboard.press("Escape");
+    assert.ok(await page.locator(".thc-panel").isHidden());
+    assert.deepEqual(await active(page), onPage, "Escape on the page does not move focus");
     assert.deepEqual(await page.evaluate(() => window.__thc.csp), []);
     assert.deepEqual(errors, []);
   } finally {

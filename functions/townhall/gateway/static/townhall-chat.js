@@ -312,6 +312,11 @@
         trapTab(e);
       }
     });
+    // Escape with focus on the page behind the docked panel closes it without moving focus, so
+    // the panel never has to hide what has focus (WCAG 2.4.11)
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && state.open && !root.contains(document.activeElement)) close(false);
+    });
     if (window.matchMedia) {
       var mq = window.matchMedia(NARROW);
       var onChange = function () { panel.setAttribute("aria-modal", mq.matches ? "true" : "false"); };
