@@ -45,14 +45,14 @@ _addresses = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def dialogflow(served, sandbox_tenants):
-    """The detectIntent stand-in, calling the served webhook; Oxford (English) and Cardiff (Welsh)
-    classifiers fitted before the tests start."""
+    """The detectIntent stand-in, calling the served webhook; Oxford's (English) and Cardiff's
+    (Welsh, English) classifiers fitted before the tests start."""
     from townhall_tools.fakes.dialogflow import DialogflowServer
 
     with DialogflowServer(served.url, sandbox_tenants) as stand_in:
         fits = [
             threading.Thread(target=stand_in.state.warm, args=([pair],))
-            for pair in (("oxford", "en"), ("cardiff", "cy"))
+            for pair in (("oxford", "en"), ("cardiff", "cy"), ("cardiff", "en"))
         ]
         for fit in fits:
             fit.start()
@@ -374,6 +374,25 @@ def test_welsh_and_a_person_to_talk_to(gateway):
     assert actions["phone"]["tel"] == "+441632960002" and actions["callback"]["event"] == "CALLBACK"
     callback = page.turn({"event": "CALLBACK"})
     assert callback.status_code == 200 and "degraded" not in callback.json()
+
+
+def test_the_resident_switches_language_in_the_widget(gateway):
+    page = gateway.browser(CARDIFF_SITE)
+    assert page.start("cardiff").json()["language"] == "en"
+    switched = page.turn({"event": "WELCOME", "language": "cy"})
+    assert switched.json()["language"] == "cy" and claims(switched.json()["token"])["lang"] == "cy"
+    assert {m["lang"] for m in switched.json()["messages"]} == {"cy"} and "Cyngor Caerdydd" in texts(switched)
+    again = page.turn({"text": "oriau agor"})
+    assert again.json()["language"] == "cy" and {m["lang"] for m in again.json()["messages"]} == {"cy"}
+
+
+def test_asking_the_bot_for_welsh_switches_the_conversation(gateway):
+    page = gateway.browser(CARDIFF_SITE)
+    assert page.start("cardiff", "en").status_code == 201
+    asked = page.turn({"text": "can we talk in Welsh please"})
+    assert asked.json()["language"] == "cy" and claims(asked.json()["token"])["lang"] == "cy"
+    later = page.turn({"event": "WELCOME"})
+    assert later.json()["language"] == "cy" and "Cyngor Caerdydd" in texts(later)
 
 
 def test_detect_intent_requests_and_responses_are_dialogflows_own_types(gateway, dialogflow):

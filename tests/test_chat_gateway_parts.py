@@ -205,3 +205,25 @@ def test_the_bundle_carries_the_widget_and_the_gateways_texts_but_no_demo_page()
         assert f"townhall/gateway/static/{name}" in names
     assert {"townhall/gateway/messages/en.yaml", "townhall/gateway/messages/cy.yaml"} <= names
     assert "townhall/gateway/app.py" in names and not any(n.endswith("demo.html") for n in names)
+
+
+def test_live_chat_is_offered_only_while_staffed():
+    """Cardiff's live chat has no hours of its own: the contact process's opening hours, bank
+    holidays and closures decide; Oxford's has its own hours (Friday until 16:30)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from townhall.gateway.council import ChatSettings
+    from townhall.library import default_library
+    from townhall.settings import FilesBackend
+
+    cache = ChatSettings(FilesBackend(REPO / "infra" / "tenants"), default_library())
+    london = ZoneInfo("Europe/London")
+    cardiff, oxford = cache.get("cardiff").chat, cache.get("oxford").chat
+    assert cardiff.staffed(datetime(2026, 12, 21, 10, 0, tzinfo=london))  # a Monday morning
+    assert not cardiff.staffed(datetime(2026, 12, 24, 10, 0, tzinfo=london))  # the council's closure
+    assert not cardiff.staffed(datetime(2026, 12, 25, 10, 0, tzinfo=london))  # a bank holiday
+    assert not cardiff.staffed(datetime(2026, 12, 20, 10, 0, tzinfo=london))  # a Sunday
+    assert oxford.staffed(datetime(2026, 12, 18, 16, 0, tzinfo=london))
+    assert not oxford.staffed(datetime(2026, 12, 18, 16, 45, tzinfo=london))  # after its own hours
+    assert cardiff.callback and cardiff.phone == "01632 960002"

@@ -5,7 +5,9 @@ V2beta1 agents send extras) but checks every field the runtime uses, raising ``B
 the field.
 ``render`` turns a ``Reply`` into a WebhookResponse dict that Google's own ``WebhookResponse``
 type parses strictly. ``build_request`` makes a real WebhookRequest, for tooling and tests.
-See shared reference ``dialogflow.md`` and docs/architecture.md.
+See shared reference ``dialogflow.md`` and docs/architecture.md. The one other module that knows
+Dialogflow's format is ``townhall/gateway/detect.py``: the detectIntent call of the residents' chat
+gateway, which reads back what ``render`` writes.
 """
 
 from __future__ import annotations

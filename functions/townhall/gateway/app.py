@@ -66,6 +66,7 @@ ASSET_TYPES = {
     ".json": "application/json",
 }
 ASSET_CACHE = "public, max-age=86400, stale-while-revalidate=604800"
+PROXIES = int(os.environ.get("TOWNHALL_CHAT_PROXIES", "0") or 0)  # proxies in front of Google's front end
 ROUTES = {
     re.compile(r"^/v1/councils/(?P<council>[^/]{1,64})$"): ("config", "GET"),
     re.compile(r"^/v1/councils/(?P<council>[^/]{1,64})/conversations$"): ("start", "POST"),
@@ -222,12 +223,12 @@ class Gateway:
         except (Unavailable, IndexUnavailable):
             raise Refused(ChatOutcome.UNAVAILABLE, "the council's chat is not available: try again later") from None
         chat = getattr(loaded, "chat", None)
-        if loaded.missing or loaded.tenant is None and not loaded.problems or (loaded.tenant and chat is None):
+        if loaded.tenant is None and loaded.problems:  # invalid settings: logged by the cache, nothing served
+            raise Refused(ChatOutcome.UNAVAILABLE, "the council's chat is not available: try again later")
+        if loaded.tenant is None or chat is None:  # no such council, or it has no chat settings
             if from_token:
                 raise Refused(ChatOutcome.TOKEN_INVALID, "the conversation token is not for a council served here")
             raise Refused(ChatOutcome.UNKNOWN_COUNCIL, f"no council {council_id!r} offers chat here")
-        if loaded.tenant is None:  # invalid settings: logged by the cache; nothing of the council is served
-            raise Refused(ChatOutcome.UNAVAILABLE, "the council's chat is not available: try again later")
         line["tenant"] = council_id
         return loaded.tenant, chat
 
@@ -412,11 +413,15 @@ def _tel(phone: str) -> str:
 
 
 def _client(request) -> str:
-    """The client's address: the last X-Forwarded-For entry (the one Google's front end added,
-    which a client cannot forge), else the socket's peer."""
+    """The client's address: the ``X-Forwarded-For`` entry added by the last trusted proxy (the
+    last entry, which Google's front end appends and a client cannot forge; with
+    ``TOWNHALL_CHAT_PROXIES=n`` more proxies in front, such as a load balancer, the entry n before
+    it), else the socket's peer."""
     forwarded = request.headers.get("X-Forwarded-For")
     if forwarded:
-        return forwarded.rsplit(",", 1)[-1].strip()[:64]
+        entries = [e.strip() for e in forwarded.split(",") if e.strip()]
+        if entries:
+            return entries[max(0, len(entries) - 1 - PROXIES)][:64]
     return request.remote_addr or "unknown"
 
 
