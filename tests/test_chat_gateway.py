@@ -318,6 +318,14 @@ def test_over_long_empty_and_malformed_messages(gateway):
         answer = page.turn(body)
         assert answer.status_code == 400 and answer.json()["error"] == "bad_request", (body, answer.text)
     assert page.turn({"text": "hello", "language": "cy"}).json()["error"] == "bad_request"  # Oxford speaks English
+    broken = page.http.post(
+        f"{page.url}/v1/conversations/turn",
+        data=b'{"text": "hel',
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {page.token}"},
+        timeout=10,
+    )
+    assert checked("POST", "/v1/conversations/turn", broken).json()["error"] == "bad_request"
+    assert broken.headers["Access-Control-Allow-Origin"] == DEMO_ORIGIN  # the page can read why
 
 
 # -- Dialogflow failing ---------------------------------------------------------------------------------------------

@@ -164,10 +164,10 @@ class Gateway:
             council, chat = self._council(found["council"], line)
             cors = self._origin(chat, origin, request, required=False)
             return 200, orjson.dumps(self._config(council, chat)), {**JSON, **self._cors(cors)}, ChatOutcome.OK
-        body = _body(request)
         if name == "start":
             council, chat = self._council(found["council"], line)
             cors = self._origin(chat, origin, request)
+            body = _body(request, cors)
             language = _language(body, council, cors=cors)
             conversation = tokens.Conversation.new(council.id, language)
             return self._answer(201, council, chat, conversation, {"event": "WELCOME"}, False, cors, line, started)
@@ -184,6 +184,7 @@ class Gateway:
             conversation = tokens.verify(self._master(), token, council.id)
         except tokens.TokenError as e:
             raise Refused(ChatOutcome(e.code), e.message, cors=cors) from None
+        body = _body(request, cors)
         if name == "restart":
             language = _language(body, council, conversation.language, cors)
             fresh = tokens.Conversation.new(council.id, language)
@@ -429,24 +430,24 @@ def _own_origin(request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-def _body(request) -> dict:
+def _body(request, cors: str | None) -> dict:
     media = (request.mimetype or "").lower()
     length = request.content_length
     if length is not None and length > MAX_BODY:
-        raise Refused(ChatOutcome.BAD_REQUEST, f"the body is over {MAX_BODY} bytes")
+        raise Refused(ChatOutcome.BAD_REQUEST, f"the body is over {MAX_BODY} bytes", cors=cors)
     raw = request.stream.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
-        raise Refused(ChatOutcome.BAD_REQUEST, f"the body is over {MAX_BODY} bytes")
+        raise Refused(ChatOutcome.BAD_REQUEST, f"the body is over {MAX_BODY} bytes", cors=cors)
     if not raw.strip():
         return {}
     if media != "application/json":
-        raise Refused(ChatOutcome.BAD_REQUEST, "send JSON with Content-Type: application/json")
+        raise Refused(ChatOutcome.BAD_REQUEST, "send JSON with Content-Type: application/json", cors=cors)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise Refused(ChatOutcome.BAD_REQUEST, "the body is not valid JSON") from None
+        raise Refused(ChatOutcome.BAD_REQUEST, "the body is not valid JSON", cors=cors) from None
     if not isinstance(body, dict):
-        raise Refused(ChatOutcome.BAD_REQUEST, "the body must be a JSON object")
+        raise Refused(ChatOutcome.BAD_REQUEST, "the body must be a JSON object", cors=cors)
     return body
 
 
