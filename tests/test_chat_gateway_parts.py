@@ -227,3 +227,28 @@ def test_live_chat_is_offered_only_while_staffed():
     assert oxford.staffed(datetime(2026, 12, 18, 16, 0, tzinfo=london))
     assert not oxford.staffed(datetime(2026, 12, 18, 16, 45, tzinfo=london))  # after its own hours
     assert cardiff.callback and cardiff.phone == "01632 960002"
+
+
+def test_the_gateway_never_imports_dialogflows_grpc_client():
+    """detectIntent goes over REST: google-cloud-dialogflow (gRPC, about a second of imports) stays
+    a tooling and test dependency."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, main; from townhall.gateway import app, tokens, detect, council, limits; "
+        "g = app.gateway(); tokens.issue(tokens.DEV_KEY, tokens.Conversation.new('oxford', 'en')); "
+        "g.settings.get('oxford'); "
+        "print(sorted(m for m in sys.modules if m.startswith(('google.cloud.dialogflow', 'grpc'))))"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "TOWNHALL_CHAT_DEV": "1",
+        "TOWNHALL_SETTINGS_BACKEND": "files",
+        "TOWNHALL_TENANTS_DIR": str(REPO / "infra" / "tenants"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=FUNCTIONS, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
