@@ -11,9 +11,10 @@ this script starts and stops on a free loopback port (docs/aws.md, "Figures").
    DynamoDB settings and a short cache period; reads per tenant per period, from the runtime's own
    "settings read" lines.
 4. Moto stopped mid-run: the same load; moto is stopped, then started again empty and the settings
-   pushed back. Each phase's outcomes and statuses: stale copies first, then the generic reply
-   (``settings_unavailable``) past stale-if-error, then ``ok`` again; and a fresh instance that
-   never read the index answering 503 (``credentials_unverifiable``) while moto is down.
+   pushed back. Each turn's outcome and status, by phase (from the runtime's own turn records):
+   the held copies first, then the generic reply (``settings_unavailable``) past stale-if-error,
+   401 while the table is back but empty (moto keeps nothing), then ``ok`` again; and a fresh
+   instance that never read the index answering 503 (``credentials_unverifiable``) while moto is down.
 
 Exit status 0 means the benchmark ran (figures are reported, not judged); non-zero: it broke.
 """
@@ -112,6 +113,12 @@ t = time.perf_counter()
 import lambda_main
 print(time.perf_counter() - t)
 """
+COLD_BOTO3 = """
+import time
+t = time.perf_counter()
+import boto3
+print(time.perf_counter() - t)
+"""
 COLD_BARE = """
 import time, json
 t = time.perf_counter()
@@ -153,12 +160,13 @@ def cold_start(url: str, requests) -> dict:
         "TOWNHALL_SECRETS_BACKEND": "files",
         "TOWNHALL_TENANTS_DIR": str(ROOT / "infra" / "tenants"),
     }
-    times = {"lambda": [], "bare": [], "import": [], "files": []}
+    times = {"lambda": [], "bare": [], "import": [], "files": [], "boto3": []}
     for _ in range(COLD_RUNS):
         times["bare"].append(cold(COLD_BARE, env, event))
         times["lambda"].append(cold(COLD_LAMBDA, env, event))
         times["import"].append(cold(COLD_IMPORT, env, event))
         times["files"].append(cold(COLD_LAMBDA, files, event))
+        times["boto3"].append(cold(COLD_BOTO3, env, event))
     return times
 
 
@@ -318,9 +326,18 @@ def moto_stopped(server, requests) -> dict:
     logs.set_stream(stream)
     load = Load(requests, 8)
     marks: dict[str, float] = {}
+    # Each turn's moment, status and outcome, as the runtime logs it (exact under concurrency).
+    record: list[tuple[float, int, str]] = []
+    original = logs.turn
+    started = time.monotonic()
+
+    def turn(severity, tenant, intent, outcome, status, latency_ms, trace):
+        record.append((time.monotonic() - started, status, outcome))
+        original(severity, tenant, intent, outcome, status, latency_ms, trace)
+
+    logs.turn = turn
 
     def events() -> None:
-        started = time.monotonic()
         time.sleep(2.0)
         marks["stopped"] = time.monotonic() - started
         server.stop()
@@ -341,32 +358,40 @@ def moto_stopped(server, requests) -> dict:
 
     side = threading.Thread(target=events)
     side.start()
-    load.run(16.0)
-    side.join(60)
-    body, headers = requests[7]
-    status, answer_headers, _ = invoke(__import__("lambda_main").handler, body, headers)
-    logs.set_stream(None)
-    turns = [line for line in lines(stream) if line.get("message") == "turn"]
-    # Turns in order of their log lines; the load's own record gives each one's moment.
-    moments = [t for t, _ in load.results]
+    try:
+        load.run(16.0)
+        side.join(60)
+        body, headers = requests[7]
+        status, _, _ = invoke(__import__("lambda_main").handler, body, headers)
+    finally:
+        logs.turn = original
+        logs.set_stream(None)
+    stop, back, refilled = marks["stopped"], marks["back"], marks["refilled"]
     phases: dict[str, Counter] = {}
-    for moment, line in zip(moments, turns):
-        if moment < marks["stopped"]:
-            phase = "before"
-        elif moment < marks["stopped"] + ttl + stale:
-            phase = "stopped, within stale-if-error"
-        elif moment < marks["back"]:
-            phase = "stopped, past stale-if-error"
-        elif moment < marks["refilled"]:
+    for moment, code, outcome in record:
+        if moment < stop:
+            phase = "before the stop"
+        elif moment < back:
+            phase = "moto stopped"
+        elif moment < refilled:
             phase = "moto back empty, being refilled"
         else:
             phase = "refilled"
-        phases.setdefault(phase, Counter())[f"{line['status']} {line['outcome']}"] += 1
-    failures = sum(1 for line in lines(stream) if line.get("message") == "settings backend read failed")
+        phases.setdefault(phase, Counter())[f"{code} {outcome}"] += 1
+    down = [(m, o) for m, _, o in record if stop <= m < back]
+    last_ok = max((m for m, o in down if o == "ok"), default=stop) - stop
+    first_unavailable = min((m for m, o in down if o == "settings_unavailable"), default=back) - stop
+    found = lines(stream)
+    reads = [line for line in found if line.get("message") == "settings read"]
+    failures = sum(1 for line in found if line.get("message") == "settings backend read failed")
     return {
         "marks": {k: round(v, 2) if isinstance(v, float) else v for k, v in marks.items()},
         "phases": {k: dict(v) for k, v in phases.items()},
+        "last_ok_after_stop": round(last_ok, 2),
+        "first_unavailable_after_stop": round(first_unavailable, 2),
+        "bound": ttl + stale,
         "read_failures_logged": failures,
+        "good_reads": len(reads),
         "after": status,
     }
 
@@ -392,6 +417,7 @@ def main() -> int:
             f"   lambda_main.handler (DynamoDB index + settings): {lam:7.1f} / {statistics.median(times['lambda']):7.1f}"
             f"   ratio {lam / bare:.2f}"
         )
+        say(f"   importing boto3 alone: {min(times['boto3']):7.1f}")
         say(f"   of which importing lambda_main (no boto3 yet): {min(times['import']):7.1f}")
         say(
             f"   lambda_main.handler with local files, no boto3 (the runtime's own first turn): {min(times['files']):7.1f}"
@@ -419,6 +445,11 @@ def main() -> int:
         )
         for phase, counts in stopped["phases"].items():
             say(f"   {phase}: {counts}")
+        say(
+            f"   while down: last ok {stopped['last_ok_after_stop']} s after the stop, first settings_unavailable "
+            f"{stopped['first_unavailable_after_stop']} s after (bound: TTL + stale-if-error = {stopped['bound']} s "
+            "after the last good read)"
+        )
         say(
             f"   a fresh instance while moto was down: {stopped['marks'].get('fresh_instance')} "
             f"(Retry-After {stopped['marks'].get('fresh_retry_after')} s); "

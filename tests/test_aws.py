@@ -452,8 +452,8 @@ def test_request_event_lambda_prints_a_function_url_event_the_handler_answers(fi
 
 
 def test_imports_stay_apart_boto3_only_when_an_aws_backend_reads():
-    """The Cloud Function never imports boto3; the Lambda module imports neither boto3 nor Flask
-    nor functions-framework at start."""
+    """The Cloud Function never imports boto3; the Lambda module, with the AWS backends chosen,
+    imports neither boto3 nor Flask nor functions-framework until a backend first reads."""
     code = (
         "import sys; sys.path.insert(0, {functions!r}); import {module}; from townhall.webhook import runtime; runtime();"
         "print(sorted(m for m in ('boto3', 'botocore', 'flask', 'functions_framework', 'google.cloud.firestore') if m in sys.modules))"
@@ -466,7 +466,15 @@ def test_imports_stay_apart_boto3_only_when_an_aws_backend_reads():
             text=True,
             timeout=60,
             cwd=REPO,
-            env={"PATH": "/usr/bin:/bin", "TOWNHALL_TENANTS_DIR": str(TENANTS)},
+            env={
+                "PATH": "/usr/bin:/bin",
+                "TOWNHALL_TENANTS_DIR": str(TENANTS),
+                **(
+                    {"TOWNHALL_SETTINGS_BACKEND": "dynamodb", "TOWNHALL_SECRETS_BACKEND": "secretsmanager"}
+                    if module == "lambda_main"
+                    else {}
+                ),
+            },
         )
         assert done.returncode == 0, done.stderr
         found[module] = json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"'))
