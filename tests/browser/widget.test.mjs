@@ -358,7 +358,7 @@ test("slow and offline: an honest message, and Try again resends the same messag
     await context.unroute(turnUrl);
     await context.route(turnUrl, async (route) => {
       sent.push(route.request().postData());
-      await new Promise((r) => setTimeout(r, 5600));
+      await new Promise((r) => setTimeout(r, 7000));
       await route.continue();
     });
     const n = await botCount(page);
@@ -404,6 +404,7 @@ test("Welsh: the switch, the labels and every message's own lang", async () => {
     const spoken = await botAnnouncements(page);
     assert.equal(spoken.at(-1).lang, "cy", "the announcement is marked Welsh too");
     await axe(page, "welsh");
+    await page.screenshot({ path: join(ARTIFACTS, "welsh-1280.png") });
   } finally {
     await context.close();
   }
