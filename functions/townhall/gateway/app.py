@@ -219,6 +219,14 @@ class Gateway:
             if from_token:
                 raise Refused(ChatOutcome.TOKEN_INVALID, "the conversation token names no council")
             raise Refused(ChatOutcome.UNKNOWN_COUNCIL, "no council by that id: use the id the council gave you")
+        try:  # the tenant index first: a name no tenant has costs no settings read
+            known = self.settings.credential(council_id) is not None
+        except IndexUnavailable:
+            known = True  # no index yet: the settings read below decides
+        if not known:
+            if from_token:
+                raise Refused(ChatOutcome.TOKEN_INVALID, "the conversation token is not for a council served here")
+            raise Refused(ChatOutcome.UNKNOWN_COUNCIL, f"no council {council_id!r} offers chat here")
         try:
             loaded = self.settings.get(council_id)
         except (Unavailable, IndexUnavailable):
