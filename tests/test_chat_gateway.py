@@ -456,3 +456,11 @@ def test_demo_pages_embed_the_widget_as_a_council_would(gateway):
     assert '<script src="/widget/townhall-chat.js" data-council="cardiff" defer></script>' in page.text
     assert "{{" not in page.text
     assert requests.get(f"{gateway.url}/demo/nowhere", timeout=10).status_code == 404
+
+
+def test_unknown_paths_and_methods_answer_in_the_apis_own_error_codes(gateway):
+    codes = set(API["components"]["schemas"]["Error"]["properties"]["error"]["enum"])
+    for method, path in (("GET", "/v2/anything"), ("DELETE", "/v1/councils/oxford"), ("GET", "/v1/conversations/turn")):
+        answer = requests.request(method, f"{gateway.url}{path}", headers={"Origin": DEMO_ORIGIN}, timeout=10)
+        assert answer.status_code in (404, 405) and answer.json()["error"] in codes, (method, path, answer.text)
+        assert set(answer.json()) == {"error", "message"}

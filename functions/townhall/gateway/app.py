@@ -125,7 +125,8 @@ class Gateway:
             status, body, headers, outcome = self._route(request, origin, line, started)
         except Refused as refused:
             outcome, status = refused.outcome, refused.outcome.status
-            body = orjson.dumps({"error": outcome.value, "message": refused.message})
+            code = "bad_request" if outcome is ChatOutcome.METHOD_NOT_ALLOWED else outcome.value  # the API's codes
+            body = orjson.dumps({"error": code, "message": refused.message})
             headers = {**JSON, **refused.headers, **self._cors(refused.cors)}
         except Exception:  # the last net: a JSON 503, never a stack trace
             logs.event("ERROR", "unexpected error in the chat gateway\n" + traceback.format_exc())
