@@ -60,5 +60,7 @@ module "tenant" {
     webhook_service_account = module.platform.service_account_email
   }
 
+  chat_service_account = module.platform.chat_service_account_email
+
   secret_adders = lookup(var.secret_adders, each.key, [])
 }

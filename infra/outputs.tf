@@ -3,6 +3,11 @@ output "webhook_url" {
   value       = module.platform.webhook_url
 }
 
+output "chat_url" {
+  description = "HTTPS address of the residents' chat gateway: councils embed <chat_url>/widget/townhall-chat.js (docs/webchat.md)."
+  value       = module.platform.chat_url
+}
+
 output "webhook_service_account" {
   description = "Service account the webhook runs as."
   value       = module.platform.service_account_email

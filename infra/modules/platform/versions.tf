@@ -6,5 +6,9 @@ terraform {
       source  = "hashicorp/google"
       version = "~> 7.45.0"
     }
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.7.2"
+    }
   }
 }

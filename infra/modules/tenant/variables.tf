@@ -89,7 +89,6 @@ variable "secret_adders" {
 # -- The residents' chat gateway (chat.tf) -------------------------------------------------------------
 
 variable "chat_service_account" {
-  description = "Email of the platform's chat gateway service account (platform output chat_service_account_email), granted roles/dialogflow.client on the council's agent project; null to grant nothing."
+  description = "Email of the platform's chat gateway service account (platform output chat_service_account_email), granted roles/dialogflow.client on the council's agent project."
   type        = string
-  default     = null
 }
