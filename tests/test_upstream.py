@@ -158,7 +158,9 @@ def test_secrets_by_name(tmp_path):
 def test_secrets_backend_configuration_errors_name_the_fix():
     with pytest.raises(ValueError, match="TOWNHALL_SECRETS_PROJECT"):
         secrets_from_env({"TOWNHALL_SECRETS_BACKEND": "secretmanager"})
-    with pytest.raises(ValueError, match="'files', 'env', 'secretmanager' \(Google Cloud\) or 'secretsmanager' \(AWS\)"):
+    with pytest.raises(
+        ValueError, match=r"'files', 'env', 'secretmanager' \(Google Cloud\) or 'secretsmanager' \(AWS\)"
+    ):
         secrets_from_env({"TOWNHALL_SECRETS_BACKEND": "vault"})
 
 
