@@ -114,5 +114,5 @@ def secrets_from_env(env: Mapping[str, str] = os.environ) -> Callable[[str, str]
 
         return SecretsManagerSecrets(float(env.get("TOWNHALL_SECRETS_TTL", "300")))
     raise ValueError(
-        f"TOWNHALL_SECRETS_BACKEND={kind!r}: use 'files', 'env' or 'secretmanager' (Google Cloud), or 'secretsmanager' (AWS)"
+        f"TOWNHALL_SECRETS_BACKEND={kind!r}: use 'files', 'env', 'secretmanager' (Google Cloud) or 'secretsmanager' (AWS)"
     )
