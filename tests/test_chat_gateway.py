@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -464,3 +465,44 @@ def test_unknown_paths_and_methods_answer_in_the_apis_own_error_codes(gateway):
         answer = requests.request(method, f"{gateway.url}{path}", headers={"Origin": DEMO_ORIGIN}, timeout=10)
         assert answer.status_code in (404, 405) and answer.json()["error"] in codes, (method, path, answer.text)
         assert set(answer.json()) == {"error", "message"}
+
+
+def _raw(gateway, request: bytes) -> tuple[int, dict, bytes]:
+    """Send bytes as they are (a body no HTTP client would send) and read the answer's status,
+    headers and body."""
+    host, port = gateway.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body[: int(headers.get("content-length", len(body)))]
+
+
+@pytest.mark.parametrize(
+    "start, body",
+    [
+        ("POST /v1/councils/oxford/conversations", b"zz\r\nabc\r\n"),  # a chunk size that is not hex
+        ("POST /v1/councils/oxford/conversations", b'5\r\n{"la'),  # a chunk cut short
+        ("POST /v1/conversations/turn", b"zz\r\nabc\r\n"),  # refused (no token) before the body
+        ("PUT /v1/councils/oxford/conversations", b"zz\r\nabc\r\n"),  # refused (method) before the body
+        ("POST /v1/councils/oxford/conversations", b"ffffff\r\n" + b"x" * 70000),  # far over the limit
+    ],
+)
+def test_broken_bodies_are_a_json_4xx_never_a_500(gateway, start, body):
+    head = f"{start} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {DEMO_ORIGIN}\r\nContent-Type: application/json\r\n"
+    status, headers, answer = _raw(gateway, (head + "Transfer-Encoding: chunked\r\n\r\n").encode() + body)
+    assert 400 <= status < 500, (status, answer)
+    assert headers["content-type"] == "application/json" and set(json.loads(answer)) == {"error", "message"}
+
+
+def test_a_body_shorter_than_its_length_is_refused_without_keeping_a_thread(gateway):
+    head = f"POST /v1/councils/oxford/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {DEMO_ORIGIN}\r\n"
+    head += "Content-Type: application/json\r\nContent-Length: 40\r\n\r\n"
+    status, headers, answer = _raw(gateway, head.encode() + b'{"language"')
+    assert status == 400 and json.loads(answer)["error"] == "bad_request", answer
+    assert "Content-Length 40" in json.loads(answer)["message"]

@@ -568,12 +568,16 @@ CHUNKED_READS = threading.BoundedSemaphore(4)
 BODY_SECONDS = 2.0  # a body not arrived by then is refused: Dialogflow sends its few KiB at once
 
 
-class _Body:
-    """Reads a Flask request's body once, at most ``MAX_BODY + 1`` bytes, straight from the
-    stream (never buffered whole); a body that cannot be read, or does not arrive within
-    ``BODY_SECONDS``, is refused as ``UnreadableBody``."""
+class BoundedBody:
+    """Reads a Flask request's body once, at most ``limit + 1`` bytes (``MAX_BODY`` unless told),
+    straight from the stream (never buffered whole); a body that cannot be read, or does not arrive
+    within ``BODY_SECONDS``, is refused as ``UnreadableBody``. ``release`` after answering: it
+    drains a little of what is left and marks the body consumed, so nothing reads it afterwards.
+    The webhook and the chat gateway both read their bodies through it."""
 
-    def __init__(self, request):
+    def __init__(self, request, limit: int = MAX_BODY):
+        self.request = request
+        self.limit = limit
         self.stream = request.stream  # werkzeug: Content-Length bytes at most, or the chunked body
         length = request.environ.get("CONTENT_LENGTH")  # PEP 3333: absent or empty when unknown
         self.length = int(length) if length and length.isdigit() else None
@@ -616,18 +620,26 @@ class _Body:
     def _read_all(self, deadline: float) -> bytes:
         prior = self.sock.gettimeout() if self.sock is not None else None
         try:
-            raw = _read_at_most(self._read(deadline), MAX_BODY + 1)
+            raw = _read_at_most(self._read(deadline), self.limit + 1)
         except Exception as e:  # broken chunking, a stalled or lying client, one that went away
             self.done = True  # the server's parser knows the body failed and closes the connection
             raise UnreadableBody(f"the request body could not be read ({_reason(e)}): send it whole") from None
         finally:
             self._restore(prior)
-        self.done = len(raw) <= MAX_BODY
-        if self.length is not None and len(raw) < min(self.length, MAX_BODY + 1):
+        self.done = len(raw) <= self.limit
+        if self.length is not None and len(raw) < min(self.length, self.limit + 1):
             raise UnreadableBody(
                 f"the request body could not be read (Content-Length {self.length}, {len(raw)} bytes came): send it whole"
             )
         return raw
+
+    def release(self) -> None:
+        """After answering: drain what is left (``drain``), and leave the framework's own
+        after-request read (``get_data``, the whole body kept in memory) nothing to read."""
+        try:
+            self.drain()
+        finally:
+            self.request._cached_data = b""
 
     def drain(self) -> None:
         """Read and throw away what is left of a chunked body: ``DRAIN`` bytes, ``DRAIN_SECONDS``
@@ -674,7 +686,7 @@ def serve(request: HttpRequest) -> HttpResult:
 
 def handle_http(request) -> tuple[bytes, int, dict]:
     """Flask adapter: a functions-framework request in, a (body, status, headers) tuple out."""
-    body_reader = _Body(request)
+    body_reader = BoundedBody(request)
     environ = request.environ
     try:
         status, body, headers = serve(
@@ -688,6 +700,5 @@ def handle_http(request) -> tuple[bytes, int, dict]:
     finally:
         # The framework reads the whole body after the function returns (get_data, kept in
         # memory): the body is either read already or refused, so it finds it consumed.
-        body_reader.drain()
-        request._cached_data = b""
+        body_reader.release()
     return body, status, headers

@@ -38,10 +38,11 @@ import orjson
 from .. import logs
 from ..contract import Deadline
 from ..library import default_library
-from ..outcomes import ChatOutcome
+from ..outcomes import ChatOutcome, UnreadableBody
 from ..replies import how_to_reach
 from ..settings import TENANT_ID, IndexUnavailable, Unavailable
 from ..upstream import Http, TurnFailures, UpstreamError, watching
+from ..webhook import BoundedBody
 from ..yamlio import load_yaml
 from . import detect, tokens
 from .council import CALLBACK_EVENT, LOCAL_ORIGIN, Chat, ChatSettings
@@ -121,8 +122,9 @@ class Gateway:
         started = time.monotonic()
         line: dict[str, Any] = {"tenant": None, "intent": None}
         origin = request.headers.get("Origin")
+        reader = BoundedBody(request, MAX_BODY)  # bounded in size and time, as the webhook's
         try:
-            status, body, headers, outcome = self._route(request, origin, line, started)
+            status, body, headers, outcome = self._route(request, reader, origin, line, started)
         except Refused as refused:
             outcome, status = refused.outcome, refused.outcome.status
             code = "bad_request" if outcome is ChatOutcome.METHOD_NOT_ALLOWED else outcome.value  # the API's codes
@@ -133,6 +135,8 @@ class Gateway:
             outcome, status = ChatOutcome.UNAVAILABLE, 503
             body = orjson.dumps({"error": "unavailable", "message": "the chat service has a problem: try again soon"})
             headers = dict(JSON)
+        finally:
+            reader.release()  # nothing reads a refused or broken body after the answer
         logs.event(
             outcome.severity,
             "chat",
@@ -145,7 +149,7 @@ class Gateway:
         )
         return body, status, headers
 
-    def _route(self, request, origin: str | None, line: dict, started: float):
+    def _route(self, request, reader: BoundedBody, origin: str | None, line: dict, started: float):
         path, method = request.path, request.method
         name, allowed, found = _match(path)
         if method == "OPTIONS" and name not in ("asset", "demo"):
@@ -168,7 +172,7 @@ class Gateway:
         if name == "start":
             council, chat = self._council(found["council"], line)
             cors = self._origin(chat, origin, request)
-            body = _body(request, cors)
+            body = _body(reader, request, cors)
             language = _language(body, council, cors=cors)
             conversation = tokens.Conversation.new(council.id, language)
             return self._answer(201, council, chat, conversation, {"event": "WELCOME"}, False, cors, line, started)
@@ -185,7 +189,7 @@ class Gateway:
             conversation = tokens.verify(self._master(), token, council.id)
         except tokens.TokenError as e:
             raise Refused(ChatOutcome(e.code), e.message, cors=cors) from None
-        body = _body(request, cors)
+        body = _body(reader, request, cors)
         if name == "restart":
             language = _language(body, council, conversation.language, cors)
             fresh = tokens.Conversation.new(council.id, language)
@@ -439,12 +443,15 @@ def _own_origin(request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-def _body(request, cors: str | None) -> dict:
+def _body(reader: BoundedBody, request, cors: str | None) -> dict:
     media = (request.mimetype or "").lower()
     length = request.content_length
     if length is not None and length > MAX_BODY:
         raise Refused(ChatOutcome.BAD_REQUEST, f"the body is over {MAX_BODY} bytes", cors=cors)
-    raw = request.stream.read(MAX_BODY + 1)
+    try:
+        raw = reader()
+    except UnreadableBody as e:  # broken chunking, a body shorter than its length, a stalled client
+        raise Refused(ChatOutcome.BAD_REQUEST, str(e), cors=cors) from None
     if len(raw) > MAX_BODY:
         raise Refused(ChatOutcome.BAD_REQUEST, f"the body is over {MAX_BODY} bytes", cors=cors)
     if not raw.strip():
