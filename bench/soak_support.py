@@ -87,9 +87,16 @@ class Server:
 
 
 @contextmanager
-def served(workdir: Path, upstream_for: dict[str, str], env: dict | None = None, source: Path | None = None):
-    """The webhook served by the functions-framework CLI on a free loopback port: the example
-    tenants (files backend), each pointed at the upstream base URL given for it."""
+def served(
+    workdir: Path,
+    upstream_for: dict[str, str],
+    env: dict | None = None,
+    source: Path | None = None,
+    target: str = "webhook",
+):
+    """The webhook (or another function of functions/main.py: ``target``) served by the
+    functions-framework CLI on a free loopback port: the example tenants (files backend), each
+    pointed at the upstream base URL given for it."""
     from townhall_tools.fakes import sandbox_tenants
 
     tenants = workdir / "tenants"
@@ -119,7 +126,7 @@ def served(workdir: Path, upstream_for: dict[str, str], env: dict | None = None,
             [
                 str(Path(sys.executable).with_name("functions-framework")),
                 "--target",
-                "webhook",
+                target,
                 "--source",
                 str(functions / "main.py"),
                 "--host",
