@@ -22,7 +22,20 @@ from .auth import REALM
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-class Outcome(enum.Enum):
+class _Described(enum.Enum):
+    """An outcome enumeration's members: (value, status, severity, alert, meaning)."""
+
+    def __new__(cls, value: str, status: int, severity: str, alert: str | None, meaning: str):
+        member = object.__new__(cls)
+        member._value_ = value
+        member.status = status
+        member.severity = severity
+        member.alert = alert
+        member.meaning = meaning
+        return member
+
+
+class Outcome(_Described):
     """A turn's outcome: ``value`` is what the log line says; ``status`` the HTTP status answered;
     ``severity`` the log line's severity; ``alert`` the key in alerts.tf's ``turn_alerts`` whose
     alert counts it, or None where no alert watches it (the guide says why)."""
@@ -185,15 +198,6 @@ class Outcome(enum.Enum):
         "answered at once with the 'taking longer' apology and the contact details",
     )
 
-    def __new__(cls, value: str, status: int, severity: str, alert: str | None, meaning: str):
-        member = object.__new__(cls)
-        member._value_ = value
-        member.status = status
-        member.severity = severity
-        member.alert = alert
-        member.meaning = meaning
-        return member
-
 
 class Refusal(Exception):
     """A request the webhook will not serve: answered ``outcome.status`` with ``{"error": message}``."""
@@ -252,7 +256,7 @@ def refusal_response(refusal: Refusal) -> tuple[int, bytes, dict]:
     return refusal.outcome.status, body, {**JSON_HEADERS, **refusal.headers}
 
 
-class ChatOutcome(enum.Enum):
+class ChatOutcome(_Described):
     """How a request to the residents' chat gateway (``townhall/gateway``) ended: its ``chat`` log
     line's ``outcome``, with the same fields as ``Outcome``. ``docs/operations.md`` ("Chat gateway
     outcomes") explains each; the alert ``chat_dialogflow`` is appended to alerts.tf."""
@@ -318,12 +322,3 @@ class ChatOutcome(enum.Enum):
         None,
         "the council's settings cannot be read, or no signing key is readable: nothing can be served safely",
     )
-
-    def __new__(cls, value: str, status: int, severity: str, alert: str | None, meaning: str):
-        member = object.__new__(cls)
-        member._value_ = value
-        member.status = status
-        member.severity = severity
-        member.alert = alert
-        member.meaning = meaning
-        return member
