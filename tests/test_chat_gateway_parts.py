@@ -102,6 +102,15 @@ def test_the_language_the_webhook_switched_to():
     }
     assert detect.chosen_language(result, ("en", "cy")) == "cy"
     assert detect.chosen_language(result, ("en",)) is None
+    # An answer that lies about its types switches nothing (and is no 503 without contact details).
+    name = result["outputContexts"][0]["name"]
+    for lying in (
+        {"name": name, "lifespanCount": "abc", "parameters": {"language": "cy"}},
+        {"name": name, "lifespanCount": [5], "parameters": {"language": "cy"}},
+        {"name": name, "lifespanCount": 5, "parameters": ["cy"]},
+        {"name": name, "lifespanCount": 0, "parameters": {"language": "cy"}},
+    ):
+        assert detect.chosen_language({"outputContexts": [lying]}, ("en", "cy")) is None, lying
 
 
 def test_token_buckets_refill_and_stay_bounded():

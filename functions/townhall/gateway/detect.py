@@ -23,7 +23,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from ..contract import CONTEXT_NAME, Deadline
+from ..contract import Deadline
 from ..upstream import Http, UpstreamError
 from ..wire import SESSION
 
@@ -236,11 +236,14 @@ def chosen_language(result: Mapping[str, Any], offered: tuple[str, ...]) -> str 
         if not isinstance(context, dict):
             continue
         name = str(context.get("name", "")).rsplit("/", 1)[-1].lower()
-        if name != LANGUAGE_CONTEXT or not CONTEXT_NAME.match(name):
+        if name != LANGUAGE_CONTEXT:
             continue
-        if int(context.get("lifespanCount", 1) or 0) <= 0:
-            continue
-        wanted = (context.get("parameters") or {}).get("language")
+        try:  # an answer that lies about its types is not a language switch (nor a 503)
+            alive = int(context.get("lifespanCount", 1) or 0) > 0
+        except (TypeError, ValueError):
+            alive = False
+        parameters = context.get("parameters")
+        wanted = parameters.get("language") if alive and isinstance(parameters, dict) else None
         if isinstance(wanted, str) and wanted in offered:
             return wanted
     return None
