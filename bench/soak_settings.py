@@ -48,6 +48,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from soak_support import free_port  # noqa: E402  (bench/, beside this file)
 
+from townhall.webhook import HttpRequest  # noqa: E402
+
 PROJECT = "townhall-soak"
 # Demo credentials of the demo tenants (infra/tenants/*.yaml hold their hashes): not secrets.
 PASSWORDS = {"oxford": "townhall-dev-oxford", "cardiff": "townhall-dev-cardiff"}
@@ -243,19 +245,19 @@ def http_timing(url: str, pairs: int) -> dict:
 
 
 def environ(user: str, password: str, project: str) -> tuple[dict, bytes]:
+    """One turn's headers (by lower-case name, as ``webhook.HttpRequest`` reads them) and body."""
     raw = body(project)
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {
-        "REQUEST_METHOD": "POST",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(raw)),
-        "HTTP_AUTHORIZATION": f"Basic {token}",
+        "content-type": "application/json",
+        "content-length": str(len(raw)),
+        "authorization": f"Basic {token}",
     }, raw
 
 
 def timed(runtime, env: dict, raw: bytes) -> tuple[int, float]:
     started = time.perf_counter_ns()
-    status = runtime.handle(env, lambda: raw)[0]
+    status = runtime.serve(HttpRequest("POST", env, lambda: raw))[0]
     return status, (time.perf_counter_ns() - started) / 1000
 
 

@@ -293,11 +293,6 @@ class Runtime:
         return datetime.now(LONDON)
 
     # -- HTTP ------------------------------------------------------------------------------
-    def handle(self, environ: Mapping[str, Any], read_body: Callable[[], bytes]) -> HttpResult:
-        """One HTTP request, given as its WSGI environ (PEP 3333) and a function that reads its
-        body (at most ``MAX_BODY + 1`` bytes; called only once the request passed the checks)."""
-        return self.serve(HttpRequest(environ.get("REQUEST_METHOD") or "", WsgiHeaders(environ), read_body))
-
     def serve(self, request: HttpRequest) -> HttpResult:
         """One HTTP request from any platform: (status, body, headers). Nothing raises out."""
         started_ns = time.monotonic_ns()
