@@ -130,14 +130,6 @@ def check(turn: Turn, settings: Settings, prop: Property, carry: Mapping[str, An
     )
 
 
-def refused(e: UpstreamError) -> bool:
-    """The council's system will not take this report however often it is sent: a 4xx (not a
-    timeout or a rate limit) or settings that cannot make a report. Offer no retry."""
-    if e.kind == "unconfigured":
-        return True
-    return e.kind == "status" and e.status is not None and 400 <= e.status < 500 and e.status not in (408, 429)
-
-
 def flow(turn: Turn, settings: Settings) -> AddressFlow:
     return AddressFlow(PROCESS, turn, settings, lambda prop, carry: check(turn, settings, prop, carry))
 
@@ -241,7 +233,7 @@ def confirm(turn: Turn, settings: Settings) -> Reply:
     try:
         sent = settings.upstream.once(key, lambda: submit(turn, settings, prop, kind, day), turn.deadline)
     except UpstreamError as e:
-        if refused(e):  # a retry would be refused again: say so, and how else to report it
+        if e.permanent:  # a retry would be refused again: say so, and how else to report it
             return failed(turn, settings, "report_refused", contexts=(OutputContext(CONFIRMING, 0),))
         keep = OutputContext(CONFIRMING, 2, dict(turn.context(CONFIRMING).parameters))
         if e.kind == "unknown":  # sent, no answer: it may be in; a "yes" looks for it, never resends

@@ -74,14 +74,6 @@ def _cleared() -> list:
     return [OutputContext(DATA, 0), *(OutputContext(name, 0) for name in STEP_CONTEXTS.values())]
 
 
-def refused(e: UpstreamError) -> bool:
-    """The council's system will not take this report however often it is sent: a 4xx (not a
-    timeout or a rate limit) or settings that cannot make a report. Offer no retry."""
-    if e.kind == "unconfigured":
-        return True
-    return e.kind == "status" and e.status is not None and 400 <= e.status < 500 and e.status not in (408, 429)
-
-
 # Openings of a message that asks for something else rather than answering the step.
 _ELSEWHERE = tuple(
     fold(p)
@@ -495,7 +487,7 @@ def submit(turn: Turn, settings: Settings, flow: Flow) -> Reply:
             lead = [t("submit_busy")]
         elif e.kind == "unknown":  # sent, no answer: it may be in; "send" again looks for it first
             lead = [t("submit_unknown", owner=owner)]
-        elif refused(e):  # a retry would be refused again: no "try again", the council's contact route
+        elif e.permanent:  # a retry would be refused again: no "try again", the council's contact route
             reach, links = how_to_reach(settings.council, turn.language)
             return Reply(
                 [t("submit_rejected", owner=owner), reach],
