@@ -441,6 +441,31 @@ def test_the_turn_deadline_comes_from_the_invocation_remaining_time(files_runtim
     assert status == 200 and seen and seen[0] < 0.81  # 1 s left - 0.2 s margin - render margin, not the 4 s budget
 
 
+def test_lying_events_are_answered_never_raised(files_runtime):
+    """A REST API event whose multiValueHeaders list only some headers still has the rest from
+    ``headers``; a context whose remaining time is no number leaves the turn budget in charge."""
+    raw = json.dumps(wire.build_request(PROJECTS["oxford"], "contact.opening_hours", session_id="s1")).encode()
+    event = _v1_event(raw, {"Content-Type": "application/json", **auth_for("oxford")})
+    event["multiValueHeaders"] = {"Authorization": [auth_for("oxford")["Authorization"]]}
+    answer = lambda_main.handler(event, Context())
+    assert answer["statusCode"] == 200, answer
+    check_response(answer["body"].encode(), "projects/townhall-demo-oxford/agent/sessions/s1")
+
+    class Broken:
+        def __init__(self, value):
+            self.value = value
+
+        def get_remaining_time_in_millis(self):
+            if isinstance(self.value, Exception):
+                raise self.value
+            return self.value
+
+    for value in (None, "soon", float("nan"), RuntimeError("no clock")):
+        assert request_from_event(event, Broken(value)).deadline is None, value
+        answer = lambda_main.handler(event, Broken(value))
+        assert answer["statusCode"] == 200, (value, answer)
+
+
 def test_request_event_lambda_prints_a_function_url_event_the_handler_answers(files_runtime, capsys):
     assert cli.main(["request", "cardiff", "welcome.hello", "--lang", "cy", "--event", "lambda"]) == 0
     event = json.loads(capsys.readouterr().out)

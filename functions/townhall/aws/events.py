@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import os
 import time
 from collections.abc import Mapping
@@ -59,16 +60,32 @@ def _lower(headers: Any) -> dict[str, str]:
 
 
 def _headers_v1(event: Mapping) -> dict[str, str]:
+    """``headers`` by lower-case name, each replaced by its ``multiValueHeaders`` values joined by
+    commas where the event lists them (API Gateway sends both; a hand-made event may send either)."""
+    found = _lower(event.get("headers"))
     multi = event.get("multiValueHeaders")
-    if isinstance(multi, Mapping) and multi:
-        found: dict[str, str] = {}
+    if isinstance(multi, Mapping):
+        joined: dict[str, str] = {}
         for name, values in multi.items():
             if isinstance(values, list):
-                joined = ",".join(v for v in values if isinstance(v, str))
+                value = ",".join(v for v in values if isinstance(v, str))
                 key = str(name).lower()
-                found[key] = f"{found[key]},{joined}" if key in found else joined
-        return found
-    return _lower(event.get("headers"))
+                joined[key] = f"{joined[key]},{value}" if key in joined else value
+        found.update(joined)
+    return found
+
+
+def _remaining(context: Any) -> float | None:
+    """Seconds the invocation has left, or None when the context does not say (no context, or a
+    stand-in whose answer is no number: the turn budget alone bounds the turn)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None
+    try:
+        millis = float(remaining())
+    except Exception:
+        return None
+    return millis / 1000 if math.isfinite(millis) else None
 
 
 def _body_reader(event: Mapping):
@@ -106,10 +123,8 @@ def request_from_event(event: Any, context: Any = None, arrived: float | None = 
         raise NotHttp("not an HTTP event: send a Function URL or API Gateway event (payload format 2.0 or 1.0)")
     if not isinstance(method, str):
         raise NotHttp("the event names no HTTP method")
-    deadline = None
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining):
-        deadline = arrived + remaining() / 1000 - MARGIN
+    remaining = _remaining(context)
+    deadline = None if remaining is None else arrived + remaining - MARGIN
     return HttpRequest(
         method.upper(),
         headers,
