@@ -243,11 +243,19 @@ def test_tampered_and_missing_tokens_are_refused(gateway):
     assert page.start("oxford").status_code == 201
     head, payload, signature = page.token.split(".")
     other = jwt.utils.base64url_encode(json.dumps({**claims(page.token), "lang": "en", "sid": "0" * 32}).encode())
-    for token in (f"{head}.{other.decode()}.{signature}", f"{head}.{payload}.{signature[:-3]}abc", "not-a-token"):
+    elsewhere = jwt.encode({**claims(page.token), "aud": "nowhere"}, "x" * 32, algorithm="HS256")
+    for token in (
+        f"{head}.{other.decode()}.{signature}",
+        f"{head}.{payload}.{signature[:-3]}abc",
+        "not-a-token",  # too mangled to name a council
+        elsewhere,  # names a council not served here
+    ):
         answer = page.turn({"text": "hello"}, token=token)
         assert answer.status_code == 401 and answer.json()["error"] == "token_invalid", answer.text
+        assert answer.headers["Access-Control-Allow-Origin"] == DEMO_ORIGIN, token  # the widget reads it, restarts
     missing = page.http.post(f"{page.url}/v1/conversations/turn", json={"text": "hello"}, timeout=10)
     assert checked("POST", "/v1/conversations/turn", missing).json()["error"] == "token_invalid"
+    assert missing.headers["Access-Control-Allow-Origin"] == DEMO_ORIGIN
 
 
 def test_expired_token(gateway):

@@ -4,7 +4,7 @@
     a request                                        refused as
     -> route (path, method)                          404 / 405 (JSON)
     -> rate limit per client IP                      429 rate_limited, Retry-After
-    -> council: from the path, or the token's claim  404 unknown_council, 401 token_invalid
+    -> council: from the path, or the token's claim  404 unknown_council, 401 token_invalid (any page may read it)
     -> Origin on the council's chat.origins          403 origin_not_allowed (no CORS headers)
     -> token checked with the council's key          401 token_invalid / token_expired
     -> rate limit per conversation                   429 rate_limited
@@ -176,14 +176,21 @@ class Gateway:
             language = _language(body, council, cors=cors)
             conversation = tokens.Conversation.new(council.id, language)
             return self._answer(201, council, chat, conversation, {"event": "WELCOME"}, False, cors, line, started)
+        # Until the token names a council served here there is no allow-list to check the origin
+        # against: its 401 says only "start again", so any page may read it (as any may preflight).
         token = tokens.bearer(request.headers.get("Authorization"))
+        readable = origin if origin not in (None, "null") else None
         if token is None:
-            raise Refused(ChatOutcome.TOKEN_INVALID, "send the conversation's token: Authorization: Bearer <token>")
+            message = "send the conversation's token: Authorization: Bearer <token>"
+            raise Refused(ChatOutcome.TOKEN_INVALID, message, cors=readable)
         try:
-            claimed = tokens.claimed_council(token)
+            council, chat = self._council(tokens.claimed_council(token), line, from_token=True)
         except tokens.TokenError as e:
-            raise Refused(ChatOutcome(e.code), e.message) from None
-        council, chat = self._council(claimed, line, from_token=True)
+            raise Refused(ChatOutcome(e.code), e.message, cors=readable) from None
+        except Refused as refused:
+            if refused.outcome is ChatOutcome.TOKEN_INVALID:
+                refused.cors = readable
+            raise
         cors = self._origin(chat, origin, request)
         try:
             conversation = tokens.verify(self._master(), token, council.id)
