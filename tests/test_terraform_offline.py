@@ -201,7 +201,7 @@ def test_planted_errors_are_caught(planted):
     """The negative control: each planted mistake fails `terraform validate` (or, for a value only
     known from data, `plan`), naming what is wrong."""
     mutate, message = PLANTED[planted]
-    results = offline.check(mutate, plan=True)
+    results = offline.check(mutate)
     failed = results[-1]
     assert not failed.ok, f"{planted} was not caught:\n{_report(results)}"
     assert re.search(message, " ".join(failed.output.split())), failed.output

@@ -121,15 +121,15 @@ def run(work: Path, env: dict[str, str], *args: str) -> Result:
     return Result(" ".join(["terraform", *args]), done.returncode, done.stdout + done.stderr)
 
 
-def check(mutate: Callable[[Path], None] | None = None, plan: bool = True) -> list[Result]:
-    """init, validate and (if validate passed and plan is set) plan; stops at the first failure."""
+def check(mutate: Callable[[Path], None] | None = None) -> list[Result]:
+    """init, validate, plan and show; stops at the first failure."""
     with tempfile.TemporaryDirectory(prefix="townhall-offline-") as folder:
         work = Path(folder)
         env = prepare(work, mutate)
         results = [run(work, env, "init", "-input=false", "-no-color")]
         if results[-1].ok:
             results.append(run(work, env, "validate", "-no-color"))
-        if plan and results[-1].ok:
+        if results[-1].ok:
             results.append(
                 run(
                     work,

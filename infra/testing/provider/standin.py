@@ -13,7 +13,8 @@ protocol 6 (tfplugin6.proto beside this file):
   type and reference of the configuration against the real provider's schema;
 - ValidateResourceConfig also checks the enumerations the provider validates (``tier`` and so on);
 - PlanResourceChange plans creation as the provider would, leaving computed values unknown;
-- nothing is ever applied: ApplyResourceChange is not offered.
+- nothing is ever applied: ApplyResourceChange is not offered, so there is never a state to
+  upgrade or refresh (UpgradeResourceState and ReadResource are not offered either).
 
 Never deployed and never used against real projects: tests/test_terraform_offline.py and
 infra/testing/offline.py run it.
@@ -214,26 +215,6 @@ def error(summary: str, detail: str = "", steps: list | None = None):
     return diagnostic
 
 
-def fill_nulls(block: dict, value):
-    """A state read back from JSON, with every attribute and block the schema has (null if absent)."""
-    if not isinstance(value, dict):
-        return value
-    out = {name: value.get(name) for name in block.get("attributes", {})}
-    for name, nested in block.get("block_types", {}).items():
-        given = value.get(name)
-        if isinstance(given, list):
-            out[name] = [fill_nulls(nested["block"], item) for item in given]
-        elif isinstance(given, dict) and nested["nesting_mode"] == "map":
-            out[name] = {k: fill_nulls(nested["block"], v) for k, v in given.items()}
-        else:
-            out[name] = (
-                fill_nulls(nested["block"], given)
-                if given is not None
-                else ([] if nested["nesting_mode"] in ("list", "set") else None)
-            )
-    return out
-
-
 class Provider:
     def __init__(self, document: dict):
         (self.address, schemas), *_ = document["provider_schemas"].items()
@@ -286,16 +267,8 @@ class Provider:
             )
         return pb.ValidateDataResourceConfig.Response()
 
-    def UpgradeResourceState(self, request, context):
-        schema = self.resources[request.type_name]
-        state = json.loads(request.raw_state.json) if request.raw_state.json else None
-        return pb.UpgradeResourceState.Response(upgraded_state=encode(fill_nulls(schema["block"], state)))
-
     def ConfigureProvider(self, request, context):
         return pb.ConfigureProvider.Response()
-
-    def ReadResource(self, request, context):
-        return pb.ReadResource.Response(new_state=request.current_state, private=request.private)
 
     def PlanResourceChange(self, request, context):
         schema = self.resources[request.type_name]
@@ -326,9 +299,7 @@ METHODS = [
     "ValidateProviderConfig",
     "ValidateResourceConfig",
     "ValidateDataResourceConfig",
-    "UpgradeResourceState",
     "ConfigureProvider",
-    "ReadResource",
     "PlanResourceChange",
     "ReadDataSource",
     "GetFunctions",
