@@ -227,11 +227,6 @@ def _ask_postcode(text) -> Reply:
     return Reply(text, contexts=[OutputContext(POSTCODE_CONTEXT, POSTCODE_LIFESPAN)])
 
 
-def _refused(error: UpstreamError) -> bool:
-    """A refusal that will not change on a retry: our key or request refused, nothing configured."""
-    return error.kind == "unconfigured" or (error.kind == "status" and 400 <= (error.status or 0) < 500)
-
-
 def _own_services(turn: Turn, settings: Settings) -> tuple[list[str], list[Link]]:
     """The council's own electoral services contact (else its general contact details)."""
     t = settings.texts
@@ -265,7 +260,7 @@ def _not_available(turn: Turn, settings: Settings) -> Reply:
 
 
 def _upstream_failed(turn: Turn, settings: Settings, error: UpstreamError, keep: OutputContext) -> Reply:
-    if _refused(error):
+    if error.permanent:
         return _not_available(turn, settings)
     return _failure(turn, settings, settings.texts("unavailable"), keep)
 

@@ -14,7 +14,7 @@ import pytest
 
 from townhall.contract import Link, OutputContext
 from townhall.library import default_library
-from townhall.upstream import Http, Upstream
+from townhall.upstream import Http, Upstream, UpstreamError
 from townhall_tools.testing import sandbox_upstream, settings_for, tenant_doc, turn
 
 PROCESS = default_library().processes["polling_station"]
@@ -319,6 +319,23 @@ def test_a_rejected_key_or_a_missing_secret_offers_no_retry(settings, tmp_path):
             OXFORD_SERVICES,
         )
         assert reply.contexts == (OutputContext(POSTCODE, 0),)
+
+
+@pytest.mark.parametrize("status", [408, 429, 503])
+def test_a_rate_limit_or_a_timeout_from_democracy_club_is_for_now_and_offers_a_retry(settings, monkeypatch, status):
+    """Only a refusal that will not change (UpstreamError.permanent) ends the journey: a 429 or
+    408 is the "at the moment" failure that keeps the postcode step open."""
+    from townhall_processes.polling_station import handler as module
+
+    class Refusing:
+        def postcode(self, *args, **kwargs):
+            raise UpstreamError("status", f"Democracy Club answered {status}", status)
+
+    monkeypatch.setattr(module, "_client", lambda settings: Refusing())
+    reply = find(settings, "AA1 2AA", contexts={POSTCODE: {}})
+    assert reply.text[0] == "Sorry, I can't look up polling stations at the moment."
+    assert reply.text[-1] == "You can try again by sending me your postcode."
+    assert reply.contexts[0].name == POSTCODE and reply.contexts[0].lifespan > 0
 
 
 def test_an_unknown_postcode_and_a_failed_address_lookup(settings):
