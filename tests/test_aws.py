@@ -27,6 +27,7 @@ from townhall.aws.sideeffects import DynamoDBSideEffects
 from townhall.contract import Deadline
 from townhall.library import default_library
 from townhall.settings import BackendError, IndexUnavailable, SettingsCache, Unavailable
+from townhall.sideeffects import GRACE
 from townhall.upstream import UpstreamError
 from townhall.yamlio import load_yaml
 from townhall_tools import cli, conversations
@@ -302,6 +303,60 @@ def test_pending_past_its_deadline_is_unknown_and_expired_records_count_as_absen
     )
     assert store.state(old) is None
     assert store(old, lambda: "fresh", Deadline(time.monotonic() + 3)) == "fresh"
+
+
+def test_an_upstream_answering_late_is_never_sent_twice_through_the_dynamodb_records(aws_env):
+    """The upstream acts, then answers after the turn gave up: every repeat is unknown and none
+    reaches the upstream; a check that finds what it made settles the record as done."""
+    from townhall.upstream import Upstream
+    from townhall_tools.fakes._faults import FaultServer
+
+    store = DynamoDBSideEffects(aws_env["side_effects"])
+    key = f"report:{uuid.uuid4()}"
+    with FaultServer() as faults:
+        faults.late = 1.5
+        up = Upstream("oxford", side_effects=store)
+
+        def send():
+            return up.http.post_json(faults.url + "/late", {"a": 1}, deadline=Deadline.after(0.8), ok=(201,)).json()
+
+        for _ in range(3):  # the resident says yes three times
+            with pytest.raises(UpstreamError) as raised:
+                up.once(key, send, Deadline.after(1.0))
+            assert raised.value.kind == "unknown" and not raised.value.retryable
+        assert faults.acted == 1 and store.state(f"oxford:{key}") == "unknown"
+        time.sleep(0.8)  # the late answer has come and gone
+        assert up.once(key, send, Deadline.after(1.0), check=lambda: {"id": "late-1"}) == {"id": "late-1"}
+        assert up.once(key, send, Deadline.after(1.0)) == {"id": "late-1"}
+        assert faults.acted == 1 and store.state(f"oxford:{key}") == "done"
+
+
+def test_dynamodb_refusing_after_the_action_never_lets_it_be_sent_again(aws_env, captured_logs):
+    """The action is made but its record cannot be saved (DynamoDB refuses mid-turn): the resident
+    still gets the result, the operator the reason, and a repeat past the claim's deadline finds
+    the record unknown rather than sending again."""
+    real = aws.client("dynamodb")
+
+    class Refusing:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def put_item(self, **kw):
+            if kw["Item"]["state"]["S"] != "pending":
+                raise real.exceptions.ProvisionedThroughputExceededException(
+                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "PutItem"
+                )
+            return real.put_item(**kw)
+
+    refusing = DynamoDBSideEffects(aws_env["side_effects"], lambda: Refusing())
+    store = DynamoDBSideEffects(aws_env["side_effects"])
+    key, sent = f"pay:{uuid.uuid4()}", []
+    assert refusing(key, lambda: sent.append(1) or "P-1", Deadline(time.monotonic() + 0.3)) == "P-1"
+    assert store.state(key) == "pending" and "record not saved" in captured_logs.text()
+    time.sleep(0.3 + GRACE + 0.2)  # the claim's deadline and its grace
+    with pytest.raises(UpstreamError) as raised:
+        store(key, lambda: sent.append(1) or "P-2", Deadline(time.monotonic() + 3))
+    assert raised.value.kind == "unknown" and sent == [1]
 
 
 def test_dynamodb_unreachable_before_the_action_means_nothing_was_done(monkeypatch):
