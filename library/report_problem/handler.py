@@ -426,6 +426,8 @@ def at_confirm(turn: Turn, settings: Settings, flow: Flow) -> Reply:
     t = settings.texts
     part = matching.part_named(turn.query_text, turn.param("part")) if turn.action != "confirm" else None
     if turn.action == "change" or part:
+        if part is None and consent(turn) is False:  # "no hang on, hold off": a change of mind, not a change
+            return leave(turn, settings, flow)
         if part is None:
             return Reply(
                 [t("which_change")],

@@ -346,6 +346,22 @@ def test_a_no_at_the_confirm_step_sends_nothing_whatever_intent_matched(served_f
     assert posts(served_fakes, marker) == []
 
 
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("en", "go on then... no hang on, hold off"), ("en", "no wait, forget it"), ("cy", "na, gad e")],
+)
+def test_a_change_of_mind_taken_for_a_change_request_leaves_the_report(served_fakes, tmp_path, language, text):
+    marker = uuid.uuid4().hex
+    chat = Chat(settings(served_fakes, tmp_path, "cardiff" if language == "cy" else "oxford", language), language)
+    chat.say("pothole", "report", category="pothole")
+    to_confirm(chat, marker)
+    chat.say(text, "change")  # Dialogflow heard "change": no part is named and the words say no
+    assert posts(served_fakes, marker) == [] and chat.step is None
+    assert "haven't sent anything" in chat.text or "dydw i ddim wedi anfon dim byd" in chat.text
+    chat.say("Yes, send it", "confirm")  # the report was left: a later yes sends nothing
+    assert posts(served_fakes, marker) == []
+
+
 @pytest.mark.parametrize(("language", "text"), [("en", "cheers"), ("en", "do"), ("cy", "diolch"), ("cy", "efallai")])
 def test_an_unclear_answer_at_the_confirm_step_asks_again(served_fakes, tmp_path, language, text):
     marker = uuid.uuid4().hex
