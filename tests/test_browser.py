@@ -13,8 +13,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +21,8 @@ from pathlib import Path
 import pytest
 import requests
 from support import REPO
+
+from conftest import free_port, stop, wait_for_port
 
 STATIC = REPO / "functions" / "townhall" / "gateway" / "static"
 ASSETS = ("townhall-chat.js", "townhall-chat.css")
@@ -50,17 +50,6 @@ def test_widget_needs_no_inline_script_style_or_eval():
     assert not re.search(r"\.style\.(?!setProperty)\w+\s*=", js), "set styles with style.setProperty only"
     assert not re.search(r"https?://", re.sub(r"/\*.*?\*/", "", js, flags=re.S)), "no hard-coded origins"
     assert "@import" not in css and "url(" not in css, "the stylesheet loads nothing else"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _missing() -> list[str]:
@@ -105,7 +94,7 @@ def stack(tmp_path_factory):
     if not shutil.which("make"):
         pytest.fail("make is not installed")
     tmp = tmp_path_factory.mktemp("browser-stack")
-    ports = {name: _free_port() for name in ("PORT", "FAKES_PORT", "CHAT_PORT")}
+    ports = {name: free_port() for name in ("PORT", "FAKES_PORT", "CHAT_PORT")}
     log = tmp / "make.log"
     env = {**os.environ, "TOWNHALL_STATE_DIR": str(tmp / "state")}
     env.pop("TOWNHALL_TENANTS_DIR", None)
@@ -129,20 +118,12 @@ def stack(tmp_path_factory):
     base = f"http://127.0.0.1:{ports['CHAT_PORT']}/"
     try:
         deadline = time.monotonic() + 60
-        while not all(_listening(p) for p in ports.values()):
-            assert proc.poll() is None, f"make serve exited with {proc.returncode}:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"make serve did not listen within 60 s:\n{log.read_text()}"
-            time.sleep(0.1)
+        for port in ports.values():
+            wait_for_port(port, proc, max(0.1, deadline - time.monotonic()), log)
         _warm(base, deadline + 60, log)
         yield base
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        stop(proc)
 
 
 @pytest.mark.timeout(300)  # the stack's start (classifiers fitted) and about 30 s in the browser
