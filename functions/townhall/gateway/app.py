@@ -45,7 +45,7 @@ from ..upstream import Http, TurnFailures, UpstreamError, watching
 from ..webhook import BoundedBody
 from ..yamlio import load_yaml
 from . import detect, tokens
-from .council import CALLBACK_EVENT, LOCAL_ORIGIN, Chat, ChatSettings
+from .council import CALLBACK_EVENT, LOCAL_ORIGIN, Chat, ChatSettings, tel
 from .limits import Limits, retry_after
 
 HERE = Path(__file__).resolve().parent
@@ -299,7 +299,7 @@ class Gateway:
         }
 
     def _answer(self, status, council, chat, conversation, query, switched, cors, line, started):
-        token = tokens.issue(self._master(), conversation, self.ttl)
+        master = self._master()  # before asking Dialogflow: no key, no conversation
         session = detect.session_path(chat.agent, conversation.session)
         language = conversation.language
         body = detect.request_body(
@@ -334,7 +334,6 @@ class Gateway:
             if chosen and chosen != language:  # the resident asked the bot for the other language
                 language = chosen
                 conversation = tokens.Conversation(council.id, conversation.session, language)
-                token = tokens.issue(self._master(), conversation, self.ttl)
             messages = detect.messages(result, language)
             if not messages:
                 messages, degraded = self._sorry(council, chat, language), True
@@ -343,6 +342,7 @@ class Gateway:
                 handoff = self._handoff(chat, language)
                 if handoff:
                     messages.append(handoff)
+        token = tokens.issue(master, conversation, self.ttl)  # signed once, in the language answered
         reply = {"token": token, "expires_in": self.ttl, "language": language, "messages": messages}
         if status == 201:
             reply["max_length"] = MAX_LENGTH
@@ -363,13 +363,13 @@ class Gateway:
             messages.append(handoff)
         return messages
 
-    def _handoff(self, chat: Chat, language: str, now: datetime | None = None) -> dict | None:
+    def _handoff(self, chat: Chat, language: str) -> dict | None:
         t = texts(language)
         actions = []
-        if chat.live_chat_url and chat.staffed(now or datetime.now(LONDON)):
+        if chat.live_chat_url and chat.staffed(datetime.now(LONDON)):
             actions.append({"kind": "live_chat", "label": t["live_chat"], "url": chat.live_chat_url})
         if chat.phone:
-            actions.append({"kind": "phone", "label": t["phone"].format(phone=chat.phone), "tel": _tel(chat.phone)})
+            actions.append({"kind": "phone", "label": t["phone"].format(phone=chat.phone), "tel": tel(chat.phone)})
         if chat.callback:
             actions.append({"kind": "callback", "label": t["callback"], "event": CALLBACK_EVENT})
         return {"type": "handoff", "lang": language, "actions": actions} if actions else None
@@ -425,12 +425,6 @@ def _match(path: str):
 
 def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-def _tel(phone: str) -> str:
-    from .council import tel
-
-    return tel(phone)
 
 
 def _client(request) -> str:
