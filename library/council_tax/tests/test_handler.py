@@ -279,6 +279,17 @@ def posts(served_fakes, reference):
     ]
 
 
+def on_pay_page(served_fakes, reply, decision):
+    """The resident follows the reply's payment link and pays or cancels on GOV.UK Pay's page."""
+    token = reply.links[0].url.rsplit("/", 1)[1]
+    requests.post(
+        f"{served_fakes.url}/pay/secure",
+        data={"chargeTokenId": token, "decision": decision},
+        allow_redirects=False,
+        timeout=5,
+    )
+
+
 def confirmed(account, pence):
     return {"council_tax-payment": {"payment_account": account, "payment_pence": pence, "payment_step": "confirm"}}
 
@@ -396,13 +407,7 @@ def test_after_paying_the_same_details_are_not_paid_again(paying, served_fakes):
     account = str(next(_accounts))
     s = paying()
     first = ask("pay_confirm", text="yes", settings=s, contexts=confirmed(account, 4000))
-    token = first.links[0].url.rsplit("/", 1)[1]
-    requests.post(
-        f"{served_fakes.url}/pay/secure",
-        data={"chargeTokenId": token, "decision": "pay"},
-        allow_redirects=False,
-        timeout=5,
-    )
+    on_pay_page(served_fakes, first, "pay")
     again = ask("pay_confirm", text="yes", settings=s, contexts=contexts_of(first))
     assert again.text == (
         f"Thank you: you've already paid £40.00 towards account {account}. To make another "
@@ -419,13 +424,7 @@ def test_a_cancelled_or_expired_payment_is_replaced(paying, served_fakes, ending
     s = paying()
     first = ask("pay_confirm", text="yes", settings=s, contexts=confirmed(account, 5000))
     if ending == "cancel":
-        token = first.links[0].url.rsplit("/", 1)[1]
-        requests.post(
-            f"{served_fakes.url}/pay/secure",
-            data={"chargeTokenId": token, "decision": "cancel"},
-            allow_redirects=False,
-            timeout=5,
-        )
+        on_pay_page(served_fakes, first, "cancel")
     else:
         requests.post(
             f"{served_fakes.url}/pay/_fake/payments/{contexts_of(first)['council_tax-paid']['payment_id']}/expire",
@@ -623,29 +622,14 @@ def test_the_retry_quick_reply_after_a_failure_tries_again(paying, served_fakes)
     failed = ask("pay_confirm", text="yes", settings=paying(), contexts=confirmed(account, 99999))
     again = ask("pay_confirm", text="Try the payment again", settings=paying(), contexts=contexts_of(failed))
     assert again.text[0].startswith("Sorry, I couldn't set up your payment")
-    assert (
-        len(
-            [
-                r
-                for r in requests.get(f"{served_fakes.url}/pay/_fake/requests", timeout=5).json()
-                if isinstance(r["body"], dict) and r["body"].get("reference") == account
-            ]
-        )
-        == 2
-    )
+    assert len(posts(served_fakes, account)) == 2
 
 
 def test_no_to_a_new_link_after_a_cancelled_payment_sends_nothing(paying, served_fakes):
     account = str(next(_accounts))
     s = paying()
     first = ask("pay_confirm", text="yes", settings=s, contexts=confirmed(account, 5400))
-    token = first.links[0].url.rsplit("/", 1)[1]
-    requests.post(
-        f"{served_fakes.url}/pay/secure",
-        data={"chargeTokenId": token, "decision": "cancel"},
-        allow_redirects=False,
-        timeout=5,
-    )
+    on_pay_page(served_fakes, first, "cancel")
     asked = ask("pay_confirm", text="yes", settings=s, contexts=contexts_of(first))
     assert asked.text[1] == "Would you like a new payment link?"
     for text, intent in (("No, don't", "pay_decline"), ("no thanks", "pay_confirm")):
