@@ -141,26 +141,27 @@ class FilesSideEffects:
         return json.loads(path.read_text()).get("state", "done")
 
 
-class FirestoreSideEffects:
-    def __init__(self, client_source: Callable[[], Any]):
-        self._client_source = client_source  # the settings backend's client, made on first use
+class ClaimedRecords:
+    """The state machine over a shared store (Firestore, DynamoDB) that can create a record only
+    if none is live, atomically. A store gives ``_record(digest)`` (a handle on the key's record),
+    ``_claim``, ``_save``, ``_clear`` and ``_failures()`` (what its client raises when the store
+    is unreachable or refusing); the states and what each means for the resident are here only."""
 
     def __call__(
         self, key: str, action: Callable[[], Any], deadline: Deadline, check: Callable[[], Any] | None = None
     ) -> Any:
-        from google.api_core.exceptions import GoogleAPIError
-
-        client = self._client_source()
-        doc = client.collection(COLLECTION).document(_digest(key))
+        record = self._record(_digest(key))
         try:
-            found = self._claim(doc, deadline)
-        except GoogleAPIError as e:  # Firestore unreachable or refusing: nothing was done
+            found = self._claim(record, deadline)
+        except UpstreamError:
+            raise
+        except self._failures() as e:  # the store unreachable or refusing: nothing was done
             raise UpstreamError("connection", f"side-effect record: {type(e).__name__}", sent=False) from None
         if isinstance(found, dict):  # unknown: the spec of how to look for it
             result = check(found.get("check")) if check is not None else None
             if result is None:
                 raise _unknown()
-            self._save(doc, "done", result)
+            self._save(record, "done", result)
             return result
         if found is not None:
             return found[0]
@@ -169,14 +170,50 @@ class FirestoreSideEffects:
         except BaseException as e:
             try:
                 if _was_unknown(e):
-                    self._save(doc, "unknown", check=_spec(e))
+                    self._save(record, "unknown", check=_spec(e))
                 else:
-                    doc.delete(timeout=2.0)  # nothing was done: the resident can try again
-            except GoogleAPIError:
+                    self._clear(record)  # nothing was done: the resident can try again
+            except self._failures():
                 pass  # left pending: a repeat after its deadline finds it unknown (never re-sent)
             raise
-        self._save(doc, "done", result)
+        self._save(record, "done", result)
         return result
+
+    def _failures(self) -> tuple[type[BaseException], ...]:
+        raise NotImplementedError
+
+    def _record(self, digest: str) -> Any:
+        raise NotImplementedError
+
+    def _claim(self, record: Any, deadline: Deadline) -> tuple[Any] | dict | None:
+        """Create the pending record (None: ours to do), ``(result,)`` of the attempt that did it,
+        or ``{"check": spec}`` when unknown (an attempt whose answer never came, or that never
+        finished; ``spec`` says how to look for what it made, if its client said)."""
+        raise NotImplementedError
+
+    def _save(self, record: Any, state: str, result: Any = None, check: dict | None = None) -> None:
+        """Store the record as ``state``; a failure is logged, never raised (the record stays
+        pending, so a repeat past its deadline finds it unknown and nothing is made twice)."""
+        raise NotImplementedError
+
+    def _clear(self, record: Any) -> None:
+        raise NotImplementedError
+
+
+class FirestoreSideEffects(ClaimedRecords):
+    def __init__(self, client_source: Callable[[], Any]):
+        self._client_source = client_source  # the settings backend's client, made on first use
+
+    def _failures(self) -> tuple[type[BaseException], ...]:
+        from google.api_core.exceptions import GoogleAPIError
+
+        return (GoogleAPIError,)
+
+    def _record(self, digest: str) -> Any:
+        return self._client_source().collection(COLLECTION).document(digest)
+
+    def _clear(self, doc: Any) -> None:
+        doc.delete(timeout=2.0)
 
     def _save(self, doc: Any, state: str, result: Any = None, check: dict | None = None) -> None:
         from google.api_core.exceptions import GoogleAPIError
@@ -195,9 +232,6 @@ class FirestoreSideEffects:
             logs.event("ERROR", f"side effect {state} but its record not saved: {type(e).__name__}")
 
     def _claim(self, doc: Any, deadline: Deadline) -> tuple[Any] | dict | None:
-        """Create the pending record (None: ours to do), ``(result,)`` of the attempt that did it,
-        or ``{"check": spec}`` when unknown (an attempt whose answer never came, or that never
-        finished; ``spec`` says how to look for what it made, if its client said)."""
         from google.api_core.exceptions import AlreadyExists
 
         while True:

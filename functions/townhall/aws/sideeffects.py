@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import logs
 from ..contract import Deadline
-from ..sideeffects import GRACE, KEEP_FOR, _digest, _spec, _unknown, _was_unknown
+from ..sideeffects import GRACE, KEEP_FOR, ClaimedRecords, _digest
 from ..upstream import UpstreamError
 from . import client as aws_client
 from .dynamodb import table_names
@@ -34,7 +34,7 @@ KEEP_SECONDS = int(KEEP_FOR.total_seconds())
 _CLAIM = "attribute_not_exists(#k) OR expire_at < :now"
 
 
-class DynamoDBSideEffects:
+class DynamoDBSideEffects(ClaimedRecords):
     def __init__(self, table: str, client_source: Callable[[], Any] = lambda: aws_client("dynamodb")):
         self.table = table
         self._client_source = client_source
@@ -43,40 +43,18 @@ class DynamoDBSideEffects:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> DynamoDBSideEffects:
         return cls(table_names(env)[1])
 
-    def __call__(
-        self, key: str, action: Callable[[], Any], deadline: Deadline, check: Callable[[], Any] | None = None
-    ) -> Any:
-        client = self._client_source()
-        digest = _digest(key)
-        try:
-            found = self._claim(client, digest, deadline)
-        except UpstreamError:
-            raise
-        except Exception as e:  # DynamoDB unreachable or refusing: nothing was done
-            raise UpstreamError("connection", f"side-effect record: {type(e).__name__}", sent=False) from None
-        if isinstance(found, dict):  # unknown: the spec of how to look for it
-            result = check(found.get("check")) if check is not None else None
-            if result is None:
-                raise _unknown()
-            self._save(client, digest, "done", result)
-            return result
-        if found is not None:
-            return found[0]
-        try:
-            result = action()
-        except BaseException as e:
-            try:
-                if _was_unknown(e):
-                    self._save(client, digest, "unknown", check=_spec(e))
-                else:  # nothing was done: the resident can try again
-                    client.delete_item(TableName=self.table, Key={"key": {"S": digest}})
-            except Exception:
-                pass  # left pending: a repeat after its deadline finds it unknown (never re-sent)
-            raise
-        self._save(client, digest, "done", result)
-        return result
+    def _failures(self) -> tuple[type[BaseException], ...]:
+        return (Exception,)  # botocore's errors, and its connection and timeout errors
 
-    def _save(self, client: Any, digest: str, state: str, result: Any = None, check: dict | None = None) -> None:
+    def _record(self, digest: str) -> tuple[Any, str]:
+        return self._client_source(), digest
+
+    def _clear(self, record: tuple[Any, str]) -> None:
+        client, digest = record
+        client.delete_item(TableName=self.table, Key={"key": {"S": digest}})
+
+    def _save(self, record: tuple[Any, str], state: str, result: Any = None, check: dict | None = None) -> None:
+        client, digest = record
         now = time.time()
         item = {
             "key": {"S": digest},
@@ -95,10 +73,8 @@ class DynamoDBSideEffects:
             # finds it unknown, so nothing is made twice. The operator gets the reason.
             logs.event("ERROR", f"side effect {state} but its record not saved: {type(e).__name__}")
 
-    def _claim(self, client: Any, digest: str, deadline: Deadline) -> tuple[Any] | dict | None:
-        """Create the pending record (None: ours to do), ``(result,)`` of the attempt that did it,
-        or ``{"check": spec}`` when unknown (an attempt whose answer never came, or that never
-        finished; ``spec`` says how to look for what it made, if its client said)."""
+    def _claim(self, record: tuple[Any, str], deadline: Deadline) -> tuple[Any] | dict | None:
+        client, digest = record
         while True:
             now = time.time()
             try:
