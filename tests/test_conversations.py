@@ -27,6 +27,17 @@ def council_name(tenant: str, language: str) -> str:
     return doc.get("name_cy") or doc["name"] if language == "cy" else doc["name"]
 
 
+def webhook(url: str, tenant: str = "oxford"):
+    """A ``send`` for ``conversations.replay``: each turn posted to the webhook as the tenant's agent."""
+    session = requests.Session()
+
+    def send(body: dict, now: str | None) -> dict:
+        headers = {"Content-Type": "application/json", **auth_for(tenant)}
+        return session.post(url, data=json.dumps(body), timeout=10, headers=headers).json()
+
+    return send
+
+
 @pytest.mark.parametrize(("conversation", "tenant"), CASES, ids=[f"{c.name}[{t}]" for c, t in CASES])
 def test_conversation(conversation, tenant, served, served_fakes):
     session = requests.Session()
@@ -67,16 +78,7 @@ def test_the_replay_catches_a_wrong_expectation(served):
         "en",
         (conversations.Step("hi", "welcome.hello", {}, {"says": ["no council says this phrase"]}),),
     )
-    session = requests.Session()
-
-    def send(body, now):
-        r = session.post(
-            served.url,
-            data=json.dumps(body),
-            timeout=10,
-            headers={"Content-Type": "application/json", **auth_for("oxford")},
-        )
-        return r.json()
+    send = webhook(served.url)
 
     failures = conversations.replay(conversation, PROJECTS["oxford"], "Oxford", send, {}, "conv-check")
     assert failures and "turn 1" in failures[0] and "no council says this phrase" in failures[0]
@@ -90,16 +92,7 @@ def test_sent_counts_what_the_fakes_received_and_is_checked(served, served_fakes
     assert conversations.check_sent(0, counts, counts) == []
     assert conversations.check_sent({"notify": 1}, {**counts}, {**counts, "notify": counts["notify"] + 1}) == []
     assert "expected 0" in conversations.check_sent(0, counts, {**counts, "pay": counts["pay"] + 1})[0]
-    session = requests.Session()
-
-    def send(body, now):
-        r = session.post(
-            served.url,
-            data=json.dumps(body),
-            timeout=10,
-            headers={"Content-Type": "application/json", **auth_for("oxford")},
-        )
-        return r.json()
+    send = webhook(served.url)
 
     def play(sent):
         conversation = conversations.Conversation(
