@@ -371,6 +371,31 @@ def test_function_runs_python_311_from_the_bundle_with_firestore_settings():
     assert unquote(public["role"]) == "roles/run.invoker" and unquote(public["member"]) == "allUsers"
 
 
+def _delete_rules(bucket: dict) -> list[dict]:
+    """The conditions of a bucket's Delete lifecycle rules, values unquoted."""
+    rules = []
+    for rule in bucket.get("lifecycle_rule", []):
+        if unquote(rule["action"][0]["type"]) == "Delete":
+            condition = {k: v for k, v in rule["condition"][0].items() if not k.startswith("__")}
+            rules.append({k: unquote(v) if isinstance(v, str) else v for k, v in condition.items()})
+    return rules
+
+
+def test_no_lifecycle_rule_deletes_the_live_bundle():
+    """The bundle object is named by its content and stays while the function runs it: a rule by age
+    would delete it under the running function, and every later plan would create it again. Only
+    noncurrent versions (overwritten or deleted by hand) expire; versioning keeps them till then,
+    and the bucket's access is logged to the access-log bucket."""
+    found = resources(MODULES["platform"])
+    sources = found[("google_storage_bucket", "sources")]
+    assert sources["versioning"][0]["enabled"] is True
+    assert unquote(sources["logging"][0]["log_bucket"]) == "google_storage_bucket.access_logs.name"
+    rules = _delete_rules(sources)
+    assert rules, "noncurrent bundles must expire"
+    for condition in rules:
+        assert condition.get("with_state") == "ARCHIVED" and "age" not in condition, condition
+
+
 def test_firestore_is_native_protected_and_in_the_uk_or_eu():
     database = resources(MODULES["platform"])[("google_firestore_database", "settings")]
     assert unquote(database["type"]) == "FIRESTORE_NATIVE"
