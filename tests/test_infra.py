@@ -396,6 +396,18 @@ def test_no_lifecycle_rule_deletes_the_live_bundle():
         assert condition.get("with_state") == "ARCHIVED" and "age" not in condition, condition
 
 
+def test_access_logs_expire_even_with_versioning():
+    """With versioning on, an age rule only makes a log noncurrent: a rule on noncurrent versions
+    must delete it afterwards, or the logs are kept for ever."""
+    logs = resources(MODULES["platform"])[("google_storage_bucket", "access_logs")]
+    assert logs["versioning"][0]["enabled"] is True
+    rules = _delete_rules(logs)
+    assert any("age" in condition for condition in rules), "current logs expire by age"
+    assert any(
+        condition.get("with_state") == "ARCHIVED" and "days_since_noncurrent_time" in condition for condition in rules
+    ), "noncurrent logs must be deleted too"
+
+
 def test_firestore_is_native_protected_and_in_the_uk_or_eu():
     database = resources(MODULES["platform"])[("google_firestore_database", "settings")]
     assert unquote(database["type"]) == "FIRESTORE_NATIVE"

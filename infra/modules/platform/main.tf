@@ -173,7 +173,9 @@ resource "google_storage_bucket" "sources" {
   depends_on = [google_project_service.apis]
 }
 
-# Access logs of the bundle bucket (Cloud Storage usage logs), kept a year.
+# Access logs of the bundle bucket (Cloud Storage usage logs), kept a year. With versioning on,
+# the age rule only makes a year-old log noncurrent: the second rule deletes it 30 days later (and
+# anything deleted or overwritten by hand), or no log would ever go.
 resource "google_storage_bucket" "access_logs" {
   #checkov:skip=CKV_GCP_62:This is the access-log bucket itself: logging its own access would log the log writes.
   project                     = var.project
@@ -190,6 +192,16 @@ resource "google_storage_bucket" "access_logs" {
   lifecycle_rule {
     condition {
       age = 365
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      with_state                 = "ARCHIVED"
+      days_since_noncurrent_time = 30
     }
     action {
       type = "Delete"
