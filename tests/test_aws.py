@@ -359,6 +359,35 @@ def test_dynamodb_refusing_after_the_action_never_lets_it_be_sent_again(aws_env,
     assert raised.value.kind == "unknown" and sent == [1]
 
 
+def test_a_store_that_refuses_the_claim_yet_holds_no_record_ends_busy_in_the_deadline(aws_env):
+    """DynamoDB saying a live record exists, then that there is none, round after round: the claim
+    gives up as busy inside the turn's deadline and the action never runs."""
+    real = aws.client("dynamodb")
+
+    class Contradicting:
+        def put_item(self, **kw):
+            raise real.exceptions.ConditionalCheckFailedException(
+                {"Error": {"Code": "ConditionalCheckFailedException", "Message": "exists"}}, "PutItem"
+            )
+
+        def get_item(self, **kw):
+            return {}
+
+    store = DynamoDBSideEffects(aws_env["side_effects"], lambda: Contradicting())
+    sent, outcome = [], []
+
+    def attempt():
+        try:
+            store("k", lambda: sent.append(1), Deadline(time.monotonic() + 0.5))
+        except UpstreamError as e:
+            outcome.append(e.kind)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive() and outcome == ["busy"] and sent == []
+
+
 def test_dynamodb_unreachable_before_the_action_means_nothing_was_done(monkeypatch):
     for key, value in moto_env("http://127.0.0.1:9").items():  # nothing listens on the discard port
         monkeypatch.setenv(key, value)

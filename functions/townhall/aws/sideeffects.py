@@ -96,18 +96,17 @@ class DynamoDBSideEffects(ClaimedRecords):
                 if type(e).__name__ != "ConditionalCheckFailedException":
                     raise
             item = client.get_item(TableName=self.table, Key={"key": {"S": digest}}, ConsistentRead=True).get("Item")
-            if item is None:
-                continue  # cleared meanwhile (a failed attempt): claim it again
-            state = item.get("state", {}).get("S")
-            if state == "done":
-                return (json.loads(item["result"]["S"]),)
-            if state == "unknown":
-                spec = item.get("check", {}).get("S")
-                return {"check": json.loads(spec) if spec else None}
-            until = float(item.get("until", {}).get("N") or float(item.get("since", {}).get("N") or now) + 30)
-            if now > until:
-                return {"check": None}  # the attempt never finished: it may have sent its request
-            if deadline.remaining() <= 0.2:
+            if item is not None:  # (None: cleared meanwhile by a failed attempt: claim it again)
+                state = item.get("state", {}).get("S")
+                if state == "done":
+                    return (json.loads(item["result"]["S"]),)
+                if state == "unknown":
+                    spec = item.get("check", {}).get("S")
+                    return {"check": json.loads(spec) if spec else None}
+                until = float(item.get("until", {}).get("N") or float(item.get("since", {}).get("N") or now) + 30)
+                if now > until:
+                    return {"check": None}  # the attempt never finished: it may have sent its request
+            if deadline.remaining() <= 0.2:  # every round, so a store that keeps contradicting itself ends
                 raise UpstreamError("busy", "the same request is already being handled", sent=False) from None
             time.sleep(min(0.2, deadline.remaining() / 4))
 
