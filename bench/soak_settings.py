@@ -30,7 +30,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,7 +45,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(FUNCTIONS))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from soak_support import free_port  # noqa: E402  (bench/, beside this file)
+from soak_support import SoakError, free_port, wait_port  # noqa: E402  (bench/, beside this file)
 
 from townhall.webhook import HttpRequest  # noqa: E402
 
@@ -62,24 +61,8 @@ FILES_ROUNDS = 150  # files backend: probes right after a cache period ends, per
 LIMIT = 170.0  # seconds: the whole soak gives up after this
 
 
-class SoakError(Exception):
-    pass
-
-
 def say(text: str) -> None:
     print(text, flush=True)
-
-
-def wait_port(port: int, proc: subprocess.Popen, seconds: float, log: Path) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SoakError(f"process exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise SoakError(f"nothing listening on 127.0.0.1:{port} after {seconds}s:\n{log.read_text()[-2000:]}")
 
 
 def stop(proc: subprocess.Popen | None) -> None:

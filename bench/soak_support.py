@@ -59,6 +59,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class SoakError(Exception):
+    """A soak or benchmark could not run, or found what it must not: the run stops and says why."""
+
+
+def wait_port(port: int, proc: subprocess.Popen, seconds: float, log: Path) -> None:
+    """Until ``proc`` listens on the loopback ``port`` (``SoakError`` with its log's tail when it
+    exits first, or does not listen within ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SoakError(f"process exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise SoakError(f"nothing listening on 127.0.0.1:{port} after {seconds}s:\n{log.read_text()[-2000:]}")
+
+
 @dataclass
 class Server:
     port: int
@@ -141,14 +159,7 @@ def served(
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, f"the server exited:\n{log.read_text()[-2000:]}"
-            assert time.monotonic() < deadline, "the server did not listen within 60 s"
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
+        wait_port(port, proc, 60, log)
         yield Server(port, proc, log)
     finally:
         if proc.poll() is None:
