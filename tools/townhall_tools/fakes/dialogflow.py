@@ -29,7 +29,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 import uuid
 from collections import OrderedDict
 from pathlib import Path
@@ -61,7 +60,7 @@ class StandIn:
                 self.by_project[doc["dialogflow"].get("project")] = path
         self.requests: list[dict] = []  # what the gateway sent (path, body), for tests
         self.responses: list[dict] = []  # the DetectIntentResponses answered, for tests
-        self._sessions: OrderedDict[str, Any] = OrderedDict()
+        self._sessions: OrderedDict[str, tuple[Any, threading.Lock]] = OrderedDict()  # with its lock
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._nlus: dict[tuple[str, str], Any] = {}
         self._exports: dict[str, Any] = {}
@@ -101,16 +100,18 @@ class StandIn:
             self.nlu(tenant_id, language)
 
     def session(self, tenant_file: Path, project: str, session_id: str, language: str):
+        """The session (created on first use) and the lock its queries take, dropped together
+        when the session is the least recently used of more than ``MAX_SESSIONS``."""
         from ..simulator.chat import password_for
         from ..simulator.session import Session
 
         tenant_id = tenant_file.stem
         key = f"{project}/{session_id}"
         with self._lock:
-            found = self._sessions.get(key)
-            if found is not None:
+            held = self._sessions.get(key)
+            if held is not None:
                 self._sessions.move_to_end(key)
-        if found is None:
+        if held is None:
             found = Session(
                 self.nlu(tenant_id, language),
                 url=self.webhook,
@@ -123,13 +124,14 @@ class StandIn:
                 ),
             )
             with self._lock:
-                self._sessions[key] = found
+                held = self._sessions.setdefault(key, (found, threading.Lock()))
                 while len(self._sessions) > MAX_SESSIONS:
                     self._sessions.popitem(last=False)
+        found = held[0]
         if found.language != language and language in self.export(tenant_id).languages:
             found.nlu = self.nlu(tenant_id, language)
             found._fallbacks = [i for i in found.nlu.intents if i.fallback]
-        return found
+        return held
 
 
 def _error(code: int, message: str):
@@ -241,9 +243,7 @@ def app(stand_in: StandIn | None = None):
                     429: "Quota exceeded for quota metric 'Session requests'.",
                 }[code],
             )
-        session = state.session(tenant_file, project, found["session"], language.split("-")[0].lower())
-        with state._lock:
-            lock = state._locks.setdefault(("session", f"{project}/{found['session']}"), threading.Lock())
+        session, lock = state.session(tenant_file, project, found["session"], language.split("-")[0].lower())
         with lock:  # one query at a time per session, as its contexts change
             for context in (body.get("queryParams") or {}).get("contexts") or []:
                 short = str(context.get("name", "")).rsplit("/", 1)[-1]
@@ -287,4 +287,3 @@ class DialogflowServer:
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(5)
-        time.sleep(0)
