@@ -47,8 +47,8 @@ module "tenant" {
     languages       = each.value.languages
     project         = each.value.dialogflow.project
     location        = try(each.value.dialogflow.location, null)
-    edition         = try(each.value.dialogflow.edition, "essentials")
-    deletion_policy = try(each.value.dialogflow.deletion_policy, "abandon")
+    edition         = try(each.value.dialogflow.edition, null) # null: the module's default
+    deletion_policy = try(each.value.dialogflow.deletion_policy, null)
   }
 
   agent = local.agent_settings

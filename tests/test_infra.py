@@ -234,6 +234,29 @@ def test_every_tenant_file_passes_the_modules_regex_validations():
     assert call["project"] == "each.value.dialogflow.project"
 
 
+def test_edition_and_deletion_policy_agree_with_the_tenant_schema():
+    """`townhall tenants validate` (tenant.schema.json) and the tenant module accept the same values
+    with the same defaults, every edition has a tier in infra/agent-settings.json, and the root
+    leaves the defaults to the module (null when the tenant file says nothing)."""
+    schema = json.loads((REPO / "functions" / "townhall" / "schemas" / "tenant.schema.json").read_text("utf-8"))
+    dialogflow = schema["properties"]["dialogflow"]["properties"]
+    tenant = tfdocs.variables(MODULES["tenant"])["tenant"]
+    conditions = [unquote(v["condition"]) for v in tenant["validation"]]
+    call = {k: unquote(v) for k, v in module_calls(INFRA)["tenant"]["tenant"].items()}
+    tiers = json.loads((INFRA / "agent-settings.json").read_text(encoding="utf-8"))["tiers"]
+    for field in ("edition", "deletion_policy"):
+        allowed = next(
+            json.loads(m.group(1))
+            for c in conditions
+            if (m := re.fullmatch(rf"contains\((\[.*\]), var\.tenant\.{field}\)", c))
+        )
+        assert allowed == dialogflow[field]["enum"], field
+        default = re.search(rf'{field} = optional\(string, "(\w+)"\)', unquote(tenant["type"])).group(1)
+        assert default == dialogflow[field]["default"], field
+        assert call[field] == f"try(each.value.dialogflow.{field}, null)", field
+    assert set(tiers) == set(dialogflow["edition"]["enum"])
+
+
 # -- Invariants of the tenant module ----------------------------------------------------------------------
 
 
