@@ -115,6 +115,19 @@ def test_a_handler_returning_something_unrenderable_gets_the_polite_reply(lab, c
     assert any(line["severity"] == "ERROR" for line in captured_logs())
 
 
+@pytest.mark.parametrize("intent", ["boom.fail", "boom.wrong_type"])
+def test_a_failed_handler_error_line_carries_the_turn_trace(lab, captured_logs, intent):
+    """However a handler fails the turn, its ERROR line names the tenant, the process and the
+    turn's trace, so the operator finds it beside the turn's own line."""
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    body = wire.build_request(PROJECTS["oxford"], intent)
+    answer = lab().post(body, "oxford", headers={"X-Cloud-Trace-Context": f"{trace}/1;o=1"})
+    assert answer.status == 200
+    errors = [line for line in captured_logs() if line["severity"] == "ERROR"]
+    assert errors and all(line["process"] == "boom" and line["tenant"] == "oxford" for line in errors)
+    assert all(line.get("logging.googleapis.com/trace", "").endswith(trace) for line in errors), errors
+
+
 def test_an_overrunning_handler_is_answered_within_the_budget(lab, captured_logs):
     app = lab(TOWNHALL_TURN_BUDGET="1.0")
     started = time.monotonic()

@@ -410,11 +410,7 @@ class Runtime:
     ) -> Reply:
         """The handler's reply; ``expires_at`` is when the handler's time is up (monotonic)."""
         if served.handler is None:  # the process could not be prepared when settings were loaded
-            log["outcome"] = Outcome.HANDLER_ERROR
-            logs.event(
-                "ERROR", served.failure, tenant=tenant.id, process=served.process, **logs.trace_field(log["trace"])
-            )
-            return self._sorry(tenant, language, "handler_error")
+            return self._failed(tenant, served, language, log, served.failure)
         turn = Turn(
             intent=request.intent,
             action=request.intent.partition(".")[2],
@@ -458,27 +454,22 @@ class Runtime:
             )
             return self._sorry(tenant, language, "timeout")
         except Exception:
-            log["outcome"] = Outcome.HANDLER_ERROR
-            logs.event(
-                "ERROR",
-                f"handler {served.process} failed\n" + traceback.format_exc(),
-                tenant=tenant.id,
-                process=served.process,
-                **logs.trace_field(log["trace"]),
+            return self._failed(
+                tenant, served, language, log, f"handler {served.process} failed\n" + traceback.format_exc()
             )
-            return self._sorry(tenant, language, "handler_error")
         if not isinstance(reply, Reply):
-            log["outcome"] = Outcome.HANDLER_ERROR
-            logs.event(
-                "ERROR",
-                f"handler {served.process} returned {type(reply).__name__}, not a Reply",
-                tenant=tenant.id,
-                process=served.process,
+            return self._failed(
+                tenant, served, language, log, f"handler {served.process} returned {type(reply).__name__}, not a Reply"
             )
-            return self._sorry(tenant, language, "handler_error")
         # The resident got a reply; an upstream that failed on the way names the turn's outcome.
         log["outcome"] = _DEGRADED.get(failures.worst, OK)
         return reply
+
+    def _failed(self, tenant: Tenant, served: Served, language: str, log: dict, why: str) -> Reply:
+        """A process that failed the turn: logged (ERROR, with the turn's trace), the council's apology."""
+        log["outcome"] = Outcome.HANDLER_ERROR
+        logs.event("ERROR", why, tenant=tenant.id, process=served.process, **logs.trace_field(log["trace"]))
+        return self._sorry(tenant, language, "handler_error")
 
     def _shed(self, tenant: Tenant, served: Served, language: str, log: dict, outcome: Outcome, why: str) -> Reply:
         """A turn not started: the council's 'taking longer' apology at once."""
