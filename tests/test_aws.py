@@ -428,6 +428,35 @@ def test_secrets_manager_values_are_cached_missing_ones_logged_and_kept_on_error
     aws.reset()
 
 
+def test_a_failing_secrets_store_is_asked_once_per_retry_period_not_once_per_turn(captured_logs):
+    """Secrets Manager down (or the secret missing): each turn gets the last good value, or None,
+    at once; the store is asked again only after ``retry_after``, and answers again when it is back."""
+
+    class Client:
+        def __init__(self):
+            self.calls, self.down = 0, False
+
+        def get_secret_value(self, SecretId):
+            self.calls += 1
+            if self.down:
+                raise ConnectionError("no route to Secrets Manager")
+            return {"SecretString": f"demo-{self.calls}"}
+
+    client = Client()
+    secrets = SecretsManagerSecrets(ttl=0, client=client, retry_after=0.3)
+    assert secrets("oxford", "pay-api-key") == "demo-1"
+    client.down = True
+    for _ in range(20):  # twenty turns while it is down: one call, the held value every time
+        assert secrets("oxford", "pay-api-key") == "demo-1"
+        assert secrets("cardiff", "pay-api-key") is None
+    assert client.calls == 3  # the first read, then one failed read per key
+    assert sum("unreadable" in line["message"] for line in captured_logs()) == 2
+    time.sleep(0.35)
+    client.down = False
+    assert secrets("oxford", "pay-api-key") == "demo-4"  # retried after the period, and back
+    assert secrets("cardiff", "pay-api-key") == "demo-5"
+
+
 # -- the Lambda entry point ------------------------------------------------------------------------------
 
 

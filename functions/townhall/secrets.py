@@ -10,7 +10,8 @@ A process's settings say ``api_key_secret: pay-api-key``; the handler asks
 - ``env``: the variable ``TOWNHALL_SECRET_<TENANT>_<NAME>`` (upper case, ``-`` as ``_``).
 - ``secretmanager`` (production): Secret Manager secret ``townhall-<tenant-id>-<name>``, latest
   version, in ``TOWNHALL_SECRETS_PROJECT`` (default ``GOOGLE_CLOUD_PROJECT``): the platform project
-  where the webhook runs. Values are cached for ``TOWNHALL_SECRETS_TTL`` seconds (default 300).
+  where the webhook runs. Values are cached for ``TOWNHALL_SECRETS_TTL`` seconds (default 300);
+  a failed read serves the last good value (or None) and is not tried again for 5 seconds.
 - ``secretsmanager`` (AWS): AWS Secrets Manager secret ``townhall-<tenant-id>-<name>``, cached and
   kept on errors the same way (``townhall.aws.secrets``, docs/aws.md).
 """
@@ -58,11 +59,18 @@ class EnvSecrets:
 
 
 class SecretManagerSecrets:
-    def __init__(self, project: str, ttl: float = 300.0, client: Any = None):
+    """Values kept ``ttl`` seconds. A read that fails (the store down, slow or refusing, the secret
+    missing) answers the last good value, or None, and is not tried again for ``retry_after``
+    seconds: meanwhile each turn gets that answer at once, instead of waiting out the client's
+    timeouts and adding a call to a store that is failing."""
+
+    def __init__(self, project: str, ttl: float = 300.0, client: Any = None, retry_after: float = 5.0):
         self.project = project
         self.ttl = ttl
+        self.retry_after = retry_after
         self._client = client
         self._cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self._failed: dict[tuple[str, str], float] = {}  # when a key's last read failed
         self._lock = threading.Lock()
 
     @property
@@ -81,11 +89,16 @@ class SecretManagerSecrets:
         now = time.monotonic()
         if held is not None and now - held[0] < self.ttl:
             return held[1]
+        failed = self._failed.get(key)
+        if failed is not None and now - failed < self.retry_after:
+            return held[1] if held is not None else None  # failed moments ago: not tried again yet
         try:
             value = self._read(tenant, name)
         except Exception as e:  # not found, no version yet, permission, network
+            self._failed[key] = time.monotonic()
             logs.event("ERROR", f"secret {secret_id(tenant, name)} unreadable: {type(e).__name__}", tenant=tenant)
             return held[1] if held is not None else None  # the last good value keeps serving
+        self._failed.pop(key, None)
         self._cache[key] = (now, value)
         return value
 

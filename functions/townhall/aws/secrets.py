@@ -5,7 +5,8 @@ Google Cloud; infra/aws/modules/tenant makes them, tagged ``townhall = "upstream
 its current version (``AWSCURRENT``), as ``SecretString``. The cache and the failure handling are
 ``SecretManagerSecrets``'s: values kept ``TOWNHALL_SECRETS_TTL`` seconds; a secret that cannot be
 read (not found, no value yet, access denied, network) is logged at ERROR and answers the last good
-value, or None, which the turn reports as ``secret_missing``.
+value, or None, which the turn reports as ``secret_missing``, and is not read again for
+``retry_after`` seconds (default 5).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from . import client as aws_client
 
 
 class SecretsManagerSecrets(SecretManagerSecrets):
-    def __init__(self, ttl: float = 300.0, client: Any = None):
-        super().__init__("", ttl, client)
+    def __init__(self, ttl: float = 300.0, client: Any = None, retry_after: float = 5.0):
+        super().__init__("", ttl, client, retry_after)
 
     @property
     def client(self):
