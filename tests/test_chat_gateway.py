@@ -205,7 +205,9 @@ def test_council_settings_for_the_widget(gateway):
     body = answer.json()
     assert body["name"] == {"en": "Cardiff Council", "cy": "Cyngor Caerdydd"} and body["languages"] == ["en", "cy"]
     assert body["privacy_url"]["cy"].startswith("https://") and body["max_length"] == 256
-    assert gateway.browser().config("nowhere").json()["error"] == "unknown_council"
+    nowhere = gateway.browser().config("nowhere")
+    assert nowhere.json()["error"] == "unknown_council"
+    assert nowhere.headers["Access-Control-Allow-Origin"] == DEMO_ORIGIN  # the widget says there is no chat
 
 
 def test_another_councils_origin_is_refused(gateway):
@@ -313,7 +315,9 @@ def test_rate_limit_per_client_address(gateway):
     page = gateway.browser()
     statuses = [page.config("oxford").status_code for _ in range(IP_RATE + 1)]
     assert statuses == [200] * IP_RATE + [429]
-    assert int(page.config("oxford").headers["Retry-After"]) >= 1
+    limited = page.config("oxford")
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert limited.headers["Access-Control-Allow-Origin"] == DEMO_ORIGIN  # the widget says wait, not offline
     assert gateway.browser().config("oxford").status_code == 200  # another address is not
 
 

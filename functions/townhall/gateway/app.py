@@ -4,13 +4,16 @@
     a request                                        refused as
     -> route (path, method)                          404 / 405 (JSON)
     -> rate limit per client IP                      429 rate_limited, Retry-After
-    -> council: from the path, or the token's claim  404 unknown_council, 401 token_invalid (any page may read it)
+    -> council: from the path, or the token's claim  404 unknown_council, 401 token_invalid
     -> Origin on the council's chat.origins          403 origin_not_allowed (no CORS headers)
     -> token checked with the council's key          401 token_invalid / token_expired
     -> rate limit per conversation                   429 rate_limited
     -> body checked (one of text/quick_reply/event)  400 bad_request / too_long
     -> detectIntent on the council's agent           a failure: 200 degraded (apology, contacts, handoff)
     -> messages in the widget's forms, a fresh token 200 / 201
+
+Every refusal but origin_not_allowed is readable by the page that asked (``_readable``), so the
+widget can say what was wrong instead of seeing a network error.
 
 Stateless: the conversation is the signed token and Dialogflow's session; the only instance memory
 is the settings cache (bounded, shared design with the webhook), the rate limit buckets (an LRU of
@@ -81,12 +84,11 @@ ROUTES = {
 class Refused(Exception):
     """A request not served: answered ``outcome.status`` with ``{"error", "message"}``."""
 
-    def __init__(self, outcome: ChatOutcome, message: str, headers: Mapping[str, str] | None = None, cors=None):
+    def __init__(self, outcome: ChatOutcome, message: str, headers: Mapping[str, str] | None = None):
         super().__init__(message)
         self.outcome = outcome
         self.message = message
         self.headers = dict(headers or {})
-        self.cors = cors  # the allowed origin, when the answer may be read by the page
 
 
 @cache
@@ -129,12 +131,12 @@ class Gateway:
             outcome, status = refused.outcome, refused.outcome.status
             code = "bad_request" if outcome is ChatOutcome.METHOD_NOT_ALLOWED else outcome.value  # the API's codes
             body = orjson.dumps({"error": code, "message": refused.message})
-            headers = {**JSON, **refused.headers, **self._cors(refused.cors)}
+            headers = {**JSON, **refused.headers, **self._cors(_readable(origin, outcome))}
         except Exception:  # the last net: a JSON 503, never a stack trace
             logs.event("ERROR", "unexpected error in the chat gateway\n" + traceback.format_exc())
             outcome, status = ChatOutcome.UNAVAILABLE, 503
             body = orjson.dumps({"error": "unavailable", "message": "the chat service has a problem: try again soon"})
-            headers = dict(JSON)
+            headers = {**JSON, **self._cors(_readable(origin, outcome))}
         finally:
             reader.release()  # nothing reads a refused or broken body after the answer
         logs.event(
@@ -172,48 +174,40 @@ class Gateway:
         if name == "start":
             council, chat = self._council(found["council"], line)
             cors = self._origin(chat, origin, request)
-            body = _body(reader, request, cors)
-            language = _language(body, council, cors=cors)
+            body = _body(reader, request)
+            language = _language(body, council)
             conversation = tokens.Conversation.new(council.id, language)
             return self._answer(201, council, chat, conversation, {"event": "WELCOME"}, False, cors, line, started)
-        # Until the token names a council served here there is no allow-list to check the origin
-        # against: its 401 says only "start again", so any page may read it (as any may preflight).
         token = tokens.bearer(request.headers.get("Authorization"))
-        readable = origin if origin not in (None, "null") else None
         if token is None:
-            message = "send the conversation's token: Authorization: Bearer <token>"
-            raise Refused(ChatOutcome.TOKEN_INVALID, message, cors=readable)
+            raise Refused(ChatOutcome.TOKEN_INVALID, "send the conversation's token: Authorization: Bearer <token>")
         try:
-            council, chat = self._council(tokens.claimed_council(token), line, from_token=True)
+            claimed = tokens.claimed_council(token)
         except tokens.TokenError as e:
-            raise Refused(ChatOutcome(e.code), e.message, cors=readable) from None
-        except Refused as refused:
-            if refused.outcome is ChatOutcome.TOKEN_INVALID:
-                refused.cors = readable
-            raise
+            raise Refused(ChatOutcome(e.code), e.message) from None
+        council, chat = self._council(claimed, line, from_token=True)
         cors = self._origin(chat, origin, request)
         try:
             conversation = tokens.verify(self._master(), token, council.id)
         except tokens.TokenError as e:
-            raise Refused(ChatOutcome(e.code), e.message, cors=cors) from None
-        body = _body(reader, request, cors)
+            raise Refused(ChatOutcome(e.code), e.message) from None
+        body = _body(reader, request)
         if name == "restart":
-            language = _language(body, council, conversation.language, cors)
+            language = _language(body, council, conversation.language)
             fresh = tokens.Conversation.new(council.id, language)
             return self._answer(201, council, chat, fresh, {"event": "WELCOME"}, False, cors, line, started)
-        query = _query(body, cors)
+        query = _query(body)
         wait = self.limits.session.take(f"{council.id}/{conversation.session}")
         if wait:
             raise Refused(
                 ChatOutcome.RATE_LIMITED,
                 "too many messages in this conversation: wait a moment and try again",
                 {"Retry-After": retry_after(wait)},
-                cors,
             )
         language = conversation.language
         switched = False
         if "language" in body:
-            wanted = _language(body, council, cors=cors)
+            wanted = _language(body, council)
             switched, language = wanted != language, wanted
         conversation = tokens.Conversation(council.id, conversation.session, language)
         return self._answer(200, council, chat, conversation, query, switched, cors, line, started)
@@ -440,66 +434,72 @@ def _client(request) -> str:
     return request.remote_addr or "unknown"
 
 
+def _readable(origin: str | None, outcome: ChatOutcome) -> str | None:
+    """The origin a refusal names in Access-Control-Allow-Origin: the page that asked, so the widget
+    can tell the resident what was wrong (rate limited, start again, no chat for this council),
+    unless its origin is what was refused. A refusal says only what was wrong, and every page on
+    a council's allow-list passed that check before anything about the council was read."""
+    if origin in (None, "null") or outcome is ChatOutcome.ORIGIN_NOT_ALLOWED:
+        return None
+    return origin
+
+
 def _own_origin(request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-def _body(reader: BoundedBody, request, cors: str | None) -> dict:
+def _body(reader: BoundedBody, request) -> dict:
     media = (request.mimetype or "").lower()
     length = request.content_length
     if length is not None and length > MAX_BODY:
-        raise Refused(ChatOutcome.BAD_REQUEST, f"the body is over {MAX_BODY} bytes", cors=cors)
+        raise Refused(ChatOutcome.BAD_REQUEST, f"the body is over {MAX_BODY} bytes")
     try:
         raw = reader()
     except UnreadableBody as e:  # broken chunking, a body shorter than its length, a stalled client
-        raise Refused(ChatOutcome.BAD_REQUEST, str(e), cors=cors) from None
+        raise Refused(ChatOutcome.BAD_REQUEST, str(e)) from None
     if len(raw) > MAX_BODY:
-        raise Refused(ChatOutcome.BAD_REQUEST, f"the body is over {MAX_BODY} bytes", cors=cors)
+        raise Refused(ChatOutcome.BAD_REQUEST, f"the body is over {MAX_BODY} bytes")
     if not raw.strip():
         return {}
     if media != "application/json":
-        raise Refused(ChatOutcome.BAD_REQUEST, "send JSON with Content-Type: application/json", cors=cors)
+        raise Refused(ChatOutcome.BAD_REQUEST, "send JSON with Content-Type: application/json")
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise Refused(ChatOutcome.BAD_REQUEST, "the body is not valid JSON", cors=cors) from None
+        raise Refused(ChatOutcome.BAD_REQUEST, "the body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise Refused(ChatOutcome.BAD_REQUEST, "the body must be a JSON object", cors=cors)
+        raise Refused(ChatOutcome.BAD_REQUEST, "the body must be a JSON object")
     return body
 
 
-def _language(body: dict, council, default: str | None = None, cors: str | None = None) -> str:
+def _language(body: dict, council, default: str | None = None) -> str:
     wanted = body.get("language", default or council.languages[0])
     if wanted not in council.languages:
         raise Refused(
             ChatOutcome.BAD_REQUEST,
             f"language must be one of {', '.join(council.languages)} for this council",
-            cors=cors,
         )
     return wanted
 
 
-def _query(body: dict, cors: str | None) -> dict:
+def _query(body: dict) -> dict:
     given = [k for k in ("text", "quick_reply", "event") if k in body]
     unknown = sorted(set(body) - {"text", "quick_reply", "event", "language"})
     if unknown:
-        raise Refused(
-            ChatOutcome.BAD_REQUEST, f"unknown field {unknown[0]!r}: send text, quick_reply or event", cors=cors
-        )
+        raise Refused(ChatOutcome.BAD_REQUEST, f"unknown field {unknown[0]!r}: send text, quick_reply or event")
     if len(given) != 1:
-        raise Refused(ChatOutcome.BAD_REQUEST, "send exactly one of text, quick_reply or event", cors=cors)
+        raise Refused(ChatOutcome.BAD_REQUEST, "send exactly one of text, quick_reply or event")
     key, value = given[0], body[given[0]]
     if key == "event":
         if value not in EVENTS:
-            raise Refused(ChatOutcome.BAD_REQUEST, f"event must be one of {', '.join(sorted(EVENTS))}", cors=cors)
+            raise Refused(ChatOutcome.BAD_REQUEST, f"event must be one of {', '.join(sorted(EVENTS))}")
         return {"event": value}
     if not isinstance(value, str) or not value.strip():
-        raise Refused(ChatOutcome.BAD_REQUEST, f"{key} must be a message that is not empty", cors=cors)
+        raise Refused(ChatOutcome.BAD_REQUEST, f"{key} must be a message that is not empty")
     if len(value) > MAX_LENGTH:
         raise Refused(
             ChatOutcome.TOO_LONG,
             f"messages can be at most {MAX_LENGTH} characters: this one has {len(value)}",
-            cors=cors,
         )
     return {"text": value.strip()}
 
