@@ -135,16 +135,22 @@ def zips() -> dict[str, dict]:
     return out
 
 
+def _planned_agents(shown: dict) -> dict[str, dict]:
+    """Tenant id -> the planned values of its google_dialogflow_agent, from `terraform show -json`."""
+    return {
+        re.search(r'\["(.+)"\]', r["address"]).group(1): r["values"]
+        for module in shown["planned_values"]["root_module"]["child_modules"]
+        for r in module.get("resources", [])
+        if r["type"] == "google_dialogflow_agent"
+    }
+
+
 def test_terraform_and_the_built_zip_agree_on_the_agent(planned, zips):
     """What `townhall agent deploy` restores and what the next plan sets are the same agent:
     language, names, description, time zone, classification threshold and logging; the edition and
     the deletion policy come from the tenant file with their safe defaults."""
     _, shown = planned
-    values = {}
-    for module in shown["planned_values"]["root_module"]["child_modules"]:
-        for resource in module.get("resources", []):
-            if resource["type"] == "google_dialogflow_agent":
-                values[re.search(r'\["(.+)"\]', resource["address"]).group(1)] = resource["values"]
+    values = _planned_agents(shown)
     assert set(values) == set(zips) and values
     for tenant, agent in zips.items():
         planned_agent = values[tenant]
@@ -189,6 +195,14 @@ PLANTED = {
         _replace("modules/tenant/main.tf", '  secret_id = "${local.secret_prefix}-${each.key}"\n', ""),
         r'The argument "secret_id" is required, but no definition was found',
     ),
+    "edition the tenant module does not know": (
+        _replace(
+            "tenants/oxford.yaml",
+            "  project: townhall-demo-oxford\n",
+            "  project: townhall-demo-oxford\n  edition: gold\n",
+        ),
+        r"dialogflow\.edition must be essentials .* or trial",
+    ),
     "value outside the provider's enumeration": (
         _replace("agent-settings.json", '"essentials": "TIER_ENTERPRISE"', '"essentials": "TIER_ESSENTIALS"'),
         r"expected tier to be one of \[.*?\], got TIER_ESSENTIALS",
@@ -206,6 +220,22 @@ def test_planted_errors_are_caught(planted):
     assert not failed.ok, f"{planted} was not caught:\n{_report(results)}"
     assert re.search(message, " ".join(failed.output.split())), failed.output
     print(f"\n{planted}: {failed.command} failed: {re.search(message, ' '.join(failed.output.split())).group()}")
+
+
+def test_a_tenant_files_edition_and_deletion_policy_reach_the_planned_agent():
+    """The demo tenant files leave both to their defaults: a council choosing the trial edition and
+    deletion gets TIER_STANDARD and DELETE, and the other council keeps the defaults."""
+    mutate = _replace(
+        "tenants/cardiff.yaml",
+        "  project: townhall-demo-cardiff\n",
+        "  project: townhall-demo-cardiff\n  edition: trial\n  deletion_policy: delete\n",
+    )
+    results = offline.check(mutate)
+    assert all(r.ok for r in results), _report(results)
+    shown = json.loads(results[-1].output[results[-1].output.index("{") :])
+    agents = _planned_agents(shown)
+    assert (agents["cardiff"]["tier"], agents["cardiff"]["deletion_policy"]) == ("TIER_STANDARD", "DELETE")
+    assert (agents["oxford"]["tier"], agents["oxford"]["deletion_policy"]) == ("TIER_ENTERPRISE", "ABANDON")
 
 
 def test_the_schemas_in_the_repository_are_the_pinned_versions():
