@@ -261,3 +261,38 @@ def test_the_gateway_never_imports_dialogflows_grpc_client():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_the_signing_key_keeps_its_last_good_value_and_leaves_a_failing_store_alone():
+    """The production key is read through the tenant secrets' cache: after a failed read the last
+    good key keeps signing and Secret Manager is not asked again at once (no request waits on it)."""
+    from types import SimpleNamespace
+
+    from townhall.gateway import tokens
+
+    class Store:  # Secret Manager's client, as far as the key reader uses it
+        def __init__(self):
+            self.asked, self.fail = [], False
+
+        def access_secret_version(self, name, timeout):
+            self.asked.append(name)
+            if self.fail:
+                raise TimeoutError("Secret Manager is slow")
+            return SimpleNamespace(payload=SimpleNamespace(data=b"a-demo-signing-key-for-this-test-only"))
+
+    store = Store()
+    env = {
+        "TOWNHALL_CHAT_SIGNING_SECRET": "townhall-chat-signing-key",
+        "TOWNHALL_SECRETS_PROJECT": "demo-platform",
+        "TOWNHALL_SECRETS_TTL": "0",  # every call reads again, unless a read failed moments ago
+    }
+    key = tokens.signing_key_from_env(env, client=store)
+    assert key() == b"a-demo-signing-key-for-this-test-only"
+    assert store.asked == ["projects/demo-platform/secrets/townhall-chat-signing-key/versions/latest"]
+    store.fail = True
+    assert key() == key() == b"a-demo-signing-key-for-this-test-only"  # the last good value
+    assert len(store.asked) == 2  # one failed read; the next call did not ask again
+    failing = Store()
+    failing.fail = True
+    with pytest.raises(tokens.NoKey):  # never read: no key, and the gateway answers 503
+        tokens.signing_key_from_env(env, client=failing)()

@@ -8,8 +8,8 @@ token made for one council never verifies as another's even if its claims were r
 The signing key (``signing_key_from_env``):
 
 - production: ``TOWNHALL_CHAT_SIGNING_SECRET`` names a Secret Manager secret in
-  ``TOWNHALL_SECRETS_PROJECT`` (default ``GOOGLE_CLOUD_PROJECT``), read as ``townhall/secrets.py``
-  reads tenant secrets (cached ``TOWNHALL_SECRETS_TTL`` seconds, the last good value kept on errors);
+  ``TOWNHALL_SECRETS_PROJECT`` (default ``GOOGLE_CLOUD_PROJECT``), read through the tenant secrets'
+  cache (``townhall/secrets.py``: ``TOWNHALL_SECRETS_TTL`` seconds, the last good value kept on errors);
 - development and tests only: with ``TOWNHALL_CHAT_DEV=1`` and no secret named, ``DEV_KEY`` below,
   a published key that must never sign anything real;
 - neither: no key, and the gateway answers 503 ``unavailable`` rather than sign with a guess.
@@ -22,10 +22,10 @@ import hmac
 import os
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 ISSUER = "townhall-chat"
 ALGORITHM = "HS256"
@@ -132,50 +132,29 @@ def bearer(header: str | None) -> str | None:
     return token
 
 
-class SigningKey:
-    """The signing key, read from Secret Manager and cached; the last good value kept on errors."""
+def _secret_manager_key(project: str, secret: str, ttl: float, client: Any = None) -> Callable[[], bytes]:
+    """The key in Secret Manager, through the tenant secrets' own cache (``SecretManagerSecrets``):
+    kept ``ttl`` seconds, the last good value served when a read fails, and a failing store not
+    asked again for a few seconds, so no request waits on it meanwhile."""
+    from ..secrets import SecretManagerSecrets
 
-    def __init__(self, read: Callable[[], bytes | None], ttl: float = 300.0):
-        self._read = read
-        self.ttl = ttl
-        self._held: tuple[float, bytes] | None = None
-        self._lock = threading.Lock()
+    class PlatformSecret(SecretManagerSecrets):
+        def _read(self, tenant: str, name: str) -> str:  # the platform's one secret, not a tenant's
+            path = f"projects/{self.project}/secrets/{secret}/versions/latest"
+            return self.client.access_secret_version(name=path, timeout=2.0).payload.data.decode("utf-8")
 
-    def __call__(self) -> bytes:
-        held = self._held
-        if held is not None and time.monotonic() - held[0] < self.ttl:
-            return held[1]
-        with self._lock:
-            held = self._held
-            if held is not None and time.monotonic() - held[0] < self.ttl:
-                return held[1]
-            value = self._read()
-            if value:
-                self._held = (time.monotonic(), value)
-                return value
-        if held is not None:
-            return held[1]
-        raise NoKey("the chat signing key is not readable")
+    store = PlatformSecret(project, ttl, client=client)
+
+    def key() -> bytes:
+        value = store("chat", "signing-key")
+        if not value:
+            raise NoKey(f"the chat signing key ({secret}) is not readable")
+        return value.encode("utf-8")
+
+    return key
 
 
-def _secret_manager_reader(project: str, secret: str) -> Callable[[], bytes | None]:
-    from .. import logs
-    from ..secrets import SecretManagerSecrets  # the same client as tenant secrets
-
-    holder = SecretManagerSecrets(project)
-
-    def read() -> bytes | None:
-        path = f"projects/{project}/secrets/{secret}/versions/latest"
-        try:
-            return holder.client.access_secret_version(name=path, timeout=2.0).payload.data
-        except Exception as e:  # not found, no version yet, permission, network
-            logs.event("ERROR", f"chat signing key {secret} unreadable: {type(e).__name__}")
-            return None
-
-    return read
-
-
-def signing_key_from_env(env: Mapping[str, str] = os.environ) -> Callable[[], bytes]:
+def signing_key_from_env(env: Mapping[str, str] = os.environ, client: Any = None) -> Callable[[], bytes]:
     secret = env.get("TOWNHALL_CHAT_SIGNING_SECRET", "").strip()
     if secret:
         project = env.get("TOWNHALL_SECRETS_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT")
@@ -184,7 +163,7 @@ def signing_key_from_env(env: Mapping[str, str] = os.environ) -> Callable[[], by
                 "TOWNHALL_CHAT_SIGNING_SECRET needs TOWNHALL_SECRETS_PROJECT or GOOGLE_CLOUD_PROJECT "
                 "(the platform project holding the secret)"
             )
-        return SigningKey(_secret_manager_reader(project, secret), float(env.get("TOWNHALL_SECRETS_TTL", "300")))
+        return _secret_manager_key(project, secret, float(env.get("TOWNHALL_SECRETS_TTL", "300")), client)
     if env.get("TOWNHALL_CHAT_DEV") == "1":
         return lambda: DEV_KEY
 
