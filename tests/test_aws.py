@@ -399,6 +399,32 @@ def test_dynamodb_unreachable_before_the_action_means_nothing_was_done(monkeypat
     aws.reset()
 
 
+def test_dynamodb_hanging_before_the_action_means_nothing_was_done(monkeypatch):
+    """A DynamoDB endpoint that takes the connection and never answers: the claim gives up at the
+    client's read timeout, the action never runs, and the record store says nothing was sent."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections complete in the kernel; nothing ever reads or answers them
+        for key, value in moto_env(f"http://127.0.0.1:{silent.getsockname()[1]}").items():
+            monkeypatch.setenv(key, value)
+        aws.reset()
+        sent, outcome = [], []
+
+        def attempt():
+            try:
+                DynamoDBSideEffects("side-effects")("k", lambda: sent.append(1), Deadline(time.monotonic() + 3))
+            except UpstreamError as e:
+                outcome.append((e.kind, e.sent))
+
+        worker = threading.Thread(target=attempt, daemon=True)
+        worker.start()
+        worker.join(20)
+        assert not worker.is_alive() and outcome == [("connection", False)] and sent == []
+    aws.reset()
+
+
 # -- secrets ---------------------------------------------------------------------------------------------
 
 
