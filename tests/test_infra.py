@@ -511,6 +511,68 @@ def test_side_effect_records_expire():
     assert unquote(ttl["database"]) == "google_firestore_database.side_effects.name"
 
 
+FAKE_TERRAFORM = """#!/usr/bin/env bash
+# Stands in for terraform in ci.sh's plan stage: `state list` answers $FAKE_STATE (or fails when
+# $FAKE_STATE_FAILS is set); `plan` records the alerts_enabled it was given.
+for arg in "$@"; do
+  case $arg in
+    list) [[ -z ${FAKE_STATE_FAILS:-} ]] || exit 1; printf '%s\\n' "$FAKE_STATE"; exit 0 ;;
+    plan) echo "${TF_VAR_alerts_enabled-unset}" > "$FAKE_RECORD"; exit 0 ;;
+  esac
+done
+"""
+
+
+def _ci_plan(tmp_path: Path, state: str, **env: str) -> tuple[subprocess.CompletedProcess, str]:
+    """infra/scripts/ci.sh plan in a copy of the tree, with a Terraform that plans nothing."""
+    work = tmp_path / "repo"
+    (work / "infra" / "scripts").mkdir(parents=True, exist_ok=True)
+    shutil.copy(INFRA / "scripts" / "ci.sh", work / "infra" / "scripts" / "ci.sh")
+    (work / "build").mkdir(exist_ok=True)
+    (work / "build" / "function.zip").write_bytes(b"")
+    (tmp_path / "bin").mkdir(exist_ok=True)
+    terraform = tmp_path / "bin" / "terraform"
+    terraform.write_text(FAKE_TERRAFORM, encoding="utf-8")
+    terraform.chmod(0o755)
+    record = tmp_path / "alerts_enabled.txt"
+    record.unlink(missing_ok=True)
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TOWNHALL_", "TF_"))},
+        "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
+        "TOWNHALL_STATE_BUCKET": "state-bucket",
+        "TOWNHALL_PLATFORM_PROJECT": "platform-project",
+        "FAKE_STATE": state,
+        "FAKE_RECORD": str(record),
+        **env,
+    }
+    done = subprocess.run(
+        ["bash", str(work / "infra" / "scripts" / "ci.sh"), "plan"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+    )
+    return done, record.read_text(encoding="utf-8").strip() if record.is_file() else ""
+
+
+def test_ci_plans_the_turn_alerts_only_once_their_metric_is_in_the_state(tmp_path):
+    """A first apply (no metric in the state) plans alerts_enabled = false and says why; a later
+    build plans true; _ALERTS_ENABLED (TOWNHALL_ALERTS_ENABLED) overrides; an unreadable state stops
+    the build rather than guessing."""
+    metric = "module.platform.google_logging_metric.turns"
+    first, planned = _ci_plan(tmp_path, "module.platform.google_project_service.apis")
+    assert first.returncode == 0, first.stderr
+    assert planned == "false" and "not in the state yet" in first.stdout
+    later, planned = _ci_plan(tmp_path, f"module.platform.google_project_service.apis\n{metric}")
+    assert later.returncode == 0, later.stderr
+    assert planned == "true"
+    forced, planned = _ci_plan(tmp_path, metric, TOWNHALL_ALERTS_ENABLED="false")
+    assert forced.returncode == 0 and planned == "false"
+    unreadable, planned = _ci_plan(tmp_path, "", FAKE_STATE_FAILS="1")
+    assert unreadable.returncode == 1 and planned == ""
+    assert "set TOWNHALL_ALERTS_ENABLED" in unreadable.stderr
+
+
 def test_alerts_documented_in_operations():
     operations = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
     runbook = {k: unquote(v) for b in tfdocs.parse(MODULES["platform"])["locals"] for k, v in b.items()}["runbook"]
