@@ -560,7 +560,8 @@ def test_ci_plans_the_turn_alerts_only_once_their_metric_is_in_the_state(tmp_pat
     build plans true; _ALERTS_ENABLED (TOWNHALL_ALERTS_ENABLED) overrides; an unreadable state stops
     the build rather than guessing."""
     metric = "module.platform.google_logging_metric.turns"
-    first, planned = _ci_plan(tmp_path, "module.platform.google_project_service.apis")
+    # Cloud Build passes an empty _ALERTS_ENABLED as TOWNHALL_ALERTS_ENABLED="": the state decides.
+    first, planned = _ci_plan(tmp_path, "module.platform.google_project_service.apis", TOWNHALL_ALERTS_ENABLED="")
     assert first.returncode == 0, first.stderr
     assert planned == "false" and "not in the state yet" in first.stdout
     later, planned = _ci_plan(tmp_path, f"module.platform.google_project_service.apis\n{metric}")
