@@ -20,12 +20,14 @@ every tenant's languages in the background at start; the first query of one not 
 
 Magic texts make it fail as Dialogflow can, so the gateway's degraded answers can be seen:
 ``demo-dialogflow-500``, ``demo-dialogflow-401``, ``demo-dialogflow-429`` answer that status;
-``demo-dialogflow-hang`` answers only after ``HANG_SECONDS`` (past the gateway's budget).
+``demo-dialogflow-hang`` answers (as usual) only after ``HANG_SECONDS``, past the gateway's budget;
+``demo-dialogflow-drip`` sends its 200 head at once and its body a byte at a time over as long.
 ``GET /dialogflow/_requests`` lists the request bodies received (tests).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -37,7 +39,8 @@ from typing import Any
 PREFIX = "dialogflow"
 MAX_SESSIONS = 1000
 HANG_SECONDS = 10.0
-MAGIC = re.compile(r"^demo-dialogflow-(?P<what>500|401|429|hang)$")
+MAGIC = re.compile(r"^demo-dialogflow-(?P<what>500|401|429|hang|drip)$")
+DRIP_EVERY = 0.25  # seconds between the bytes of a dripped answer
 STATUS = {500: "INTERNAL", 401: "UNAUTHENTICATED", 429: "RESOURCE_EXHAUSTED", 400: "INVALID_ARGUMENT", 404: "NOT_FOUND"}
 PATH = re.compile(
     r"^projects/(?P<project>[^/]+)(?:/locations/(?P<location>[^/]+))?/agent"
@@ -186,6 +189,25 @@ def response(stand_in_session, result, project: str) -> dict:
     return body
 
 
+def _dripped(stopping: threading.Event):
+    """A 200 whose body (a valid answer, led by JSON whitespace) comes a byte every ``DRIP_EVERY``
+    seconds, ``HANG_SECONDS`` in all; stops when the server stops."""
+    from flask import Response
+
+    answer = json.dumps({"responseId": str(uuid.uuid4()), "queryResult": {"fulfillmentText": "late"}}).encode()
+    lead = int(HANG_SECONDS / DRIP_EVERY)
+
+    def body():
+        for _ in range(lead):
+            if stopping.wait(DRIP_EVERY):
+                return
+            yield b" "
+        yield answer
+
+    headers = {"Content-Length": str(lead + len(answer))}
+    return Response(body(), status=200, mimetype="application/json", headers=headers)
+
+
 def app(stand_in: StandIn | None = None):
     from flask import Flask, jsonify, request
 
@@ -230,10 +252,11 @@ def app(stand_in: StandIn | None = None):
         if not language:
             return _error(400, "Language code must be set.")
         magic = MAGIC.match(query[kind].get("text", "")) if kind == "text" else None
-        if magic:
-            if magic["what"] == "hang":
-                state.stopping.wait(HANG_SECONDS)  # bounded, and ends when the server stops
-                return _error(500, "Deadline exceeded")
+        if magic and magic["what"] == "hang":
+            state.stopping.wait(HANG_SECONDS)  # bounded, and ends when the server stops; then answers
+        elif magic and magic["what"] == "drip":
+            return _dripped(state.stopping)
+        elif magic:
             code = int(magic["what"])
             return _error(
                 code,
