@@ -11,8 +11,8 @@
 #   TOWNHALL_STATE_BUCKET           Terraform state bucket; unset, `plan` only validates
 #   TOWNHALL_INCLUDE_DEMO_TENANTS   true to deploy the demo tenants too (default false)
 #   TOWNHALL_GCLOUD_VERSION         gcloud release the test stage installs (default 528.0.0)
-#   TOWNHALL_ALERTS_ENABLED         true/false: create the turn alerts; unset, they are planned only
-#                                   once the state holds the turn metric (docs/operations.md, "First apply")
+#   TOWNHALL_ALERTS_ENABLED         true/false: create the turn alerts; unset or empty (_ALERTS_ENABLED),
+#                                   planned only once the state holds the turn metric (docs/operations.md, "First apply")
 #   TF_VAR_*                        any other Terraform input (infra/README.md lists them)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
