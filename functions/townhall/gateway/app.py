@@ -24,6 +24,7 @@ request writes one ``chat`` log line with its ``ChatOutcome``; nothing a residen
 from __future__ import annotations
 
 import hashlib
+import html
 import os
 import re
 import threading
@@ -399,7 +400,7 @@ class Gateway:
             raise Refused(ChatOutcome.UNKNOWN_COUNCIL, "no demo pages here (local development only)")
         council, _ = self._council(council_id, line)
         page = DEMO_PAGE.read_text(encoding="utf-8")
-        values = {"council": council.id, "council_name": _html(council.name), "lang": council.languages[0]}
+        values = {"council": council.id, "council_name": html.escape(council.name), "lang": council.languages[0]}
         for key, value in values.items():
             page = page.replace("{{" + key + "}}", value)
         headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
@@ -415,10 +416,6 @@ def _match(path: str):
         if found:
             return name, allowed, found
     raise Refused(ChatOutcome.UNKNOWN_COUNCIL, f"nothing at {path[:100]}: see docs/chat-api.yaml")
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def _client(request) -> str:
