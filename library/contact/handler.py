@@ -121,9 +121,6 @@ def details(turn: Turn, settings: Settings) -> Reply:
 
 def opening_hours(turn: Turn, settings: Settings) -> Reply:
     t, prepared = settings.texts, _prepared(settings)
-    names = _holiday_names(t, prepared.hours)
-    if asked_day(turn.query_text, turn.now.date(), turn.param("date"), names) is not None:
-        return day_asked(turn, settings)  # "ydych chi ar agor ddydd Sul": that day's hours, not the week's
     text = [prepared.week]
     for closure in prepared.hours.upcoming_closures(turn.now):
         text.append(

@@ -88,23 +88,6 @@ def test_a_weekend_day_is_closed_in_oxford_and_open_in_the_morning_in_cardiff():
     assert reply.text == ("Byddwn ni ar agor ar ddydd Sadwrn 5 Rhagfyr, 9yb tan 12yh.",)
 
 
-@pytest.mark.parametrize(
-    ("text", "tenant", "language", "expected"),
-    [
-        ("ydych chi ar agor ddydd Sul", "cardiff", "cy", "Byddwn ni ar gau ar ddydd Sul 6 Rhagfyr."),
-        ("what are your opening times on saturday", "oxford", "en", "We're closed on Saturday 5 December."),
-    ],
-)
-def test_a_day_named_when_the_weekly_hours_were_matched_gets_that_day(text, tenant, language, expected):
-    """Dialogflow may take a question about one day for the weekly hours: the day named decides."""
-    handle = default_library().processes["contact"].handler
-    settings = settings_for("contact", tenant, language=language)
-    asked = turn("contact.opening_hours", text=text, language=language, now="2026-12-04T10:00")
-    assert handle(asked, settings).text[0] == expected
-    week = turn("contact.opening_hours", text="what are your opening hours", language="en", now="2026-12-04T10:00")
-    assert "Friday: 9am to 4:30pm" in handle(week, settings_for("contact", "oxford")).text[0]
-
-
 def test_today_adds_whether_we_are_open_now():
     reply = _ask("what time do you close on friday")
     assert reply.text == ("We're open on Friday 4 December, 9am to 4:30pm.", "We're open now, until 4:30pm.")
