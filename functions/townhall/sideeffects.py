@@ -30,6 +30,9 @@ write the records and only read the settings (least privilege, docs/operations.m
 - ``dynamodb`` (AWS): the table ``TOWNHALL_SIDE_EFFECTS_TABLE`` (default
   ``townhall-side-effects``), the same states with conditional writes (``townhall.aws.sideeffects``).
 
+The Firestore and DynamoDB stores share one driver of the states (``ClaimedRecords``); each gives
+only its atomic claim, its save and its clear.
+
 Keys are made by handlers from the conversation and the confirmed details (``Upstream.once``).
 """
 
