@@ -378,6 +378,39 @@ test("slow and offline: an honest message, and Try again resends the same messag
   }
 });
 
+test("a refused token is renewed once per message, never in a loop", async () => {
+  const { page, context } = await newPage();
+  try {
+    await page.locator(".thc-launcher").click();
+    await waitForBot(page, 1);
+    const startUrl = new URL(`v1/councils/${TENANT}/conversations`, BASE).href;
+    const turnUrl = new URL("v1/conversations/turn", BASE).href;
+    const starts = [];
+    const turns = [];
+    await context.route(startUrl, (route) => {
+      starts.push(route.request().postData());
+      return route.continue();
+    });
+    await context.route(turnUrl, (route) => {
+      turns.push(route.request().postData());
+      return route.fulfill({
+        status: 401,
+        contentType: "application/json",
+        body: JSON.stringify({ error: "token_invalid", message: "the conversation token was changed" }),
+      });
+    });
+    await page.locator("#thc-input").fill("when is my bin day");
+    await page.locator("#thc-input").press("Enter");
+    await page.waitForSelector(".thc-alert .thc-retry", { timeout: WAIT });
+    assert.equal(turns.length, 2, "the message, then once more with a new conversation's token");
+    assert.equal(starts.length, 1, "one new conversation");
+    assert.deepEqual(JSON.parse(turns[1]), JSON.parse(turns[0]));
+    assert.match(await page.locator(".thc-msg--user").last().textContent(), /Not sent/);
+  } finally {
+    await context.close();
+  }
+});
+
 test("Welsh: the switch, the labels and every message's own lang", async () => {
   const { page, context } = await newPage();
   try {

@@ -570,8 +570,9 @@
     sendText(text);
   }
 
-  // one turn; on failure the same body is sent again by "Try again"
-  function turn(body, bubble) {
+  // one turn; on failure the same body is sent again by "Try again". A refused token is renewed
+  // once per message: a fresh one refused too (the service's key changing) is an error to show.
+  function turn(body, bubble, renewed) {
     if (state.busy) {
       setStatus(t("wait"));
       return;
@@ -584,7 +585,7 @@
           state.busy = false;
           state.started = true;
           state.token = d.token;
-          turn(body, bubble);
+          turn(body, bubble, renewed);
         })
         .catch(function (e) {
           state.busy = false;
@@ -609,9 +610,9 @@
         clearTimeout(state.slowTimer);
         state.busy = false;
         setStatus("");
-        if (e.kind === "token") {
+        if (e.kind === "token" && !renewed) {
           state.token = null; // expired: a new conversation, then the same message once more
-          return turn(body, bubble);
+          return turn(body, bubble, true);
         }
         failed(e, body, bubble);
       }
