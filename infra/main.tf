@@ -36,6 +36,8 @@ module "platform" {
   alerts_enabled              = var.alerts_enabled
 }
 
+# A tenant file's dialogflow.edition and deletion_policy are passed as null when it says nothing,
+# so the tenant module's defaults (one copy) apply.
 module "tenant" {
   source   = "./modules/tenant"
   for_each = local.tenants
@@ -47,7 +49,7 @@ module "tenant" {
     languages       = each.value.languages
     project         = each.value.dialogflow.project
     location        = try(each.value.dialogflow.location, null)
-    edition         = try(each.value.dialogflow.edition, null) # null: the module's default
+    edition         = try(each.value.dialogflow.edition, null)
     deletion_policy = try(each.value.dialogflow.deletion_policy, null)
   }
 
