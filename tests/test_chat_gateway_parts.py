@@ -113,6 +113,24 @@ def test_the_language_the_webhook_switched_to():
         assert detect.chosen_language({"outputContexts": [lying]}, ("en", "cy")) is None, lying
 
 
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("TOWNHALL_CHAT_PROXIES", "two"),
+        ("TOWNHALL_CHAT_RATE_KEYS", "lots"),
+        ("TOWNHALL_CHAT_RATE_KEYS", "0"),
+        ("TOWNHALL_CHAT_IP_RATE", "120 a minute"),
+        ("TOWNHALL_CHAT_BUDGET", "8s"),
+    ],
+)
+def test_a_bad_setting_names_itself_and_the_form_it_takes(name, value):
+    from townhall.gateway.app import Gateway
+
+    env = {"TOWNHALL_SETTINGS_BACKEND": "files", "TOWNHALL_TENANTS_DIR": str(REPO / "infra" / "tenants"), name: value}
+    with pytest.raises(ValueError, match=f"^{name}={value!r}: .*e[.]g[.] |^{name}={value!r}: give a number"):
+        Gateway(env)
+
+
 def test_token_buckets_refill_and_stay_bounded():
     now = [0.0]
     buckets = Buckets(2, 10.0, size=3, clock=lambda: now[0])

@@ -71,7 +71,6 @@ ASSET_TYPES = {
     ".json": "application/json",
 }
 ASSET_CACHE = "public, max-age=86400, stale-while-revalidate=604800"
-PROXIES = int(os.environ.get("TOWNHALL_CHAT_PROXIES", "0") or 0)  # proxies in front of Google's front end
 ROUTES = {
     re.compile(r"^/v1/councils/(?P<council>[^/]{1,64})$"): ("config", "GET"),
     re.compile(r"^/v1/councils/(?P<council>[^/]{1,64})/conversations$"): ("start", "POST"),
@@ -105,6 +104,14 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name}={value!r}: give a number of seconds") from None
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name)
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name}={value!r}: give a whole number, e.g. {default}") from None
+
+
 class Gateway:
     """One per process, built from the environment on first use."""
 
@@ -116,6 +123,7 @@ class Gateway:
         self.detect = detect.DetectIntent(Http(), env.get("TOWNHALL_DIALOGFLOW_ENDPOINT") or None)
         self.budget = _seconds(env, "TOWNHALL_CHAT_BUDGET", 8.0)  # Dialogflow waits up to 5 s for the webhook
         self.ttl = int(_seconds(env, "TOWNHALL_CHAT_TOKEN_TTL", tokens.TTL))
+        self.proxies = _count(env, "TOWNHALL_CHAT_PROXIES", 0)  # proxies in front of Google's front end
         self.dev = env.get("TOWNHALL_CHAT_DEV") == "1"  # local only: dev key, demo pages, own origin
         self._assets: dict[str, tuple[bytes, str]] = {}
         self._assets_lock = threading.Lock()
@@ -163,7 +171,7 @@ class Gateway:
             return self._asset(found["name"], request)
         if name == "demo":
             return self._demo(found["council"], line)
-        wait = self.limits.ip.take(_client(request))
+        wait = self.limits.ip.take(_client(request, self.proxies))
         if wait:
             raise Refused(
                 ChatOutcome.RATE_LIMITED, "too many requests: wait and try again", {"Retry-After": retry_after(wait)}
@@ -418,7 +426,7 @@ def _match(path: str):
     raise Refused(ChatOutcome.UNKNOWN_COUNCIL, f"nothing at {path[:100]}: see docs/chat-api.yaml")
 
 
-def _client(request) -> str:
+def _client(request, proxies: int) -> str:
     """The client's address: the ``X-Forwarded-For`` entry added by the last trusted proxy (the
     last entry, which Google's front end appends and a client cannot forge; with
     ``TOWNHALL_CHAT_PROXIES=n`` more proxies in front, such as a load balancer, the entry n before
@@ -427,7 +435,7 @@ def _client(request) -> str:
     if forwarded:
         entries = [e.strip() for e in forwarded.split(",") if e.strip()]
         if entries:
-            return entries[max(0, len(entries) - 1 - PROXIES)][:64]
+            return entries[max(0, len(entries) - 1 - proxies)][:64]
     return request.remote_addr or "unknown"
 
 

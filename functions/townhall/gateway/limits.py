@@ -75,7 +75,10 @@ class Limits:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Limits:
-        size = int(env.get("TOWNHALL_CHAT_RATE_KEYS", "10000"))
+        value = env.get("TOWNHALL_CHAT_RATE_KEYS") or "10000"
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"TOWNHALL_CHAT_RATE_KEYS={value!r}: give a whole number of keys, e.g. 10000")
+        size = int(value)
         return cls(
             Buckets(*parse_rate(env.get("TOWNHALL_CHAT_SESSION_RATE", "20/60"), "TOWNHALL_CHAT_SESSION_RATE"), size),
             Buckets(*parse_rate(env.get("TOWNHALL_CHAT_IP_RATE", "120/60"), "TOWNHALL_CHAT_IP_RATE"), size),
