@@ -93,6 +93,9 @@ def test_first_apply_order_apis_before_what_needs_them(planned):
             assert _waits_for_apis(address, waits, apis), f"{address} does not wait for the platform's APIs"
     output = config["platform"]["module"]["outputs"]["project"]
     assert apis in output.get("depends_on", [])
+    # ...and the tenants take their platform project from that output, not from the variable.
+    platform_input = config["tenant"]["expressions"]["platform"].get("references", [])
+    assert "module.platform.project" in platform_input and "var.platform_project" not in platform_input
     tenant = config["tenant"]["module"]["resources"]
     agent = next(r for r in tenant if r["address"] == "google_dialogflow_agent.agent")
     assert "google_project_service.apis" in agent["depends_on"]
